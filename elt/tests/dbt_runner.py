@@ -1,0 +1,40 @@
+"""Run dbt commands of the repository's project against a throwaway warehouse."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from elt.tests.conftest import REPO, pg_settings
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_env(work: Path, target: str, database: str | None = None) -> dict[str, str]:
+    """Environment for a dbt run that writes only under ``work``."""
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_PROFILES_DIR": str(REPO),
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "ELT_TARGET": target,
+        "ELT_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+    }
+    if database:
+        s = pg_settings()
+        env.update(ELT_PG_HOST=s["host"], ELT_PG_PORT=s["port"], ELT_PG_USER=s["user"], ELT_PG_PASSWORD=s["password"], ELT_PG_DATABASE=database)
+    return env
+
+
+def dbt(work: Path, target: str, *args: str, database: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DBT, *args, "--project-dir", str(REPO)],
+        cwd=REPO,
+        env=dbt_env(work, target, database),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
