@@ -9,6 +9,7 @@ DUCKDB_PATH ?= $(or $(ELT_DUCKDB_PATH),warehouse/warehouse.duckdb)
 SCALE       ?= 0.01
 DAYS        ?= 30
 PYTEST_ARGS ?=
+DOCS_PORT   ?= 8080
 
 export ELT_TARGET := $(TARGET)
 export ELT_DATA_DIR := $(DATA_DIR)
@@ -22,7 +23,7 @@ DBT   := $(BIN)/dbt
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv data generate load seed snapshot build dbt docs clean distclean bench-generate
+.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -45,7 +46,7 @@ run: $(STAMP) data load dbt docs ## Whole pipeline on $(TARGET): set-up, sample 
 	else \
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_USER:-postgres} $${ELT_PG_DATABASE:-elt_warehouse}"; \
 	fi
-	@echo "  Docs:        target/index.html (make serve-docs to browse)"
+	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
 
 data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
 	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
@@ -77,6 +78,9 @@ build: $(STAMP) _warehouse_dir ## dbt build (models and their tests)
 
 docs: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/
 	$(DBT) docs generate --target $(TARGET)
+
+serve-docs: $(STAMP) ## Serve the generated docs on http://localhost:$(DOCS_PORT)
+	$(DBT) docs serve --target $(TARGET) --port $(DOCS_PORT) --no-browser
 
 .PHONY: _warehouse_dir
 _warehouse_dir:
