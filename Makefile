@@ -62,8 +62,8 @@ generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if
 	  $(ELT) generate --out "$(DATA_DIR)" --scale $(SCALE) --days $(DAYS); \
 	fi
 
-load: $(STAMP) ## Load new files of DATA_DIR into the raw schema of TARGET
-	@echo "load: SKIPPED — the loader (elt load) is not built yet; dbt runs on seeds only."
+load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET
+	$(ELT) load --target $(TARGET) --data-dir "$(DATA_DIR)"
 
 dbt: seed snapshot build ## dbt seed, snapshot and build
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -26,8 +27,12 @@ from elt.generator.config import (
 )
 from elt.generator.run import Summary, default_out_dir, generate
 
+if TYPE_CHECKING:
+    from elt.loader.run import LoadReport
+    from elt.loader.warehouse import FileResult
+
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 130)
 
 
 @click.group()
@@ -107,7 +112,79 @@ def generate_cmd(
 main.add_command(generate_cmd, name="generate")
 
 
-def fail(message: str, code: int = 2) -> None:
+@main.command("load")
+@click.option("--target", default=None, help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where the files are [env ELT_DATA_DIR, default ./data].")
+@click.option("--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="The dbt project (its sources carry the loader settings).")
+@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None, help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].")
+@click.option("--table", "tables", multiple=True, metavar="SOURCE.TABLE", help="Load only this source table (repeatable).")
+@click.option("--reload", is_flag=True, help="Reload files whose content changed since they were loaded (replaces their rows).")
+@click.option("--max-quarantine-rate", type=float, default=1.0, show_default=True, help="Fail a file when more than this share of its records is quarantined (0.05 = 5%).")
+@click.option("--lock-timeout", type=float, default=60.0, show_default=True, help="Seconds to wait while another loader holds the target.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Tables loaded in parallel.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def load_cmd(target: str | None, data_dir: Path | None, project_dir: Path, profiles_dir: Path | None, tables: tuple[str, ...],
+             reload: bool, max_quarantine_rate: float, lock_timeout: float, workers: int, quiet: bool) -> None:
+    """Load every new file of every configured source into the raw schema of a dbt target."""
+    from elt.loader.errors import LoaderError
+    from elt.loader.run import LoadOptions, load
+
+    if not 0 <= max_quarantine_rate <= 1:
+        fail(f"--max-quarantine-rate must be between 0 and 1, got {max_quarantine_rate}")
+    opts = LoadOptions(project_dir=project_dir, data_dir=data_dir or default_out_dir(), profiles_dir=profiles_dir, target=target,
+                       reload=reload, max_quarantine_rate=max_quarantine_rate, lock_timeout=lock_timeout, workers=workers, tables=tables)
+    with Progress(TextColumn("[bold]loading[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, disable=quiet, transient=True) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_plan(new: int, skipped: int) -> None:
+            progress.update(task, total=new)
+
+        def on_file(result: FileResult) -> None:
+            progress.update(task, advance=1, description=result.file.rel)
+            if result.status == "failed":
+                progress.console.print(f"[red]failed[/] {result.message}", markup=True, highlight=False, soft_wrap=True)
+
+        try:
+            report = load(opts, on_plan=on_plan, on_file=on_file)
+        except LoaderError as exc:
+            progress.stop()
+            fail(str(exc))
+    print_load_report(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def print_load_report(report: LoadReport) -> None:
+    from collections import defaultdict
+
+    per: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in report.results:
+        row = per[r.file.table.label]
+        row[r.status] += 1
+        row["rows"] += r.rows_loaded
+        row["quarantined"] += r.rows_quarantined
+        row["seconds"] += r.seconds
+        if r.status in ("loaded", "reloaded"):
+            row["bytes"] += r.file.size
+    table = Table(title=f"elt load → {report.target}, batch {report.batch_id}")
+    for col in ("source table", "loaded", "skipped", "failed", "rows loaded", "quarantined", "seconds", "MB/s"):
+        table.add_column(col, justify="left" if col == "source table" else "right")
+    for label in sorted(per):
+        row = per[label]
+        mbps = row["bytes"] / 1e6 / row["seconds"] if row["seconds"] else 0.0
+        table.add_row(label, f"{row['loaded'] + row['reloaded']:.0f}", f"{row['skipped']:.0f}", f"{row['failed'] + row['refused']:.0f}",
+                      f"{row['rows']:,.0f}", f"{row['quarantined']:,.0f}", f"{row['seconds']:.1f}", f"{mbps:.1f}")
+    out.print(table)
+    for note in report.drift:
+        out.print(f"schema drift: {note}", highlight=False, soft_wrap=True)
+    for r in report.results:
+        if r.status in ("failed", "refused"):
+            click.echo(f"{r.status}: {r.message}", err=True)
+    loaded = sum(r.rows_loaded for r in report.results)
+    out.print(f"{loaded:,} rows loaded in {report.seconds:.1f} s; " + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED"), highlight=False)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
     """One unwrapped line on stderr (no markup: messages may hold brackets), then exit."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)

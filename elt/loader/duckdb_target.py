@@ -1,0 +1,181 @@
+"""The DuckDB warehouse: files are parsed and written inside the warehouse's own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from elt.loader.config import SourceTable
+from elt.loader.errors import FileLoadError, LoaderError
+from elt.loader.files import SourceFile
+from elt.loader.parse import lit, q
+from elt.loader.warehouse import (
+    MANIFEST,
+    META_COLUMNS,
+    QUARANTINE,
+    FileLoad,
+    ManifestEntry,
+    Session,
+    Warehouse,
+    all_quarantine,
+    check_inserted,
+    failed_row,
+    loaded_row,
+    manifest_ddl,
+    manifest_rows,
+    schema_changes,
+    utcnow,
+)
+
+
+def _configure(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("set enable_progress_bar = false")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = true")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str] | None:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [r[0] for r in rows if r[0] not in META_COLUMNS] if rows else None
+
+
+class DuckDBSession(Session):
+    def __init__(self, con: duckdb.DuckDBPyConnection, meta_schema: str) -> None:
+        self.duck = con
+        self.meta = q(meta_schema)
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        return _columns(self.duck, schema, table)
+
+    def write_group(self, loads: list[FileLoad]) -> None:
+        con = self.duck
+        try:
+            con.execute("begin transaction")
+            for load in loads:
+                self._write_rows(load)
+            now = utcnow()
+            quarantine = all_quarantine(loads, now)
+            if quarantine is not None:
+                self._append(QUARANTINE, quarantine)
+            self._upsert_manifest(manifest_rows([loaded_row(x, now) for x in loads]))
+            con.execute("commit")
+        except (duckdb.Error, FileLoadError) as exc:
+            self._rollback()
+            if isinstance(exc, FileLoadError):
+                raise
+            raise FileLoadError(f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}") from None
+
+    def _write_rows(self, load: FileLoad) -> None:
+        t = load.file.table
+        target = f"{q(t.schema)}.{q(t.identifier)}"
+        for ddl in schema_changes(target, load.create, load.columns, load.add_columns, "varchar", "current_timestamp"):
+            self.duck.execute(ddl)
+        if load.replace:
+            self.duck.execute(f"delete from {target} where _source_file = ?", [load.file.rel])
+            self.duck.execute(f"delete from {self.meta}.{QUARANTINE} where file_path = ?", [load.file.rel])
+        cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
+        inserted = self.duck.execute(
+            f"insert into {target} ({cols}, _batch_id, _source_file) "
+            f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
+        ).fetchall()[0][0]
+        check_inserted(load, int(inserted))
+
+    def _append(self, table: str, rows: pa.Table) -> None:
+        self.duck.register("_elt_rows", rows)
+        self.duck.execute(f"insert into {self.meta}.{table} by name select * from _elt_rows")
+        self.duck.unregister("_elt_rows")
+
+    def _upsert_manifest(self, rows: pa.Table) -> None:
+        self.duck.register("_elt_rows", rows)
+        self.duck.execute(f"delete from {self.meta}.{MANIFEST} where file_path in (select file_path from _elt_rows)")
+        self.duck.unregister("_elt_rows")
+        self._append(MANIFEST, rows)
+
+    def _rollback(self) -> None:
+        try:
+            self.duck.execute("rollback")
+        except duckdb.Error:
+            pass  # no transaction open
+
+    def record_failure(self, f: SourceFile, message: str, batch_id: str, started: dt.datetime) -> None:
+        self.duck.execute("begin transaction")
+        self._upsert_manifest(manifest_rows([failed_row(f, message, batch_id, started, utcnow())]))
+        self.duck.execute("commit")
+
+    def close(self) -> None:
+        self.duck.close()
+
+
+class DuckDBWarehouse(Warehouse):
+    def __init__(self, path: str, target_name: str, meta_schema: str, lock_timeout: float) -> None:
+        self.path = Path(path)
+        self.meta_schema = meta_schema
+        self.description = f"target {target_name!r} (duckdb file {self.path})"
+        self.con = self._connect(lock_timeout)
+        _configure(self.con)
+        # checkpoint once at the end of the run, not every 16 MB of WAL: each checkpoint
+        # recompresses row groups, and many small commits would trigger dozens of them
+        self.con.execute("set checkpoint_threshold = '4GB'")
+
+    def _connect(self, timeout: float) -> duckdb.DuckDBPyConnection:
+        """DuckDB's file lock is the loader's lock: wait for it up to ``timeout`` seconds."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LoaderError(f"{self.description}: cannot create its folder: {exc}") from None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise LoaderError(f"{self.description}: cannot open: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() >= deadline:
+                    raise LoaderError(
+                        f"{self.description} is in use by another process (another loader, dbt or a query session); "
+                        f"waited {timeout:.0f} s for its lock: {str(exc).splitlines()[0]}"
+                    ) from None
+                time.sleep(0.25)
+
+    @contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        yield  # held since connect: one process at a time may open a DuckDB file for writing
+
+    def prepare(self, schemas: set[str]) -> None:
+        for schema in sorted(schemas | {self.meta_schema}):
+            self.con.execute(f"create schema if not exists {q(schema)}")
+        for ddl in manifest_ddl(self.meta_schema, "varchar", "timestamptz"):
+            self.con.execute(ddl)
+
+    def manifest(self) -> dict[str, ManifestEntry]:
+        rows = self.con.execute(f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}").fetchall()
+        return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        return _columns(self.con, schema, table)
+
+    def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
+        have = self.columns(table.schema, table.identifier)
+        target = f"{q(table.schema)}.{q(table.identifier)}"
+        self.con.execute("begin transaction")
+        for ddl in schema_changes(target, have is None, columns, [c for c in columns if c not in (have or [])], "varchar", "current_timestamp"):
+            self.con.execute(ddl)
+        self.con.execute("commit")
+
+    def session(self) -> Session:
+        cur = self.con.cursor()
+        _configure(cur)
+        return DuckDBSession(cur, self.meta_schema)
+
+    def close(self) -> None:
+        self.con.execute("checkpoint")
+        self.con.close()

@@ -1,0 +1,214 @@
+"""Parsing one file with DuckDB into a staged temp table of text columns, plus its rejects.
+
+CSV goes through ``read_csv`` with ``store_rejects`` (bad lines are recorded with their
+line numbers and reasons, never silently dropped); JSON lines are split into lines and
+checked line by line; Parquet goes through ``read_parquet``. Every value lands as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from elt.loader.errors import FileLoadError
+from elt.loader.files import SourceFile
+
+STAGE = "_elt_stage"
+
+
+@dataclasses.dataclass
+class Reject:
+    line: int
+    reason: str
+    raw: str = ""
+
+
+@dataclasses.dataclass
+class Parsed:
+    columns: list[str]  # data columns, in file order
+    select_sql: str  # selects the data columns and _row_number, in file order
+    rows: int
+    rejects: list[Reject]
+
+
+def q(name: str) -> str:
+    """Quote an identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote a string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _check_columns(f: SourceFile, columns: list[str]) -> list[str]:
+    columns = [c.strip() for c in columns]
+    if not columns or any(not c for c in columns):
+        raise FileLoadError(f"{f.rel}: header has an empty column name: {columns}")
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise FileLoadError(f"{f.rel}: header repeats column(s) {', '.join(dupes)}")
+    return columns
+
+
+def csv_header(f: SourceFile) -> list[str]:
+    with f.path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise FileLoadError(f"{f.rel}: empty file, no header line")
+    try:
+        text = first.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise FileLoadError(f"{f.rel}: line 1 (header) is not valid UTF-8 at byte {exc.start}") from None
+    try:
+        return _check_columns(f, next(csv.reader(io.StringIO(text), delimiter=f.table.delimiter, strict=True)))
+    except csv.Error as exc:
+        raise FileLoadError(f"{f.rel}: line 1 (header) is not valid CSV: {exc}") from None
+
+
+def _raw_lines(f: SourceFile, numbers: list[int]) -> dict[int, str]:
+    """The exact text of some lines (invalid bytes shown as \\xNN)."""
+    wanted = set(numbers)
+    if not wanted:
+        return {}
+    lines = f.path.read_bytes().split(b"\n")
+    return {n: lines[n - 1].rstrip(b"\r").decode("utf-8", "backslashreplace") for n in wanted if 0 < n <= len(lines)}
+
+
+def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
+    """Physical line of the k-th accepted record (``_ordinal`` = k), skipping rejected lines.
+
+    With rejected lines r_1 < r_2 < ..., record k sits at line k + first_data_line - 1 plus
+    the number of rejected lines before it: those whose count of accepted records before
+    them, g_i = r_i - first_data_line + 1 - i, is below k. The sum is written as a balanced
+    tree of vectorised comparisons (a long CASE is much slower in DuckDB).
+    """
+    base = f"_ordinal + {first_data_line - 1}"
+    if not rejected_lines:
+        return base
+    r = np.array(sorted(rejected_lines), dtype=np.int64)
+    gaps = r - first_data_line + 1 - np.arange(1, len(r) + 1)
+    values, counts = np.unique(gaps, return_counts=True)
+    terms = [f"(_ordinal > {int(g)})::bigint * {int(n)}" for g, n in zip(values, counts)]
+
+    def tree(ts: list[str]) -> str:
+        if len(ts) == 1:
+            return ts[0]
+        half = len(ts) // 2
+        return f"({tree(ts[:half])} + {tree(ts[half:])})"
+
+    return f"{base} + {tree(terms)}"
+
+
+def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str]) -> Parsed:
+    """Two passes of DuckDB's parallel CSV reader: count and find rejects, then (lazily) the rows.
+
+    The first pass materialises nothing; the second is the query the target reads from,
+    numbering records with ``WITH ORDINALITY`` and mapping them to physical lines.
+    """
+    col_struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    reader = (
+        f"read_csv({lit(str(f.path))}, header = true, auto_detect = false, columns = {col_struct}, "
+        f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+        "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
+        "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
+    )
+    con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
+    try:
+        # count every column: a bare count(*) lets DuckDB skip validating unprojected values
+        counts = ", ".join(f"count({q(c)})" for c in columns)
+        rows = int(con.execute(f"select count(*), {counts} from {reader}").fetchall()[0][0])
+    except duckdb.Error as exc:
+        raise FileLoadError(f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}") from None
+    found = con.execute(
+        """select line, string_agg(distinct error_type || ': ' || error_message, '; ' order by error_type || ': ' || error_message),
+                  max(len(csv_line) - len(replace(csv_line, chr(10), '')))
+           from _elt_rejects group by line order by line"""
+    ).fetchall()
+    con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
+    rejects: list[Reject] = []
+    for line, reason, extra_lines in found:
+        rejects.append(Reject(int(line), str(reason)))
+        for k in range(1, int(extra_lines or 0) + 1):  # a quote left open swallows the lines after it
+            if int(line) + k <= f.lines:
+                rejects.append(Reject(int(line) + k, f"line swallowed by the unterminated quote of line {line}"))
+    rejects = sorted({r.line: r for r in rejects}.values(), key=lambda r: r.line)
+    raw = _raw_lines(f, [r.line for r in rejects])
+    for r in rejects:
+        r.raw = raw.get(r.line, "")
+    names = ", ".join(q(c) for c in columns)
+    row_number = _row_number_sql([r.line for r in rejects], first_data_line=2)
+    select = f"select {names}, {row_number} as _row_number from {reader} with ordinality as t({names}, _ordinal)"
+    return Parsed(columns, select, rows, rejects)
+
+
+def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
+    lines = f.path.read_bytes().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    con.register("_elt_line_rows", pa.table({"line_no": np.arange(1, len(lines) + 1, dtype=np.int64), "line": pa.array(lines, pa.binary())}))
+    con.execute(
+        """create or replace temp table _elt_lines as
+        select line_no, line, try(decode(line)) as text from _elt_line_rows"""
+    )
+    con.unregister("_elt_line_rows")
+    con.execute(
+        """create or replace temp table _elt_checked as
+        select line_no, text,
+            case when text is null then 'INVALID ENCODING: line is not valid UTF-8'
+                 when trim(text) = '' then 'BLANK LINE: no JSON value'
+                 when not json_valid(text) then 'INVALID JSON: line does not parse as JSON'
+                 when json_type(text) <> 'OBJECT' then 'NOT AN OBJECT: JSON value is a ' || lower(json_type(text))
+            end as reason
+        from _elt_lines"""
+    )
+    bad = con.execute("select c.line_no, c.reason, l.line from _elt_checked c join _elt_lines l using (line_no) where reason is not null order by line_no").fetchall()
+    rejects = [Reject(int(n), str(reason), bytes(raw).decode("utf-8", "backslashreplace")) for n, reason, raw in bad]
+    first = con.execute("select text from _elt_checked where reason is null order by line_no limit 1").fetchall()
+    keys: list[str] = list(json.loads(first[0][0])) if first else []
+    more = con.execute(
+        "select k from (select unnest(json_keys(text)) as k, line_no from _elt_checked where reason is null) group by k order by min(line_no), k"
+    ).fetchall()
+    keys += [k for (k,) in more if k not in keys]
+    columns = _check_columns(f, keys) if keys else []
+    paths = "[" + ", ".join(lit("$." + json.dumps(k)) for k in columns) + "]"
+    extracted = ", ".join(f"v[{i + 1}] as {q(c)}" for i, c in enumerate(columns))
+    con.execute(
+        f"""create or replace temp table {STAGE} as
+        select {extracted + ',' if columns else ''} line_no as _row_number
+        from (select line_no, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
+    )
+    rows = int(con.execute(f"select count(*) from {STAGE}").fetchall()[0][0])
+    cols = ", ".join(q(c) for c in columns)
+    return Parsed(columns, f"select {cols + ',' if columns else ''} _row_number from {STAGE}", rows, rejects)
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, f: SourceFile) -> list[str]:
+    try:
+        described = con.execute(f"describe select * from read_parquet({lit(str(f.path))})").fetchall()
+    except duckdb.Error as exc:
+        raise FileLoadError(f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}") from None
+    return _check_columns(f, [str(row[0]) for row in described])
+
+
+def parse_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None) -> Parsed:
+    src = f"read_parquet({lit(str(f.path))}, file_row_number = true)"
+    columns = columns if columns is not None else parquet_columns(con, f)
+    casts = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
+    rows = int(con.execute(f"select count(*) from {src}").fetchall()[0][0])
+    return Parsed(columns, f"select {casts}, file_row_number + 1 as _row_number from {src}", rows, [])
+
+
+def parse(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None) -> Parsed:
+    """Parse a file; ``columns`` (from planning) saves reading a header or schema again."""
+    if f.table.format == "csv":
+        return parse_csv(con, f, columns if columns is not None else csv_header(f))
+    if f.table.format == "jsonl":
+        return parse_jsonl(con, f)
+    return parse_parquet(con, f, columns)

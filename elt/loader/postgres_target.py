@@ -1,0 +1,195 @@
+"""The PostgreSQL warehouse: DuckDB parses each file in memory, ``COPY ... FROM STDIN`` writes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import psycopg2
+import psycopg2.extensions
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from elt.loader.config import SourceTable
+from elt.loader.errors import FileLoadError, LoaderError
+from elt.loader.files import SourceFile
+from elt.loader.parse import lit, q
+from elt.loader.warehouse import (
+    MANIFEST,
+    META_COLUMNS,
+    QUARANTINE,
+    FileLoad,
+    ManifestEntry,
+    Session,
+    Warehouse,
+    all_quarantine,
+    check_inserted,
+    failed_row,
+    loaded_row,
+    manifest_ddl,
+    manifest_rows,
+    record_batches,
+    schema_changes,
+    utcnow,
+)
+
+LOCK_KEY = 0x454C545F4C4F4144 & 0x7FFFFFFFFFFFFFFF  # "ELT_LOAD"
+COPY_OPTIONS = "(format csv, header false)"
+
+
+def _copy(cur: psycopg2.extensions.cursor, target: str, columns: list[str], batch: pa.RecordBatch | pa.Table) -> int:
+    buf = io.BytesIO()
+    pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
+    buf.seek(0)
+    cur.copy_expert(f"copy {target} ({', '.join(q(c) for c in columns)}) from stdin {COPY_OPTIONS}", buf)
+    return int(cur.rowcount)
+
+
+def _columns(conn: psycopg2.extensions.connection, schema: str, table: str) -> list[str] | None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s order by ordinal_position",
+            [schema, table],
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    return [r[0] for r in rows if r[0] not in META_COLUMNS] if rows else None
+
+
+class PostgresSession(Session):
+    def __init__(self, conn: psycopg2.extensions.connection, meta_schema: str) -> None:
+        self.pg = conn
+        self.meta = q(meta_schema)
+        self.duck = duckdb.connect()
+        self.duck.execute("set enable_progress_bar = false; set TimeZone = 'UTC'; set preserve_insertion_order = true")
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        return _columns(self.pg, schema, table)
+
+    def write_group(self, loads: list[FileLoad]) -> None:
+        try:
+            with self.pg.cursor() as cur:
+                for load in loads:
+                    self._write_rows(cur, load)
+                now = utcnow()
+                quarantine = all_quarantine(loads, now)
+                if quarantine is not None:
+                    _copy(cur, f"{self.meta}.{QUARANTINE}", quarantine.column_names, quarantine)
+                self._upsert_manifest(cur, manifest_rows([loaded_row(x, now) for x in loads]))
+            self.pg.commit()
+        except psycopg2.Error as exc:
+            self.pg.rollback()
+            raise FileLoadError(
+                f"PostgreSQL refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).strip().splitlines()[0]}"
+            ) from None
+        except FileLoadError:
+            self.pg.rollback()
+            raise
+
+    def _write_rows(self, cur: psycopg2.extensions.cursor, load: FileLoad) -> None:
+        t = load.file.table
+        target = f"{q(t.schema)}.{q(t.identifier)}"
+        for ddl in schema_changes(target, load.create, load.columns, load.add_columns, "text", "now()"):
+            cur.execute(ddl)
+        if load.replace:
+            cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
+            cur.execute(f"delete from {self.meta}.{QUARANTINE} where file_path = %s", [load.file.rel])
+        columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
+        sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
+        inserted = sum(_copy(cur, target, columns, batch) for batch in record_batches(self.duck, sql))
+        check_inserted(load, inserted)
+
+    def _upsert_manifest(self, cur: psycopg2.extensions.cursor, rows: pa.Table) -> None:
+        cur.execute(f"delete from {self.meta}.{MANIFEST} where file_path = any(%s)", [rows["file_path"].to_pylist()])
+        _copy(cur, f"{self.meta}.{MANIFEST}", rows.column_names, rows)
+
+    def record_failure(self, f: SourceFile, message: str, batch_id: str, started: dt.datetime) -> None:
+        with self.pg.cursor() as cur:
+            self._upsert_manifest(cur, manifest_rows([failed_row(f, message, batch_id, started, utcnow())]))
+        self.pg.commit()
+
+    def close(self) -> None:
+        self.duck.close()
+        self.pg.close()
+
+
+class PostgresWarehouse(Warehouse):
+    def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
+        self.params = {
+            "host": settings.get("host"),
+            "port": int(settings.get("port") or 5432),
+            "user": settings.get("user"),
+            "password": settings.get("password") or settings.get("pass") or None,
+            "dbname": settings.get("dbname") or settings.get("database"),
+            "connect_timeout": int(settings.get("connect_timeout") or 10),
+            "application_name": "elt-load",
+        }
+        p = self.params
+        self.description = f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
+        self.meta_schema = meta_schema
+        self.conn = self._connect()
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        try:
+            return psycopg2.connect(**{k: v for k, v in self.params.items() if v is not None})
+        except psycopg2.OperationalError as exc:
+            # libpq's message names host, port, database or user; it never holds the password
+            reason = " ".join(str(exc).split())
+            raise LoaderError(f"cannot connect to {self.description}: {reason}") from None
+
+    @contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        deadline = time.monotonic() + timeout
+        with self.conn.cursor() as cur:
+            while True:
+                cur.execute("select pg_try_advisory_lock(%s)", [LOCK_KEY])
+                row = cur.fetchone()
+                self.conn.commit()
+                if row and row[0]:
+                    break
+                if time.monotonic() >= deadline:
+                    raise LoaderError(f"another elt load is running on {self.description}; waited {timeout:.0f} s for its lock")
+                time.sleep(0.25)
+        try:
+            yield
+        finally:
+            with self.conn.cursor() as cur:
+                cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+            self.conn.commit()
+
+    def prepare(self, schemas: set[str]) -> None:
+        with self.conn.cursor() as cur:
+            for schema in sorted(schemas | {self.meta_schema}):
+                cur.execute(f"create schema if not exists {q(schema)}")
+            for ddl in manifest_ddl(self.meta_schema, "text", "timestamptz"):
+                cur.execute(ddl)
+        self.conn.commit()
+
+    def manifest(self) -> dict[str, ManifestEntry]:
+        with self.conn.cursor() as cur:
+            cur.execute(f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}")
+            rows = cur.fetchall()
+        self.conn.commit()
+        return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        return _columns(self.conn, schema, table)
+
+    def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
+        have = self.columns(table.schema, table.identifier)
+        target = f"{q(table.schema)}.{q(table.identifier)}"
+        with self.conn.cursor() as cur:
+            for ddl in schema_changes(target, have is None, columns, [c for c in columns if c not in (have or [])], "text", "now()"):
+                cur.execute(ddl)
+        self.conn.commit()
+
+    def session(self) -> Session:
+        return PostgresSession(self._connect(), self.meta_schema)
+
+    def close(self) -> None:
+        self.conn.close()
