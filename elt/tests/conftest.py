@@ -74,3 +74,12 @@ def pg_database(postgres_available: None) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
         conn.close()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def wh(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh warehouse on each target: DuckDB file, or a new PostgreSQL database."""
+    from elt.tests.loader_helpers import make_wh
+
+    database = request.getfixturevalue("pg_database") if request.param == "postgres" else None
+    return make_wh(request.param, tmp_path, database)

@@ -1,0 +1,69 @@
+"""Helpers for loader tests: a target to load into and query, on DuckDB or PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg2
+
+from elt.loader.run import LoadOptions, LoadReport, load
+from elt.tests.conftest import REPO, pg_settings
+
+
+@dataclasses.dataclass
+class Wh:
+    """A throwaway warehouse of one kind, with the environment that points dbt and the loader at it."""
+
+    kind: str  # duckdb | postgres
+    env: dict[str, str]
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        if self.kind == "duckdb":
+            con = duckdb.connect(self.env["ELT_DUCKDB_PATH"], read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+        else:
+            s = pg_settings()
+            conn = psycopg2.connect(host=s["host"], port=s["port"], user=s["user"], password=s["password"], dbname=self.env["ELT_PG_DATABASE"])
+            try:
+                yield conn
+            finally:
+                conn.close()
+
+    def sql(self, query: str) -> list[tuple[Any, ...]]:
+        with self.connect() as con:
+            if self.kind == "duckdb":
+                return [tuple(r) for r in con.execute(query).fetchall()]
+            with con.cursor() as cur:
+                cur.execute(query)
+                return [tuple(r) for r in cur.fetchall()]
+
+    def load(self, data: Path, project: Path = REPO, **kw: Any) -> LoadReport:
+        old = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            return load(LoadOptions(project_dir=project, data_dir=data, profiles_dir=REPO, target=self.kind, **kw))
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def make_wh(kind: str, tmp: Path, pg_database: str | None) -> Wh:
+    env = {"ELT_TARGET": kind, "ELT_DUCKDB_PATH": str(tmp / "warehouse.duckdb")}
+    if kind == "postgres":
+        assert pg_database
+        s = pg_settings()
+        env.update(ELT_PG_HOST=s["host"], ELT_PG_PORT=s["port"], ELT_PG_USER=s["user"], ELT_PG_PASSWORD=s["password"], ELT_PG_DATABASE=pg_database)
+    return Wh(kind, env)
