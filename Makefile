@@ -23,7 +23,7 @@ DBT   := $(BIN)/dbt
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate
+.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -91,6 +91,9 @@ test: $(STAMP) ## Every test: pytest (generator, dbt builds on DuckDB and Postgr
 
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s
 	$(BIN)/python -m elt.bench.generate
+
+bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scale 1, DuckDB and PostgreSQL
+	$(BIN)/python -m elt.bench.load
 
 clean: ## Remove dbt build output and the DuckDB warehouse (keeps .venv and data)
 	rm -rf target logs dbt_packages "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"

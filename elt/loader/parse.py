@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import json
 
 import duckdb
@@ -19,7 +20,7 @@ import pyarrow as pa
 from elt.loader.errors import FileLoadError
 from elt.loader.files import SourceFile
 
-STAGE = "_elt_stage"
+_stage_numbers = itertools.count(1)
 
 
 @dataclasses.dataclass
@@ -35,6 +36,7 @@ class Parsed:
     select_sql: str  # selects the data columns and _row_number, in file order
     rows: int
     rejects: list[Reject]
+    temp_tables: list[str] = dataclasses.field(default_factory=list)  # drop once the rows are written
 
 
 def q(name: str) -> str:
@@ -179,14 +181,16 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
     columns = _check_columns(f, keys) if keys else []
     paths = "[" + ", ".join(lit("$." + json.dumps(k)) for k in columns) + "]"
     extracted = ", ".join(f"v[{i + 1}] as {q(c)}" for i, c in enumerate(columns))
+    stage = f"_elt_stage_{next(_stage_numbers)}"  # files of a group are written after all are parsed
     con.execute(
-        f"""create or replace temp table {STAGE} as
+        f"""create temp table {stage} as
         select {extracted + ',' if columns else ''} line_no as _row_number
         from (select line_no, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
     )
-    rows = int(con.execute(f"select count(*) from {STAGE}").fetchall()[0][0])
+    con.execute("drop table _elt_lines; drop table _elt_checked")
+    rows = int(con.execute(f"select count(*) from {stage}").fetchall()[0][0])
     cols = ", ".join(q(c) for c in columns)
-    return Parsed(columns, f"select {cols + ',' if columns else ''} _row_number from {STAGE}", rows, rejects)
+    return Parsed(columns, f"select {cols + ',' if columns else ''} _row_number from {stage}", rows, rejects, [stage])
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, f: SourceFile) -> list[str]:

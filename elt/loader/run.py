@@ -210,11 +210,16 @@ class Loader:
             self.warehouse.ensure_table(table, known)
         return ok
 
-    def _check(self, p: Planned, known: list[str] | None) -> tuple[FileLoad, list[str] | None]:
+    def _drop_temp(self, tables: list[str]) -> None:
+        for name in tables:
+            self.session().duck.execute(f"drop table if exists {name}")
+
+    def _check(self, p: Planned, known: list[str] | None, temp: list[str]) -> tuple[FileLoad, list[str] | None]:
         """Parse one file and check it; returns what to write and the table's columns after it."""
         f = p.file
         started = utcnow()
         parsed = parse(self.session().duck, f, p.columns)
+        temp.extend(parsed.temp_tables)
         accounted = parsed.rows + len(parsed.rejects)
         if accounted != f.records:
             raise FileLoadError(
@@ -248,23 +253,27 @@ class Loader:
         table = group[0].file.table
         known = session.columns(table.schema, table.identifier)
         loads: list[tuple[Planned, FileLoad]] = []
+        temp: list[str] = []
         for p in group:
             try:
-                load, known = self._check(p, known)
+                load, known = self._check(p, known, temp)
                 loads.append((p, load))
             except FileLoadError as exc:
                 self._fail(p, str(exc))
         if not loads:
+            self._drop_temp(temp)
             return
         try:
             session.write_group([load for _, load in loads])
         except FileLoadError as exc:
+            self._drop_temp(temp)
             if len(loads) == 1:
                 self._fail(loads[0][0], str(exc))
             else:
                 for p, _ in loads:
                     self.load_group([p])
             return
+        self._drop_temp(temp)
         seconds = (time.perf_counter() - clock) / len(loads)  # parse and write, shared out
         for p, load in loads:
             status = "reloaded" if p.replace else "loaded"

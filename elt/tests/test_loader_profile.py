@@ -1,0 +1,45 @@
+"""The loader reads profiles.yml the way dbt does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from elt.loader.errors import LoaderError
+from elt.loader.profile import load_target
+from elt.tests.conftest import REPO
+
+
+def dbt_rendered(target: str) -> dict[str, object]:
+    from dbt.config.profile import read_profile
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    set_invocation_context(dict(os.environ))
+    return dict(ProfileRenderer({}).render_data(read_profile(str(REPO))["elt_warehouse"])["outputs"][target])
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+@pytest.mark.parametrize("env", [{}, {"ELT_PG_PORT": "6543", "ELT_PG_HOST": "db.internal", "ELT_DUCKDB_PATH": "/tmp/x.duckdb", "ELT_PG_PASSWORD": "pw"}])
+def test_rendering_matches_dbt(monkeypatch: pytest.MonkeyPatch, target: str, env: dict[str, str]) -> None:
+    for key in ("ELT_PG_PORT", "ELT_PG_HOST", "ELT_DUCKDB_PATH", "ELT_PG_PASSWORD", "ELT_TARGET"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert load_target(REPO, REPO, target).settings == dbt_rendered(target)
+
+
+def test_default_target_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELT_TARGET", "postgres")
+    assert load_target(REPO, REPO, None).name == "postgres"
+    monkeypatch.delenv("ELT_TARGET")
+    assert load_target(REPO, REPO, None).name == "duckdb"
+
+
+def test_missing_env_var_without_default_is_named(tmp_path: Path) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: x\nprofile: p\n")
+    (tmp_path / "profiles.yml").write_text("p:\n  target: d\n  outputs:\n    d:\n      type: duckdb\n      path: \"{{ env_var('ELT_NOT_SET_ANYWHERE') }}\"\n")
+    with pytest.raises(LoaderError, match="env var required but not provided: ELT_NOT_SET_ANYWHERE"):
+        load_target(tmp_path, tmp_path, None)
