@@ -65,15 +65,16 @@ generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if
 load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET
 	$(ELT) load --target $(TARGET) --data-dir "$(DATA_DIR)"
 
-dbt: seed snapshot build ## dbt seed, snapshot and build
+dbt: build ## dbt build: seeds, staging, snapshots, intermediate, marts and every test, in DAG order
 
 seed: $(STAMP) _warehouse_dir ## dbt seed
 	$(DBT) seed --target $(TARGET)
 
-snapshot: $(STAMP) _warehouse_dir ## dbt snapshot
+snapshot: $(STAMP) _warehouse_dir ## dbt snapshot (with the staging views it reads)
+	$(DBT) run --target $(TARGET) --select +resource_type:snapshot,resource_type:model
 	$(DBT) snapshot --target $(TARGET)
 
-build: $(STAMP) _warehouse_dir ## dbt build (models and their tests)
+build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their tests)
 	$(DBT) build --target $(TARGET)
 
 docs: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/

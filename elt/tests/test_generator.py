@@ -298,3 +298,13 @@ def test_countries_seed_matches_the_generator() -> None:
     assert [(r["country_code"], r["country_name"], r["region"], r["currency_code"]) for r in rows] == [
         (c.code, c.name, c.region, c.currency) for c in reference.COUNTRIES
     ]
+
+
+@pytest.mark.parametrize(("seed", "column", "values"), [
+    ("channels", "channel", reference.CHANNELS),
+    ("payment_methods", "payment_method", reference.PAYMENT_METHODS),
+    ("order_statuses", "order_status", reference.ORDER_STATUSES),
+])
+def test_small_seeds_list_every_value_the_generator_uses(seed: str, column: str, values: tuple[str, ...]) -> None:
+    with (REPO / f"seeds/{seed}.csv").open() as f:
+        assert {r[column] for r in csv.DictReader(f)} == set(values)

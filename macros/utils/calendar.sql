@@ -1,0 +1,28 @@
+{#- Every day from var('calendar_start') to var('calendar_end'), as `date_day`. -#}
+{% macro calendar_spine() -%}
+    select cast(series.day_start as date) as date_day
+    from generate_series(
+        cast('{{ var("calendar_start") }}' as timestamp),
+        cast('{{ var("calendar_end") }}' as timestamp),
+        interval '1 day'
+    ) as series (day_start)
+{%- endmacro %}
+
+
+{#- yyyymmdd as an integer: the key of dim_date; -1 (the unknown day) for null. -#}
+{% macro date_key(date_expression) -%}
+    coalesce(
+        cast(extract(year from {{ date_expression }}) * 10000
+            + extract(month from {{ date_expression }}) * 100
+            + extract(day from {{ date_expression }}) as integer),
+        -1
+    )
+{%- endmacro %}
+
+
+{#- Hours from one timestamp to a later one, to two decimals; null when either is missing. -#}
+{% macro hours_between(start_expression, end_expression) -%}
+    cast(round(cast(
+        (extract(epoch from {{ end_expression }}) - extract(epoch from {{ start_expression }})) / 3600.0
+        as numeric(18, 4)), 2) as numeric(12, 2))
+{%- endmacro %}

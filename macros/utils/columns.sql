@@ -1,0 +1,31 @@
+{#-
+    A raw column that may not exist yet (schema drift adds columns over time): the column
+    when the relation has it, else a typed null. Checked when the model is compiled.
+-#}
+{% macro column_or_null(relation, column_name, data_type=none) -%}
+    {%- set data_type = data_type or dbt.type_string() -%}
+    {%- if execute -%}
+        {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+        {%- if column_name | lower in names -%}
+            {{ adapter.quote(column_name) }}
+        {%- else -%}
+            cast(null as {{ data_type }})
+        {%- endif -%}
+    {%- else -%}
+        cast(null as {{ data_type }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The extract day of a raw row: the YYYY-MM-DD folder in its source file's path. -#}
+{% macro extract_date_from_path(path_expression) -%}
+    {{ return(adapter.dispatch('extract_date_from_path')(path_expression)) }}
+{%- endmacro %}
+
+{% macro default__extract_date_from_path(path_expression) -%}
+    try_cast(regexp_extract({{ path_expression }}, '([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date)
+{%- endmacro %}
+
+{% macro postgres__extract_date_from_path(path_expression) -%}
+    cast(substring({{ path_expression }} from '([0-9]{4}-[0-9]{2}-[0-9]{2})') as date)
+{%- endmacro %}
