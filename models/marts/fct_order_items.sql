@@ -47,12 +47,6 @@ channels as (
 
 ),
 
-statuses as (
-
-    select * from {{ ref('dim_order_status') }}
-
-),
-
 with_customer as (
 
     {{ scd2_lookup('items', 'customers', 'customer_id', 'customer_id', 'ordered_at', 'customer_sk', 'customer_sk') }}
@@ -78,7 +72,6 @@ final as (
         cast(with_product.product_sk as varchar(32)) as product_sk,
         cast(coalesce(geographies.geography_sk, {{ unknown_key() }}) as varchar(32)) as geography_sk,
         cast(coalesce(channels.channel_sk, {{ unknown_key() }}) as varchar(32)) as channel_sk,
-        cast(coalesce(statuses.order_status_sk, {{ unknown_key() }}) as varchar(32)) as order_status_sk,
         cast(with_product.product_id as bigint) as product_id,
         cast(with_product.currency_code as varchar(3)) as currency_code,
         cast(with_product.quantity as integer) as quantity,
@@ -101,8 +94,6 @@ final as (
         on customers.country_code = geographies.country_code
     left join channels
         on with_product.channel = channels.channel
-    left join statuses
-        on with_product.order_status = statuses.order_status
 
 )
 

@@ -1,0 +1,33 @@
+-- Net revenue in US dollars by region and month, with the share of cancelled lines.
+with
+
+daily as (
+
+    select * from {{ ref('rpt_daily_sales') }}
+
+),
+
+dates as (
+
+    select * from {{ ref('dim_date') }}
+
+),
+
+final as (
+
+    select
+        dates.year_number,
+        dates.month_number,
+        daily.region,
+        sum(daily.net_revenue_usd) as net_revenue_usd,
+        sum(daily.order_count) as orders,
+        round(100.0 * sum(daily.cancelled_line_count) / nullif(sum(daily.line_count), 0), 2) as cancelled_line_pct
+    from daily
+    inner join dates
+        on daily.date_key = dates.date_key
+    group by dates.year_number, dates.month_number, daily.region
+
+)
+
+select * from final
+order by year_number, month_number, net_revenue_usd desc
