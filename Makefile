@@ -23,7 +23,7 @@ DBT   := $(BIN)/dbt
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load
+.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load bench-dbt
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -42,7 +42,7 @@ run: $(STAMP) data load dbt docs ## Whole pipeline on $(TARGET): set-up, sample 
 	@echo "Done. Warehouse ($(TARGET)):"
 	@if [ "$(TARGET)" = duckdb ]; then \
 	  echo "  DuckDB file: $(abspath $(DUCKDB_PATH))  (override with ELT_DUCKDB_PATH or DUCKDB_PATH=)"; \
-	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('show all tables'))\""; \
+	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('select * from marts.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
 	else \
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_USER:-postgres} $${ELT_PG_DATABASE:-elt_warehouse}"; \
 	fi
@@ -95,6 +95,9 @@ bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days),
 
 bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.load
+
+bench-dbt: $(STAMP) ## Benchmark: incremental fct_order_items vs full refresh at scale 1 (90 days + 1), DuckDB and PostgreSQL
+	$(BIN)/python -m elt.bench.dbt_incremental
 
 clean: ## Remove dbt build output and the DuckDB warehouse (keeps .venv and data)
 	rm -rf target logs dbt_packages "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"

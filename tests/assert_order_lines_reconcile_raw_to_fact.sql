@@ -26,21 +26,23 @@ fact_lines as (
 
 missing_from_fact as (
 
-    select raw_lines.order_id, raw_lines.line_number, 'missing from fct_order_items' as problem
-    from raw_lines
-    left join fact_lines
-        on raw_lines.order_id = fact_lines.order_id and raw_lines.line_number = fact_lines.line_number
-    where fact_lines.order_id is null
+    select order_id, line_number, 'missing from fct_order_items' as problem
+    from (
+        select order_id, line_number from raw_lines
+        except
+        select order_id, line_number from fact_lines
+    ) as missing
 
 ),
 
 not_in_raw as (
 
-    select fact_lines.order_id, fact_lines.line_number, 'not in raw' as problem
-    from fact_lines
-    left join raw_lines
-        on fact_lines.order_id = raw_lines.order_id and fact_lines.line_number = raw_lines.line_number
-    where raw_lines.order_id is null
+    select order_id, line_number, 'not in raw' as problem
+    from (
+        select order_id, line_number from fact_lines
+        except
+        select order_id, line_number from raw_lines
+    ) as extra
 
 ),
 

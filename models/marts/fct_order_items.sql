@@ -98,3 +98,6 @@ final as (
 )
 
 select * from final
+-- stored in order-day order: a run's delete+insert then touches only the newest row
+-- groups, and date filters skip the rest
+order by order_date, order_id, line_number
