@@ -191,5 +191,14 @@ class PostgresWarehouse(Warehouse):
     def session(self) -> Session:
         return PostgresSession(self._connect(), self.meta_schema)
 
+    def analyze(self, tables: list[SourceTable]) -> None:
+        """Fresh statistics, so the next dbt run plans on real row counts, not guesses."""
+        with self.conn.cursor() as cur:
+            for t in tables:
+                cur.execute(f"analyze {q(t.schema)}.{q(t.identifier)}")
+            cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST}")
+            cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE}")
+        self.conn.commit()
+
     def close(self) -> None:
         self.conn.close()

@@ -310,6 +310,8 @@ def load(opts: LoadOptions, on_plan: Callable[[int, int], None] | None = None, o
             with ThreadPoolExecutor(max_workers=max(1, opts.workers)) as pool:
                 for future in [pool.submit(task) for _, task in tasks]:
                     future.result()
+            loaded = {r.file.table for r in loader.results if r.status in ("loaded", "reloaded")}
+            warehouse.analyze([t for t in tables if t in loaded])
     finally:
         loader.close()
         warehouse.close()

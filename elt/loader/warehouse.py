@@ -166,6 +166,9 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def session(self) -> Session: ...
 
+    def analyze(self, tables: list[SourceTable]) -> None:
+        """Refresh planner statistics of tables that received rows (where the database needs it)."""
+
     @abc.abstractmethod
     def close(self) -> None: ...
 
