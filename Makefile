@@ -12,6 +12,15 @@ PYTEST_ARGS ?=
 DOCS_PORT   ?= 8080
 
 export ELT_TARGET := $(TARGET)
+# On PostgreSQL the loader and dbt log in as their own roles (see `make pg-setup`)
+ifeq ($(TARGET),postgres)
+LOAD_TARGET ?= postgres_loader
+export ELT_PG_USER ?= elt_transformer
+PG_SETUP := pg-setup
+else
+LOAD_TARGET ?= $(TARGET)
+PG_SETUP :=
+endif
 export ELT_DATA_DIR := $(DATA_DIR)
 export ELT_DUCKDB_PATH := $(DUCKDB_PATH)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -23,7 +32,7 @@ DBT   := $(BIN)/dbt
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load bench-dbt
+.PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load bench-dbt
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -37,7 +46,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) data load dbt docs ## Whole pipeline on $(TARGET): set-up, sample data, load, dbt seed/snapshot/build, docs
+run: $(STAMP) $(PG_SETUP) data load dbt docs ## Whole pipeline on $(TARGET): set-up, sample data, load, dbt seed/snapshot/build, docs
 	@echo ""
 	@echo "Done. Warehouse ($(TARGET)):"
 	@if [ "$(TARGET)" = duckdb ]; then \
@@ -63,7 +72,10 @@ generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if
 	fi
 
 load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET
-	$(ELT) load --target $(TARGET) --data-dir "$(DATA_DIR)"
+	$(ELT) load --target $(LOAD_TARGET) --data-dir "$(DATA_DIR)"
+
+pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer/analyst roles (idempotent; as ELT_PG_ADMIN_USER)
+	$(ELT) setup-postgres
 
 dbt: build ## dbt build: seeds, staging, snapshots, intermediate, marts and every test, in DAG order
 

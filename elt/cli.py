@@ -154,6 +154,24 @@ def load_cmd(target: str | None, data_dir: Path | None, project_dir: Path, profi
     sys.exit(0 if report.ok else 1)
 
 
+@main.command("setup-postgres")
+def setup_postgres_cmd() -> None:
+    """Create the PostgreSQL warehouse database and its loader, transformer and analyst roles (idempotent).
+
+    Connects as ELT_PG_ADMIN_USER (default postgres) to ELT_PG_HOST:ELT_PG_PORT; the
+    database is ELT_PG_DATABASE; role names ELT_PG_{LOADER,TRANSFORMER,ANALYST}_USER,
+    passwords (optional) ELT_PG_{LOADER,TRANSFORMER,ANALYST}_PASSWORD.
+    """
+    from elt.loader.errors import LoaderError
+    from elt.pgsetup import Admin, Roles, setup
+
+    try:
+        for line in setup(Admin.from_env(), Roles.from_env()):
+            click.echo(line)
+    except LoaderError as exc:
+        fail(str(exc))
+
+
 def print_load_report(report: LoadReport) -> None:
     from collections import defaultdict
 

@@ -63,11 +63,14 @@ def pg_database(postgres_available: None) -> Iterator[str]:
     """A fresh, empty database for one test, dropped afterwards."""
     import psycopg2
 
+    from elt.pgsetup import Admin, Roles, setup
+
     name = f"elt_test_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(dbname="postgres", **pg_settings())
+    s = pg_settings()
+    # the project's own set-up: database, roles and schema ownership (as in `make run`)
+    setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, name), Roles())
+    conn = psycopg2.connect(dbname="postgres", **s)
     conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'create database "{name}"')
     try:
         yield name
     finally:

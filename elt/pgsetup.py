@@ -1,0 +1,118 @@
+"""``elt setup-postgres``: the warehouse database and its three roles, idempotently.
+
+- loader (``elt_loader``): owns and writes the ``raw`` schema;
+- transformer (``elt_transformer``): dbt; reads ``raw``, creates and writes the model schemas;
+- analyst (``elt_analyst``): reads the marts only (dbt's ``grants`` give it ``select``).
+
+Runs as an administrator (a role that may create databases and roles). Every statement
+is safe to repeat. Role names and passwords come from the environment; nothing is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from elt.loader.errors import LoaderError
+
+
+@dataclasses.dataclass(frozen=True)
+class Roles:
+    loader: str = "elt_loader"
+    transformer: str = "elt_transformer"
+    analyst: str = "elt_analyst"
+
+    @classmethod
+    def from_env(cls) -> Roles:
+        return cls(
+            os.environ.get("ELT_PG_LOADER_USER", cls.loader),
+            os.environ.get("ELT_PG_TRANSFORMER_USER", cls.transformer),
+            os.environ.get("ELT_PG_ANALYST_USER", cls.analyst),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Admin:
+    host: str
+    port: int
+    user: str
+    password: str | None
+    database: str  # the warehouse database to create and set up
+
+    @classmethod
+    def from_env(cls) -> Admin:
+        return cls(
+            os.environ.get("ELT_PG_HOST", "127.0.0.1"),
+            int(os.environ.get("ELT_PG_PORT", "5432")),
+            os.environ.get("ELT_PG_ADMIN_USER", "postgres"),
+            os.environ.get("ELT_PG_ADMIN_PASSWORD") or None,
+            os.environ.get("ELT_PG_DATABASE", "elt_warehouse"),
+        )
+
+    def describe(self, dbname: str) -> str:
+        return f"postgres {self.user}@{self.host}:{self.port}/{dbname}"
+
+    def connect(self, dbname: str) -> psycopg2.extensions.connection:
+        try:
+            conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                    dbname=dbname, connect_timeout=10, application_name="elt-setup")
+        except psycopg2.OperationalError as exc:
+            raise LoaderError(f"cannot connect to {self.describe(dbname)}: {' '.join(str(exc).split())}") from None
+        conn.autocommit = True
+        return conn
+
+
+def _ensure_role(cur: psycopg2.extensions.cursor, role: str, password: str | None) -> None:
+    cur.execute("select 1 from pg_roles where rolname = %s", [role])
+    if cur.fetchone() is None:
+        cur.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+    if password:
+        cur.execute(sql.SQL("alter role {} with login password %s").format(sql.Identifier(role)), [password])
+
+
+def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts",)) -> list[str]:
+    """Create what is missing and (re)apply every grant; returns what was done, for the log."""
+    done = []
+    conn = admin.connect("postgres")  # not `with conn`: psycopg2 would open a transaction
+    with conn.cursor() as cur:
+        cur.execute("select 1 from pg_database where datname = %s", [admin.database])
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("create database {}").format(sql.Identifier(admin.database)))
+            done.append(f"created database {admin.database}")
+        for role, env in ((roles.loader, "ELT_PG_LOADER_PASSWORD"), (roles.transformer, "ELT_PG_TRANSFORMER_PASSWORD"),
+                          (roles.analyst, "ELT_PG_ANALYST_PASSWORD")):
+            _ensure_role(cur, role, os.environ.get(env))
+        done.append(f"roles {roles.loader}, {roles.transformer}, {roles.analyst} present")
+    conn.close()
+    db = sql.Identifier(admin.database)
+    loader, transformer, analyst = (sql.Identifier(r) for r in (roles.loader, roles.transformer, roles.analyst))
+    conn = admin.connect(admin.database)
+    with conn.cursor() as cur:
+        statements = [
+            sql.SQL("revoke all on database {} from public").format(db),
+            sql.SQL("revoke create on schema public from public"),
+            sql.SQL("grant connect on database {} to {}, {}, {}").format(db, loader, transformer, analyst),
+            sql.SQL("grant create, temporary on database {} to {}, {}").format(db, loader, transformer),
+            # raw: the loader owns it; the transformer reads it, today and tomorrow
+            sql.SQL("create schema if not exists raw authorization {}").format(loader),
+            sql.SQL("alter schema raw owner to {}").format(loader),
+            sql.SQL("grant usage on schema raw to {}").format(transformer),
+            sql.SQL("grant select on all tables in schema raw to {}").format(transformer),
+            sql.SQL("alter default privileges for role {} in schema raw grant select on tables to {}").format(loader, transformer),
+        ]
+        # the schemas dbt writes: created by the transformer; the analyst may enter the marts
+        for schema in ("staging", "intermediate", "snapshots", "reference", *analyst_schemas):
+            statements.append(sql.SQL("create schema if not exists {} authorization {}").format(sql.Identifier(schema), transformer))
+            statements.append(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), transformer))
+        for schema in analyst_schemas:
+            statements.append(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), analyst))
+        for statement in statements:
+            cur.execute(statement)
+    conn.close()
+    done.append(f"schema raw owned by {roles.loader} and readable by {roles.transformer}; model schemas owned by "
+                f"{roles.transformer}; {roles.analyst} may use {', '.join(analyst_schemas)} (dbt grants it select on marts)")
+    return done

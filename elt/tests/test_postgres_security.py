@@ -1,0 +1,151 @@
+"""PostgreSQL roles, grants and PII: the whole pipeline as the loader and transformer roles,
+then what the analyst role can and cannot do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from elt.generator.config import GeneratorConfig
+from elt.generator.run import generate
+from elt.pgsetup import Admin, Roles, setup
+from elt.tests.conftest import REPO, pg_settings, run_elt
+from elt.tests.dbt_runner import dbt
+
+pytestmark = pytest.mark.postgres
+MARTS = ["dim_date", "dim_customer", "dim_product", "dim_geography", "dim_channel", "dim_order_status",
+         "dim_payment_method", "fct_order_items", "fct_orders", "fct_payments", "rpt_daily_sales"]
+
+
+def connect_as(role: str, database: str) -> psycopg2.extensions.connection:
+    s = pg_settings()
+    conn = psycopg2.connect(host=s["host"], port=s["port"], user=role, dbname=database)
+    conn.autocommit = True
+    return conn
+
+
+def denied(conn: psycopg2.extensions.connection, statement: str) -> bool:
+    with conn.cursor() as cur:
+        try:
+            cur.execute(statement)
+        except psycopg2.errors.InsufficientPrivilege:
+            return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None) -> str:
+    """A database built end to end by the project's roles: loaded as elt_loader, dbt as elt_transformer."""
+    work = tmp_path_factory.mktemp("secure")
+    s = pg_settings()
+    name = "elt_security_test"
+    admin = psycopg2.connect(dbname="postgres", **s)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {name} with (force)")
+    setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, name), Roles())
+    data = work / "data"
+    generate(data, GeneratorConfig(scale=0.02, seed=5, start=dt.date(2025, 3, 1)), days=6)
+    env = {"ELT_PG_DATABASE": name, "ELT_PG_LOADER_USER": "elt_loader"}
+    loaded = run_elt("load", "--target", "postgres_loader", "--data-dir", str(data), "--quiet", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    result = dbt_as_transformer(work, name, "build")
+    assert result.returncode == 0, result.stdout[-4000:]
+    yield name
+    with admin.cursor() as cur:
+        cur.execute(f"drop database if exists {name} with (force)")
+    admin.close()
+
+
+def dbt_as_transformer(work: Path, database: str, *args: str):  # type: ignore[no-untyped-def]
+    old = os.environ.get("ELT_PG_USER")
+    os.environ["ELT_PG_USER"] = "elt_transformer"
+    try:
+        return dbt(work, "postgres", *args, database=database)
+    finally:
+        if old is None:
+            os.environ.pop("ELT_PG_USER", None)
+        else:
+            os.environ["ELT_PG_USER"] = old
+
+
+def test_raw_belongs_to_the_loader_and_models_to_the_transformer(warehouse: str) -> None:
+    conn = connect_as(pg_settings()["user"], warehouse)
+    with conn.cursor() as cur:
+        cur.execute("select distinct tableowner from pg_tables where schemaname = 'raw'")
+        assert cur.fetchall() == [("elt_loader",)]
+        cur.execute("select distinct tableowner from pg_tables where schemaname in ('marts', 'snapshots', 'reference')")
+        assert cur.fetchall() == [("elt_transformer",)]
+
+
+def test_analyst_reads_every_mart(warehouse: str) -> None:
+    conn = connect_as("elt_analyst", warehouse)
+    with conn.cursor() as cur:
+        for mart in MARTS:
+            cur.execute(f"select count(*) from marts.{mart}")
+            assert cur.fetchone()[0] > 0, mart  # type: ignore[index]
+    conn.close()
+
+
+def test_analyst_cannot_read_raw_staging_or_snapshots(warehouse: str) -> None:
+    conn = connect_as("elt_analyst", warehouse)
+    for table in ["raw.shop__customers", "raw._elt_manifest", "staging.stg_shop__customers", "snapshots.snp_shop__customers",
+                  "intermediate.int_order_items_enriched"]:
+        assert denied(conn, f"select * from {table} limit 1"), table
+    conn.close()
+
+
+def test_analyst_cannot_change_the_marts(warehouse: str) -> None:
+    conn = connect_as("elt_analyst", warehouse)
+    assert denied(conn, "insert into marts.dim_channel (channel_sk, channel) values ('x', 'x')")
+    assert denied(conn, "update marts.fct_orders set net_revenue = 0")
+    assert denied(conn, "delete from marts.fct_payments")
+    assert denied(conn, "drop table marts.rpt_daily_sales")
+    assert denied(conn, "create table marts.mine (id int)")
+    assert denied(conn, "truncate marts.fct_order_items")
+    conn.close()
+
+
+def test_no_mart_column_holds_an_email_or_a_name(warehouse: str) -> None:
+    conn = connect_as(pg_settings()["user"], warehouse)
+    with conn.cursor() as cur:
+        cur.execute("""select distinct lower(trim(v)) from raw.shop__customers,
+                       lateral (values (email), (first_name), (last_name), (first_name || ' ' || last_name)) as t(v)
+                       where v is not null and length(trim(v)) > 2""")
+        personal = {r[0] for r in cur.fetchall()}
+        assert len(personal) > 100
+        cur.execute("""select table_name, column_name from information_schema.columns
+                       where table_schema = 'marts' and data_type in ('text', 'character varying')""")
+        columns = cur.fetchall()
+        found = []
+        for table, column in columns:
+            cur.execute(f'select distinct lower(trim("{column}")) from marts."{table}" where "{column}" is not null')
+            leaked = personal & {r[0] for r in cur.fetchall()}
+            if leaked:
+                found.append((table, column, sorted(leaked)[:3]))
+        assert found == []
+        cur.execute("select count(*) from marts.dim_customer where email_hash is not null")
+        assert cur.fetchone()[0] > 0  # type: ignore[index]
+
+
+def test_setup_and_grants_are_idempotent(warehouse: str, tmp_path: Path) -> None:
+    s = pg_settings()
+    again = run_elt("setup-postgres", env={"ELT_PG_DATABASE": warehouse, "ELT_PG_ADMIN_USER": s["user"]})
+    assert again.returncode == 0, again.stderr
+    assert "created database" not in again.stdout
+    rebuilt = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "marts")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+    test_analyst_reads_every_mart(warehouse)
+    test_analyst_cannot_read_raw_staging_or_snapshots(warehouse)
+    test_analyst_cannot_change_the_marts(warehouse)
+
+
+def test_setup_reports_an_unreachable_server(tmp_path: Path) -> None:
+    result = run_elt("setup-postgres", env={"ELT_PG_PORT": "1", "ELT_PG_ADMIN_PASSWORD": "hunter2-secret"})
+    assert result.returncode == 2
+    assert "cannot connect to postgres" in result.stderr and "127.0.0.1:1" in result.stderr
+    assert "hunter2-secret" not in result.stderr
