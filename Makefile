@@ -46,7 +46,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) $(PG_SETUP) data load dbt docs ## Whole pipeline on $(TARGET): set-up, sample data, load, dbt seed/snapshot/build, docs
+run: $(STAMP) $(PG_SETUP) data load dbt docs ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, snapshots, models, tests), docs
 	@echo ""
 	@echo "Done. Warehouse ($(TARGET)):"
 	@if [ "$(TARGET)" = duckdb ]; then \
@@ -92,14 +92,14 @@ build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their 
 docs: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/
 	$(DBT) docs generate --target $(TARGET)
 
-serve-docs: $(STAMP) ## Serve the generated docs on http://localhost:$(DOCS_PORT)
+serve-docs: $(STAMP) ## Serve the generated docs on http://localhost:DOCS_PORT (8080)
 	$(DBT) docs serve --target $(TARGET) --port $(DOCS_PORT) --no-browser
 
 .PHONY: _warehouse_dir
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: $(STAMP) ## Every test: pytest (generator, dbt builds on DuckDB and PostgreSQL)
+test: $(STAMP) ## Every test: pytest (generator, loader, pipeline, incremental, security; DuckDB and PostgreSQL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s

@@ -166,7 +166,7 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def session(self) -> Session: ...
 
-    def analyze(self, tables: list[SourceTable]) -> None:
+    def analyze(self, tables: list[SourceTable]) -> None:  # noqa: B027 - a no-op unless the database needs it
         """Refresh planner statistics of tables that received rows (where the database needs it)."""
 
     @abc.abstractmethod

@@ -13,7 +13,7 @@ import pytest
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 from elt.pgsetup import Admin, Roles, setup
-from elt.tests.conftest import REPO, pg_settings, run_elt
+from elt.tests.conftest import pg_settings, run_elt
 from elt.tests.dbt_runner import dbt
 
 pytestmark = pytest.mark.postgres
