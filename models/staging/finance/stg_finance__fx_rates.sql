@@ -26,7 +26,7 @@ ranked as (
         *,
         row_number() over (
             partition by rate_date, currency_code
-            order by published_at desc nulls last, _loaded_at desc, _source_file desc, _row_number desc
+            order by {{ latest_version_first('published_at') }}
         ) as version_rank
     from cleaned
     where rate_date is not null and currency_code is not null and usd_per_unit > 0

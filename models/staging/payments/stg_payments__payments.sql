@@ -37,7 +37,7 @@ ranked as (
         *,
         row_number() over (
             partition by payment_id
-            order by updated_at desc nulls last, _loaded_at desc, _source_file desc, _row_number desc
+            order by {{ latest_version_first('updated_at') }}
         ) as version_rank
     from cleaned
     where payment_id is not null

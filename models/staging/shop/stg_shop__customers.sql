@@ -36,7 +36,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_id
-            order by updated_at desc nulls last, _loaded_at desc, _source_file desc, _row_number desc
+            order by {{ latest_version_first('updated_at') }}
         ) as version_rank
     from cleaned
     where customer_id is not null

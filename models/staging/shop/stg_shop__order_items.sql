@@ -38,7 +38,7 @@ ranked as (
         -- incremental model's date filter reach the raw scan
         row_number() over (
             partition by cast(ordered_at as date), order_id, line_number
-            order by _loaded_at desc, _source_file desc, _row_number desc
+            order by {{ latest_version_first() }}
         ) as version_rank
     from cleaned
     where order_id is not null and line_number is not null

@@ -38,7 +38,7 @@ ranked as (
         -- from an incremental model reach the raw scan
         row_number() over (
             partition by cast(placed_at as date), order_id
-            order by updated_at desc nulls last, _loaded_at desc, _source_file desc, _row_number desc
+            order by {{ latest_version_first('updated_at') }}
         ) as version_rank
     from cleaned
     where order_id is not null

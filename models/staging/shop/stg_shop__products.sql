@@ -41,7 +41,7 @@ ranked as (
         cleaned.*,
         row_number() over (
             partition by cleaned.product_id
-            order by cleaned.updated_at desc nulls last, cleaned._loaded_at desc, cleaned._row_number desc
+            order by {{ latest_version_first('updated_at', 'cleaned') }}
         ) as version_rank
     from cleaned
     inner join latest_extract
