@@ -95,9 +95,8 @@ class DuckDBSession(Session):
         self.duck.unregister("_elt_rows")
 
     def _upsert_manifest(self, rows: pa.Table) -> None:
-        self.duck.register("_elt_rows", rows)
-        self.duck.execute(f"delete from {self.meta}.{MANIFEST} where file_path in (select file_path from _elt_rows)")
-        self.duck.unregister("_elt_rows")
+        paths = rows["file_path"].to_pylist()
+        self.duck.execute(f"delete from {self.meta}.{MANIFEST} where list_contains(?, file_path)", [paths])
         self._append(MANIFEST, rows)
 
     def _rollback(self) -> None:

@@ -47,6 +47,21 @@ class Wh:
                 cur.execute(query)
                 return [tuple(r) for r in cur.fetchall()]
 
+    def execute(self, statements: list[str]) -> None:
+        """Run statements with a writable connection, committed (DuckDB: the file must be free)."""
+        if self.kind == "duckdb":
+            con = duckdb.connect(self.env["ELT_DUCKDB_PATH"])
+            try:
+                for statement in statements:
+                    con.execute(statement)
+            finally:
+                con.close()
+            return
+        with self.connect() as conn, conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+            conn.commit()
+
     def load(self, data: Path, project: Path = REPO, **kw: Any) -> LoadReport:
         old = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)

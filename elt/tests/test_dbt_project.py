@@ -56,26 +56,7 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
 
 
 def _copy_marts(wh: Wh, schema: str) -> None:
-    with wh.connect() as con:
-        statements = [f"create schema {schema}"] + [f"create table {schema}.{m} as select * from marts.{m}" for m in MARTS]
-        if wh.kind == "duckdb":
-            raise AssertionError("DuckDB needs a writable connection")
-        with con.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-        con.commit()
-
-
-def _copy_marts_duckdb(wh: Wh, schema: str) -> None:
-    import duckdb
-
-    con = duckdb.connect(wh.env["ELT_DUCKDB_PATH"])
-    try:
-        con.execute(f"create schema {schema}")
-        for m in MARTS:
-            con.execute(f"create table {schema}.{m} as select * from marts.{m}")
-    finally:
-        con.close()
+    wh.execute([f"create schema {schema}"] + [f"create table {schema}.{m} as select * from marts.{m}" for m in MARTS])
 
 
 def _differences(wh: Wh, schema: str, model: str) -> int:
@@ -107,10 +88,7 @@ def test_incremental_runs_equal_a_full_refresh(wh: Wh, tmp_path: Path) -> None:
     assert late > 0, "the incremental days should carry late order lines"
     versions_before = wh.sql("select count(*) from snapshots.snp_shop__customers")[0][0]
 
-    if wh.kind == "duckdb":
-        _copy_marts_duckdb(wh, "incremental_copy")
-    else:
-        _copy_marts(wh, "incremental_copy")
+    _copy_marts(wh, "incremental_copy")
     build(wh, tmp_path, "--full-refresh")
     assert wh.sql("select count(*) from snapshots.snp_shop__customers")[0][0] == versions_before  # history kept
     assert wh.sql("select count(*) from marts.fct_order_items")[0][0] > 0

@@ -154,9 +154,7 @@ def _reset(wh: Wh) -> None:
         for suffix in ("", ".wal"):
             Path(wh.env["ELT_DUCKDB_PATH"] + suffix).unlink(missing_ok=True)
         return
-    with wh.connect() as con, con.cursor() as cur:
-        cur.execute("drop schema if exists raw cascade")
-        con.commit()
+    wh.execute(["drop schema if exists raw cascade"])
 
 
 def _loaded_files(wh: Wh) -> int:

@@ -43,3 +43,22 @@ def test_missing_env_var_without_default_is_named(tmp_path: Path) -> None:
     (tmp_path / "profiles.yml").write_text("p:\n  target: d\n  outputs:\n    d:\n      type: duckdb\n      path: \"{{ env_var('ELT_NOT_SET_ANYWHERE') }}\"\n")
     with pytest.raises(LoaderError, match="env var required but not provided: ELT_NOT_SET_ANYWHERE"):
         load_target(tmp_path, tmp_path, None)
+
+
+def test_generator_writes_what_the_dbt_sources_tell_the_loader_to_read(tmp_path: Path) -> None:
+    """The generator is the upstream system; the sources' meta.elt is the loader's only config.
+    Every generated table must match its source's format and path pattern."""
+    import datetime as dt
+
+    from elt.generator.config import GeneratorConfig
+    from elt.generator.run import generate
+    from elt.generator.writer import FORMATS
+    from elt.loader.config import load_sources
+    from elt.loader.files import discover
+
+    generate(tmp_path, GeneratorConfig(start=dt.date(2025, 3, 3)), days=1)
+    sources = {f"{t.source}/{t.name}": t for t in load_sources(REPO) if t.source != "elt"}
+    assert set(sources) == set(FORMATS)
+    for name, fmt in FORMATS.items():
+        assert sources[name].format == fmt, name
+        assert discover(sources[name], tmp_path), f"{sources[name].path} finds no generated {name} file"
