@@ -32,7 +32,9 @@ DBT   := $(BIN)/dbt
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs serve-docs clean clean-data distclean bench-generate bench-load bench-dbt
+.PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
+        lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
+        clean clean-data distclean bench-generate bench-load bench-dbt
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -46,7 +48,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) $(PG_SETUP) data load dbt docs ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, snapshots, models, tests), docs
+run: $(STAMP) $(PG_SETUP) data load dbt docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, snapshots, models, tests), docs
 	@echo ""
 	@echo "Done. Warehouse ($(TARGET)):"
 	@if [ "$(TARGET)" = duckdb ]; then \
@@ -89,18 +91,57 @@ snapshot: $(STAMP) _warehouse_dir ## dbt snapshot (with the staging views it rea
 build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their tests)
 	$(DBT) build --target $(TARGET)
 
-docs: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/
+docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
+
+docs-generate: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/ (manifest, catalog, index.html)
 	$(DBT) docs generate --target $(TARGET)
 
-serve-docs: $(STAMP) ## Serve the generated docs on http://localhost:DOCS_PORT (8080)
+serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOCS_PORT (8080)
 	$(DBT) docs serve --target $(TARGET) --port $(DOCS_PORT) --no-browser
 
 .PHONY: _warehouse_dir
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: $(STAMP) ## Every test: pytest (generator, loader, pipeline, incremental, security; DuckDB and PostgreSQL)
+test: lint ## Every test: lint, types, then pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# --- quality gates (README: "Quality gates") ---------------------------------------------
+SQL_PATHS := models snapshots tests analyses
+
+lint: lint-sql lint-py typecheck lint-files ## All static checks: SQL style, Python lint and format, mypy, file hygiene
+
+lint-sql: $(STAMP) _warehouse_dir ## sqlfluff (dbt templater, duckdb dialect) on models, snapshots, tests, analyses
+	$(BIN)/sqlfluff lint $(SQL_PATHS) --processes 2 --disable-progress-bar
+
+lint-py: $(STAMP) ## ruff check and ruff format --check on the Python package
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict) on the elt package
+	$(BIN)/mypy
+
+lint-files: $(STAMP) ## pre-commit's file hooks on every tracked file: YAML validity, large files, private keys, conflict markers
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  PATH="$(abspath $(BIN)):$$PATH" SKIP=sqlfluff-lint,ruff,ruff-format,mypy $(BIN)/pre-commit run --all-files; \
+	else \
+	  echo "lint-files: not a git checkout; pre-commit's file hooks skipped"; \
+	fi
+
+fix: $(STAMP) _warehouse_dir ## Rewrite what the linters can fix: sqlfluff fix, ruff --fix, ruff format
+	$(BIN)/sqlfluff fix $(SQL_PATHS) --processes 2 --disable-progress-bar
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+conventions: docs-generate ## dbt-bouncer (dbt-bouncer.yml) on the artifacts of TARGET's built warehouse (after `make run`)
+	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+
+erd: $(STAMP) ## Regenerate the star-schema diagram in README.md and models/overview.md from the dbt manifest
+	$(DBT) parse --target $(TARGET) --quiet
+	$(BIN)/python -m elt.erd --manifest target/manifest.json --write README.md models/overview.md
+
+test-docs-site: $(STAMP) ## Only the docs-site and conventions tests (builds a small warehouse, opens the site in headless Chromium)
+	$(BIN)/python -m pytest elt/tests/test_docs_site.py $(PYTEST_ARGS)
 
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s
 	$(BIN)/python -m elt.bench.generate

@@ -26,7 +26,8 @@ final as (
         dates.year_number,
         dates.month_number,
         count(*) as delivered_orders,
-        percentile_cont(0.5) within group (order by orders.hours_to_deliver) as median_hours_to_deliver,
+        percentile_cont(0.5) within group (order by orders.hours_to_deliver)
+            as median_hours_to_deliver,
         percentile_cont(0.9) within group (order by orders.hours_to_deliver) as p90_hours_to_deliver
     from orders
     inner join channels

@@ -21,7 +21,8 @@ final as (
         daily.region,
         sum(daily.net_revenue_usd) as net_revenue_usd,
         sum(daily.order_count) as orders,
-        round(100.0 * sum(daily.cancelled_line_count) / nullif(sum(daily.line_count), 0), 2) as cancelled_line_pct
+        round(100.0 * sum(daily.cancelled_line_count) / nullif(sum(daily.line_count), 0), 2)
+            as cancelled_line_pct
     from daily
     inner join dates
         on daily.date_key = dates.date_key
@@ -30,4 +31,4 @@ final as (
 )
 
 select * from final
-order by year_number, month_number, net_revenue_usd desc
+order by year_number asc, month_number asc, net_revenue_usd desc

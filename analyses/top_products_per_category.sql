@@ -16,7 +16,10 @@ products as (
 
 current_products as (
 
-    select product_id, product_name, category
+    select
+        product_id,
+        product_name,
+        category
     from products
     where is_current and not is_deleted
 
@@ -41,7 +44,9 @@ ranked as (
         current_products.product_name,
         sales.net_revenue_usd,
         sales.units,
-        row_number() over (partition by current_products.category order by sales.net_revenue_usd desc) as rank_in_category
+        row_number()
+            over (partition by current_products.category order by sales.net_revenue_usd desc)
+            as rank_in_category
     from sales
     inner join current_products
         on sales.product_id = current_products.product_id

@@ -44,18 +44,79 @@ def main() -> None:
 RATES_HELP = "\n".join(f"  {k:<22} {v[0]:<7} {v[1]}" for k, v in MESS_KINDS.items())
 
 
-@main.command(epilog=f"Messiness kinds (default rate, meaning):\n\n{RATES_HELP}", context_settings={"max_content_width": 120})
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Output directory [env ELT_DATA_DIR, default ./data].")
-@click.option("--scale", type=float, default=0.01, show_default=True, help="Volume: 1 ≈ 1M order lines per 90 days.")
-@click.option("--days", type=int, default=DEFAULT_DAYS, show_default=True, help="Number of extract days to generate.")
-@click.option("--start", "start_text", default=None, help=f"First day, YYYY-MM-DD [default {DEFAULT_START}; when continuing, the day after the dataset's last].")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed; same seed and options give identical files.")
-@click.option("--rate", "rates", multiple=True, metavar="KIND=RATE", help="Set one messiness rate (repeatable); kinds below.")
+@main.command(
+    epilog=f"Messiness kinds (default rate, meaning):\n\n{RATES_HELP}",
+    context_settings={"max_content_width": 120},
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory [env ELT_DATA_DIR, default ./data].",
+)
+@click.option(
+    "--scale",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Volume: 1 ≈ 1M order lines per 90 days.",
+)
+@click.option(
+    "--days",
+    type=int,
+    default=DEFAULT_DAYS,
+    show_default=True,
+    help="Number of extract days to generate.",
+)
+@click.option(
+    "--start",
+    "start_text",
+    default=None,
+    help=f"First day, YYYY-MM-DD [default {DEFAULT_START}; when continuing, the day after the dataset's last].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Random seed; same seed and options give identical files.",
+)
+@click.option(
+    "--rate",
+    "rates",
+    multiple=True,
+    metavar="KIND=RATE",
+    help="Set one messiness rate (repeatable); kinds below.",
+)
 @click.option("--clean", is_flag=True, help="Set every messiness rate to 0 (before --rate).")
-@click.option("--max-late-days", type=int, default=DEFAULT_MAX_LATE_DAYS, show_default=True, help="Latest a late row may arrive.")
-@click.option("--drift-after-days", type=int, default=DEFAULT_DRIFT_AFTER_DAYS, show_default=True, help="Orders gain a coupon_code column this many days after the start; -1 for never.")
-@click.option("--rows-per-file", type=int, default=DEFAULT_ROWS_PER_FILE, show_default=True, help="Split a day's extract into part files of at most this many rows.")
-@click.option("--continue", "cont", is_flag=True, help="Append the next days to the existing dataset in --out.")
+@click.option(
+    "--max-late-days",
+    type=int,
+    default=DEFAULT_MAX_LATE_DAYS,
+    show_default=True,
+    help="Latest a late row may arrive.",
+)
+@click.option(
+    "--drift-after-days",
+    type=int,
+    default=DEFAULT_DRIFT_AFTER_DAYS,
+    show_default=True,
+    help="Orders gain a coupon_code column this many days after the start; -1 for never.",
+)
+@click.option(
+    "--rows-per-file",
+    type=int,
+    default=DEFAULT_ROWS_PER_FILE,
+    show_default=True,
+    help="Split a day's extract into part files of at most this many rows.",
+)
+@click.option(
+    "--continue",
+    "cont",
+    is_flag=True,
+    help="Append the next days to the existing dataset in --out.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate_cmd(
     out_dir: Path | None,
@@ -79,14 +140,18 @@ def generate_cmd(
         rate_map.update(dict(parse_rate(r) for r in rates))
         first = start or DEFAULT_START
         if drift_after_days < -1:
-            raise ConfigError(f"--drift-after-days must be -1 (never) or at least 0, got {drift_after_days}")
+            raise ConfigError(
+                f"--drift-after-days must be -1 (never) or at least 0, got {drift_after_days}"
+            )
         cfg = GeneratorConfig(
             scale=scale,
             seed=seed,
             start=first,
             rates=rate_map,
             max_late_days=max_late_days,
-            drift_date=None if drift_after_days < 0 else first + dt.timedelta(days=drift_after_days),
+            drift_date=None
+            if drift_after_days < 0
+            else first + dt.timedelta(days=drift_after_days),
             rows_per_file=rows_per_file,
         )
         with Progress(
@@ -113,28 +178,98 @@ main.add_command(generate_cmd, name="generate")
 
 
 @main.command("load")
-@click.option("--target", default=None, help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Where the files are [env ELT_DATA_DIR, default ./data].")
-@click.option("--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="The dbt project (its sources carry the loader settings).")
-@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None, help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].")
-@click.option("--table", "tables", multiple=True, metavar="SOURCE.TABLE", help="Load only this source table (repeatable).")
-@click.option("--reload", is_flag=True, help="Reload files whose content changed since they were loaded (replaces their rows).")
-@click.option("--max-quarantine-rate", type=float, default=1.0, show_default=True, help="Fail a file when more than this share of its records is quarantined (0.05 = 5%).")
-@click.option("--lock-timeout", type=float, default=60.0, show_default=True, help="Seconds to wait while another loader holds the target.")
-@click.option("--workers", type=int, default=2, show_default=True, help="Tables loaded in parallel.")
+@click.option(
+    "--target",
+    default=None,
+    help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the files are [env ELT_DATA_DIR, default ./data].",
+)
+@click.option(
+    "--project-dir",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The dbt project (its sources carry the loader settings).",
+)
+@click.option(
+    "--profiles-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].",
+)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    metavar="SOURCE.TABLE",
+    help="Load only this source table (repeatable).",
+)
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Reload files whose content changed since they were loaded (replaces their rows).",
+)
+@click.option(
+    "--max-quarantine-rate",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Fail a file when more than this share of its records is quarantined (0.05 = 5%).",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait while another loader holds the target.",
+)
+@click.option(
+    "--workers", type=int, default=2, show_default=True, help="Tables loaded in parallel."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def load_cmd(target: str | None, data_dir: Path | None, project_dir: Path, profiles_dir: Path | None, tables: tuple[str, ...],
-             reload: bool, max_quarantine_rate: float, lock_timeout: float, workers: int, quiet: bool) -> None:
+def load_cmd(
+    target: str | None,
+    data_dir: Path | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    tables: tuple[str, ...],
+    reload: bool,
+    max_quarantine_rate: float,
+    lock_timeout: float,
+    workers: int,
+    quiet: bool,
+) -> None:
     """Load every new file of every configured source into the raw schema of a dbt target."""
     from elt.loader.errors import LoaderError
     from elt.loader.run import LoadOptions, load
 
     if not 0 <= max_quarantine_rate <= 1:
         fail(f"--max-quarantine-rate must be between 0 and 1, got {max_quarantine_rate}")
-    opts = LoadOptions(project_dir=project_dir, data_dir=data_dir or default_out_dir(), profiles_dir=profiles_dir, target=target,
-                       reload=reload, max_quarantine_rate=max_quarantine_rate, lock_timeout=lock_timeout, workers=workers, tables=tables)
-    with Progress(TextColumn("[bold]loading[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, disable=quiet, transient=True) as progress:
+    opts = LoadOptions(
+        project_dir=project_dir,
+        data_dir=data_dir or default_out_dir(),
+        profiles_dir=profiles_dir,
+        target=target,
+        reload=reload,
+        max_quarantine_rate=max_quarantine_rate,
+        lock_timeout=lock_timeout,
+        workers=workers,
+        tables=tables,
+    )
+    with Progress(
+        TextColumn("[bold]loading[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as progress:
         task = progress.add_task("", total=None)
 
         def on_plan(new: int, skipped: int) -> None:
@@ -143,7 +278,9 @@ def load_cmd(target: str | None, data_dir: Path | None, project_dir: Path, profi
         def on_file(result: FileResult) -> None:
             progress.update(task, advance=1, description=result.file.rel)
             if result.status == "failed":
-                progress.console.print(f"[red]failed[/] {result.message}", markup=True, highlight=False, soft_wrap=True)
+                progress.console.print(
+                    f"[red]failed[/] {result.message}", markup=True, highlight=False, soft_wrap=True
+                )
 
         try:
             report = load(opts, on_plan=on_plan, on_file=on_file)
@@ -185,13 +322,30 @@ def print_load_report(report: LoadReport) -> None:
         if r.status in ("loaded", "reloaded"):
             row["bytes"] += r.file.size
     table = Table(title=f"elt load → {report.target}, batch {report.batch_id}")
-    for col in ("source table", "loaded", "skipped", "failed", "rows loaded", "quarantined", "seconds", "MB/s"):
+    for col in (
+        "source table",
+        "loaded",
+        "skipped",
+        "failed",
+        "rows loaded",
+        "quarantined",
+        "seconds",
+        "MB/s",
+    ):
         table.add_column(col, justify="left" if col == "source table" else "right")
     for label in sorted(per):
         row = per[label]
         mbps = row["bytes"] / 1e6 / row["seconds"] if row["seconds"] else 0.0
-        table.add_row(label, f"{row['loaded'] + row['reloaded']:.0f}", f"{row['skipped']:.0f}", f"{row['failed'] + row['refused']:.0f}",
-                      f"{row['rows']:,.0f}", f"{row['quarantined']:,.0f}", f"{row['seconds']:.1f}", f"{mbps:.1f}")
+        table.add_row(
+            label,
+            f"{row['loaded'] + row['reloaded']:.0f}",
+            f"{row['skipped']:.0f}",
+            f"{row['failed'] + row['refused']:.0f}",
+            f"{row['rows']:,.0f}",
+            f"{row['quarantined']:,.0f}",
+            f"{row['seconds']:.1f}",
+            f"{mbps:.1f}",
+        )
     out.print(table)
     for note in report.drift:
         out.print(f"schema drift: {note}", highlight=False, soft_wrap=True)
@@ -199,7 +353,11 @@ def print_load_report(report: LoadReport) -> None:
         if r.status in ("failed", "refused"):
             click.echo(f"{r.status}: {r.message}", err=True)
     loaded = sum(r.rows_loaded for r in report.results)
-    out.print(f"{loaded:,} rows loaded in {report.seconds:.1f} s; " + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED"), highlight=False)
+    out.print(
+        f"{loaded:,} rows loaded in {report.seconds:.1f} s; "
+        + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED"),
+        highlight=False,
+    )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -209,12 +367,18 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def print_summary(s: Summary) -> None:
-    table = Table(title=f"{'continued' if s.continued else 'generated'} {s.first_day} .. {s.last_day} in {s.out_dir}")
+    table = Table(
+        title=f"{'continued' if s.continued else 'generated'} {s.first_day} .. {s.last_day} in {s.out_dir}"
+    )
     for col in ("table", "files", "rows", "MB", "injected (kind: rows)"):
-        table.add_column(col, justify="left" if col in ("table", "injected (kind: rows)") else "right")
+        table.add_column(
+            col, justify="left" if col in ("table", "injected (kind: rows)") else "right"
+        )
     for name, t in sorted(s.tables.items()):
         injected = ", ".join(f"{k}: {v}" for k, v in t.injected.items() if v)
         table.add_row(name, f"{t.files:,}", f"{t.rows:,}", f"{t.bytes / 1e6:,.1f}", injected or "-")
     out.print(table)
     rate = s.rows / s.seconds if s.seconds else 0.0
-    out.print(f"{s.rows:,} rows, {s.bytes / 1e6:,.1f} MB in {s.seconds:.1f} s ({rate:,.0f} rows/s, {s.bytes / 1e6 / max(s.seconds, 1e-9):,.1f} MB/s)")
+    out.print(
+        f"{s.rows:,} rows, {s.bytes / 1e6:,.1f} MB in {s.seconds:.1f} s ({rate:,.0f} rows/s, {s.bytes / 1e6 / max(s.seconds, 1e-9):,.1f} MB/s)"
+    )

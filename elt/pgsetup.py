@@ -58,10 +58,19 @@ class Admin:
 
     def connect(self, dbname: str) -> psycopg2.extensions.connection:
         try:
-            conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                                    dbname=dbname, connect_timeout=10, application_name="elt-setup")
+            conn = psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self.password,
+                dbname=dbname,
+                connect_timeout=10,
+                application_name="elt-setup",
+            )
         except psycopg2.OperationalError as exc:
-            raise LoaderError(f"cannot connect to {self.describe(dbname)}: {' '.join(str(exc).split())}") from None
+            raise LoaderError(
+                f"cannot connect to {self.describe(dbname)}: {' '.join(str(exc).split())}"
+            ) from None
         conn.autocommit = True
         return conn
 
@@ -71,7 +80,9 @@ def _ensure_role(cur: psycopg2.extensions.cursor, role: str, password: str | Non
     if cur.fetchone() is None:
         cur.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
     if password:
-        cur.execute(sql.SQL("alter role {} with login password %s").format(sql.Identifier(role)), [password])
+        cur.execute(
+            sql.SQL("alter role {} with login password %s").format(sql.Identifier(role)), [password]
+        )
 
 
 def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts",)) -> list[str]:
@@ -83,36 +94,57 @@ def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts
         if cur.fetchone() is None:
             cur.execute(sql.SQL("create database {}").format(sql.Identifier(admin.database)))
             done.append(f"created database {admin.database}")
-        for role, env in ((roles.loader, "ELT_PG_LOADER_PASSWORD"), (roles.transformer, "ELT_PG_TRANSFORMER_PASSWORD"),
-                          (roles.analyst, "ELT_PG_ANALYST_PASSWORD")):
+        for role, env in (
+            (roles.loader, "ELT_PG_LOADER_PASSWORD"),
+            (roles.transformer, "ELT_PG_TRANSFORMER_PASSWORD"),
+            (roles.analyst, "ELT_PG_ANALYST_PASSWORD"),
+        ):
             _ensure_role(cur, role, os.environ.get(env))
         done.append(f"roles {roles.loader}, {roles.transformer}, {roles.analyst} present")
     conn.close()
     db = sql.Identifier(admin.database)
-    loader, transformer, analyst = (sql.Identifier(r) for r in (roles.loader, roles.transformer, roles.analyst))
+    loader, transformer, analyst = (
+        sql.Identifier(r) for r in (roles.loader, roles.transformer, roles.analyst)
+    )
     conn = admin.connect(admin.database)
     with conn.cursor() as cur:
         statements = [
             sql.SQL("revoke all on database {} from public").format(db),
             sql.SQL("revoke create on schema public from public"),
-            sql.SQL("grant connect on database {} to {}, {}, {}").format(db, loader, transformer, analyst),
-            sql.SQL("grant create, temporary on database {} to {}, {}").format(db, loader, transformer),
+            sql.SQL("grant connect on database {} to {}, {}, {}").format(
+                db, loader, transformer, analyst
+            ),
+            sql.SQL("grant create, temporary on database {} to {}, {}").format(
+                db, loader, transformer
+            ),
             # raw: the loader owns it; the transformer reads it, today and tomorrow
             sql.SQL("create schema if not exists raw authorization {}").format(loader),
             sql.SQL("alter schema raw owner to {}").format(loader),
             sql.SQL("grant usage on schema raw to {}").format(transformer),
             sql.SQL("grant select on all tables in schema raw to {}").format(transformer),
-            sql.SQL("alter default privileges for role {} in schema raw grant select on tables to {}").format(loader, transformer),
+            sql.SQL(
+                "alter default privileges for role {} in schema raw grant select on tables to {}"
+            ).format(loader, transformer),
         ]
         # the schemas dbt writes: created by the transformer; the analyst may enter the marts
         for schema in ("staging", "intermediate", "snapshots", "reference", *analyst_schemas):
-            statements.append(sql.SQL("create schema if not exists {} authorization {}").format(sql.Identifier(schema), transformer))
-            statements.append(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), transformer))
+            statements.append(
+                sql.SQL("create schema if not exists {} authorization {}").format(
+                    sql.Identifier(schema), transformer
+                )
+            )
+            statements.append(
+                sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), transformer)
+            )
         for schema in analyst_schemas:
-            statements.append(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), analyst))
+            statements.append(
+                sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), analyst)
+            )
         for statement in statements:
             cur.execute(statement)
     conn.close()
-    done.append(f"schema raw owned by {roles.loader} and readable by {roles.transformer}; model schemas owned by "
-                f"{roles.transformer}; {roles.analyst} may use {', '.join(analyst_schemas)} (dbt grants it select on marts)")
+    done.append(
+        f"schema raw owned by {roles.loader} and readable by {roles.transformer}; model schemas owned by "
+        f"{roles.transformer}; {roles.analyst} may use {', '.join(analyst_schemas)} (dbt grants it select on marts)"
+    )
     return done

@@ -12,7 +12,9 @@ manifest as (
 
 quarantine as (
 
-    select file_path, count(*) as quarantined
+    select
+        file_path,
+        count(*) as quarantined
     from {{ source('elt', 'quarantine') }}
     group by file_path
 
@@ -25,10 +27,12 @@ raw_rows as (
         source('shop', 'order_items'), source('payments', 'payments'), source('finance', 'fx_rates'),
     ] %}
     {% for raw_table in raw_tables %}
-        select _source_file as file_path, count(*) as loaded
-        from {{ raw_table }}
-        group by _source_file
-        {% if not loop.last %}union all{% endif %}
+    select
+        _source_file as file_path,
+        count(*) as loaded
+    from {{ raw_table }}
+    group by _source_file
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -48,9 +52,9 @@ final as (
     left join quarantine
         on manifest.file_path = quarantine.file_path
     where
-        manifest.rows_in_file <> manifest.rows_loaded + manifest.rows_quarantined
-        or manifest.rows_loaded <> coalesce(raw_rows.loaded, 0)
-        or manifest.rows_quarantined <> coalesce(quarantine.quarantined, 0)
+        manifest.rows_in_file != manifest.rows_loaded + manifest.rows_quarantined
+        or manifest.rows_loaded != coalesce(raw_rows.loaded, 0)
+        or manifest.rows_quarantined != coalesce(quarantine.quarantined, 0)
 
 )
 

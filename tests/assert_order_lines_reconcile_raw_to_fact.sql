@@ -9,8 +9,10 @@ with
 raw_lines as (
 
     select
-        count(distinct cast({{ safe_to_bigint('order_id') }} as {{ dbt.type_string() }})
-            || '-' || cast({{ safe_to_integer('line_number') }} as {{ dbt.type_string() }})) as lines
+        count(
+            distinct cast({{ safe_to_bigint('order_id') }} as {{ dbt.type_string() }})
+            || '-' || cast({{ safe_to_integer('line_number') }} as {{ dbt.type_string() }})
+        ) as lines
     from {{ source('shop', 'order_items') }}
     where {{ safe_to_utc_timestamp('created_at') }} is not null
 
@@ -20,7 +22,11 @@ fact_lines as (
 
     select
         count(*) as lines,
-        count(distinct cast(order_id as {{ dbt.type_string() }}) || '-' || cast(line_number as {{ dbt.type_string() }})) as distinct_lines
+        count(
+            distinct cast(order_id as {{ dbt.type_string() }})
+            || '-'
+            || cast(line_number as {{ dbt.type_string() }})
+        ) as distinct_lines
     from {{ ref('fct_order_items') }}
 
 ),
@@ -34,8 +40,8 @@ final as (
     from raw_lines
     cross join fact_lines
     where
-        raw_lines.lines <> fact_lines.lines
-        or fact_lines.lines <> fact_lines.distinct_lines
+        raw_lines.lines != fact_lines.lines
+        or fact_lines.lines != fact_lines.distinct_lines
 
 )
 

@@ -18,10 +18,12 @@ fact_payments as (
 
 final as (
 
-    select raw_payments.payments as in_raw, fact_payments.payments as in_fact
+    select
+        raw_payments.payments as in_raw,
+        fact_payments.payments as in_fact
     from raw_payments
     cross join fact_payments
-    where raw_payments.payments <> fact_payments.payments
+    where raw_payments.payments != fact_payments.payments
 
 )
 

@@ -37,8 +37,8 @@ final as (
     cross join daily
     cross join orders
     where
-        coalesce(lines.net_revenue_usd, 0) <> coalesce(daily.net_revenue_usd, 0)
-        or coalesce(lines.net_revenue_of_known_orders, 0) <> coalesce(orders.net_revenue, 0)
+        coalesce(lines.net_revenue_usd, 0) != coalesce(daily.net_revenue_usd, 0)
+        or coalesce(lines.net_revenue_of_known_orders, 0) != coalesce(orders.net_revenue, 0)
 
 )
 

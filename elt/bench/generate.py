@@ -23,7 +23,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    print(f"elt generate benchmark: scale {args.scale}, {args.days} days, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"elt generate benchmark: scale {args.scale}, {args.days} days, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     seconds = []
     for i in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="elt-bench-") as tmp:

@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg2
@@ -35,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH_DB = "elt_bench"
 
 
-def pg_params(dbname: str) -> dict[str, str]:
+def pg_params(dbname: str) -> dict[str, Any]:
     return {
         "host": os.environ.get("ELT_PG_HOST", "127.0.0.1"),
         "port": os.environ.get("ELT_PG_PORT", "5432"),
@@ -57,7 +58,9 @@ def fresh_pg_database() -> None:
 def bare_duckdb(path: Path, tables: list[SourceTable], data: Path) -> None:
     con = duckdb.connect(str(path))
     for t in tables:
-        con.execute(f"create table {q(t.identifier)} as select * from read_csv('{data}/{t.path}', all_varchar = true)")
+        con.execute(
+            f"create table {q(t.identifier)} as select * from read_csv('{data}/{t.path}', all_varchar = true)"
+        )
     con.close()
 
 
@@ -68,10 +71,15 @@ def bare_postgres(tables: list[SourceTable], data: Path) -> None:
             files = discover(t, data)
             headers = [next(csv.reader(f.open())) for f in files]
             columns = list(dict.fromkeys(c for h in headers for c in h))
-            cur.execute(f"create table {q(t.identifier)} ({', '.join(f'{q(c)} text' for c in columns)})")
-            for f, header in zip(files, headers):
+            cur.execute(
+                f"create table {q(t.identifier)} ({', '.join(f'{q(c)} text' for c in columns)})"
+            )
+            for f, header in zip(files, headers, strict=True):
                 with f.open("rb") as fh:
-                    cur.copy_expert(f"copy {q(t.identifier)} ({', '.join(q(c) for c in header)}) from stdin (format csv, header true)", fh)
+                    cur.copy_expert(
+                        f"copy {q(t.identifier)} ({', '.join(q(c) for c in header)}) from stdin (format csv, header true)",
+                        fh,
+                    )
             conn.commit()
     conn.close()
 
@@ -79,7 +87,11 @@ def bare_postgres(tables: list[SourceTable], data: Path) -> None:
 def loader(target: str, data: Path, duckdb_path: Path, labels: tuple[str, ...]) -> None:
     os.environ["ELT_DUCKDB_PATH"] = str(duckdb_path)
     os.environ["ELT_PG_DATABASE"] = BENCH_DB
-    report = load(LoadOptions(project_dir=REPO, data_dir=data, profiles_dir=REPO, target=target, tables=labels))
+    report = load(
+        LoadOptions(
+            project_dir=REPO, data_dir=data, profiles_dir=REPO, target=target, tables=labels
+        )
+    )
     assert report.ok, [r.message for r in report.results if r.message]
 
 
@@ -105,11 +117,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="elt-bench-load-") as tmp:
         work = Path(tmp)
         data = work / "data"
-        s = generate(data, GeneratorConfig(scale=args.scale, rates={k: 0.0 for k in MESS_KINDS}), days=args.days)
+        s = generate(
+            data,
+            GeneratorConfig(scale=args.scale, rates=dict.fromkeys(MESS_KINDS, 0.0)),
+            days=args.days,
+        )
         rows = sum(s.tables[t.source + "/" + t.name].rows for t in csv_tables)
         size = sum(s.tables[t.source + "/" + t.name].bytes for t in csv_tables)
-        print(f"elt load benchmark: {len(labels)} CSV tables, {rows:,} rows, {size / 1e6:.0f} MB, scale {args.scale}, {args.days} days, "
-              f"median of {args.repeat}, {os.cpu_count()} cores")
+        print(
+            f"elt load benchmark: {len(labels)} CSV tables, {rows:,} rows, {size / 1e6:.0f} MB, scale {args.scale}, {args.days} days, "
+            f"median of {args.repeat}, {os.cpu_count()} cores"
+        )
         db = work / "bench.duckdb"
 
         def drop_duckdb() -> None:
@@ -122,11 +140,17 @@ def main() -> None:
                 ours = timed(drop_duckdb, lambda: loader("duckdb", data, db, labels), args.repeat)
                 bare_label = "CTAS read_csv(glob, all_varchar)"
             else:
-                bare = timed(fresh_pg_database, lambda: bare_postgres(csv_tables, data), args.repeat)
-                ours = timed(fresh_pg_database, lambda: loader("postgres", data, db, labels), args.repeat)
+                bare = timed(
+                    fresh_pg_database, lambda: bare_postgres(csv_tables, data), args.repeat
+                )
+                ours = timed(
+                    fresh_pg_database, lambda: loader("postgres", data, db, labels), args.repeat
+                )
                 bare_label = "COPY FROM STDIN, one per file"
             print(f"{target:9} bare ({bare_label}): {bare:6.2f} s  {rows / bare:>10,.0f} rows/s")
-            print(f"{target:9} elt load:                 {ours:6.2f} s  {rows / ours:>10,.0f} rows/s  ratio {ours / bare:.2f}x (goal <= 1.15x)")
+            print(
+                f"{target:9} elt load:                 {ours:6.2f} s  {rows / ours:>10,.0f} rows/s  ratio {ours / bare:.2f}x (goal <= 1.15x)"
+            )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ MESS_KINDS: dict[str, tuple[float, str]] = {
     "duplicate_in_file": (0.01, "exact copy of a row elsewhere in the same file"),
     "duplicate_across_days": (0.005, "exact copy of a row of the previous day's file"),
     "late_arriving": (0.02, "order item or payment delivered 1..max-late-days after its day"),
-    "out_of_order": (0.01, "older order version arriving after a newer one; replayed customer version"),
+    "out_of_order": (
+        0.01,
+        "older order version arriving after a newer one; replayed customer version",
+    ),
     "dirty_email": (0.05, "email with surrounding blanks and mixed case"),
     "dirty_null": (0.05, "missing value written as '', ' ', 'NULL' or 'N/A'"),
     "dirty_timestamp": (0.05, "timestamp in another ISO-8601 shape, with a UTC offset or none"),
@@ -63,7 +66,9 @@ class GeneratorConfig:
             raise ConfigError(f"--rows-per-file must be at least 1, got {self.rows_per_file}")
         for kind, rate in self.rates.items():
             if kind not in MESS_KINDS:
-                raise ConfigError(f"unknown messiness kind {kind!r}; known: {', '.join(MESS_KINDS)}")
+                raise ConfigError(
+                    f"unknown messiness kind {kind!r}; known: {', '.join(MESS_KINDS)}"
+                )
             if not 0 <= rate <= 0.5:
                 raise ConfigError(f"rate of {kind} must be between 0 and 0.5, got {rate}")
 
@@ -98,7 +103,9 @@ def parse_rate(text: str) -> tuple[str, float]:
     if not sep:
         raise ConfigError(f"--rate expects KIND=VALUE, got {text!r}")
     if kind not in MESS_KINDS:
-        raise ConfigError(f"unknown messiness kind {kind!r} in --rate; known: {', '.join(MESS_KINDS)}")
+        raise ConfigError(
+            f"unknown messiness kind {kind!r} in --rate; known: {', '.join(MESS_KINDS)}"
+        )
     try:
         rate = float(value)
     except ValueError:

@@ -26,10 +26,22 @@ LATE_TABLES = ("shop/order_items", "payments/payments")
 OUT_OF_ORDER_TABLES = ("shop/orders",)
 DIRTY_EMAIL = {"shop/customers": "email"}
 DIRTY_NULL = {"shop/customers": "phone", "payments/payments": "failure_reason"}
-DIRTY_TIMESTAMP = {"shop/customers": "updated_at", "shop/orders": "updated_at", "payments/payments": "updated_at"}
+DIRTY_TIMESTAMP = {
+    "shop/customers": "updated_at",
+    "shop/orders": "updated_at",
+    "payments/payments": "updated_at",
+}
 ORPHAN = {"shop/order_items": "product_id", "payments/payments": "order_id"}
-UNPARSEABLE = {"shop/order_items": ("quantity", "unit_price", "discount"), "shop/products": ("unit_price",)}
-CROSS_DAY_DUPLICATE_TABLES = ("shop/customers", "shop/orders", "shop/order_items", "payments/payments")
+UNPARSEABLE = {
+    "shop/order_items": ("quantity", "unit_price", "discount"),
+    "shop/products": ("unit_price",),
+}
+CROSS_DAY_DUPLICATE_TABLES = (
+    "shop/customers",
+    "shop/orders",
+    "shop/order_items",
+    "payments/payments",
+)
 IN_FILE_DUPLICATE_TABLES = (*CROSS_DAY_DUPLICATE_TABLES, "shop/products")
 NULL_TOKENS_CSV = (" ", "NULL", "N/A", "null")
 NULL_TOKENS_JSON = ("", " ", "NULL", "N/A")
@@ -50,14 +62,20 @@ class Batch:
         return cls(table, np.zeros(n, np.int64) if flags is None else flags, np.zeros(n, bool))
 
     def take(self, idx: np.ndarray) -> Batch:
-        return Batch(self.table.take(pa.array(idx, pa.int64())), self.flags[idx], self.protected[idx])
+        return Batch(
+            self.table.take(pa.array(idx, pa.int64())), self.flags[idx], self.protected[idx]
+        )
 
 
 def concat(batches: list[Batch], columns: list[str]) -> Batch:
     """Concatenate, filling columns a batch lacks (older schema) with nulls."""
     tables = [b.table for b in batches]
     table = pa.concat_tables(tables, promote_options="permissive").select(columns)
-    return Batch(table, np.concatenate([b.flags for b in batches]), np.concatenate([b.protected for b in batches]))
+    return Batch(
+        table,
+        np.concatenate([b.flags for b in batches]),
+        np.concatenate([b.protected for b in batches]),
+    )
 
 
 def _choose(rng: np.random.Generator, eligible: np.ndarray, rate: float) -> np.ndarray:
@@ -76,7 +94,9 @@ def _set(table: pa.Table, column: str, idx: np.ndarray, values: np.ndarray | pa.
         ints = table[column].to_numpy().copy()
         ints[idx] = values
         return table.set_column(i, column, pa.array(ints, typ))
-    text = np.asarray(pc.cast(table[column], pa.string()).to_numpy(zero_copy_only=False), dtype=object).copy()
+    text = np.asarray(
+        pc.cast(table[column], pa.string()).to_numpy(zero_copy_only=False), dtype=object
+    ).copy()
     text[idx] = values.astype(str).astype(object)
     return table.set_column(i, column, pa.array(text, pa.string()))
 
@@ -89,11 +109,19 @@ class Deferred:
 
     @classmethod
     def empty(cls) -> Deferred:
-        return cls(pa.table({"_emit_day": pa.array([], pa.int64()), "_flags": pa.array([], pa.int64())}))
+        return cls(
+            pa.table({"_emit_day": pa.array([], pa.int64()), "_flags": pa.array([], pa.int64())})
+        )
 
     def add(self, batch: Batch, emit_day: np.ndarray) -> None:
-        more = batch.table.append_column("_emit_day", pa.array(emit_day, pa.int64())).append_column("_flags", pa.array(batch.flags))
-        self.table = pa.concat_tables([self.table, more], promote_options="permissive") if self.table.num_rows else more
+        more = batch.table.append_column("_emit_day", pa.array(emit_day, pa.int64())).append_column(
+            "_flags", pa.array(batch.flags)
+        )
+        self.table = (
+            pa.concat_tables([self.table, more], promote_options="permissive")
+            if self.table.num_rows
+            else more
+        )
 
     def pop(self, day: dt.date) -> Batch:
         due = pc.equal(self.table["_emit_day"], day.toordinal())
@@ -106,7 +134,8 @@ class Deferred:
 def _seconds(iso_text: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Clean ``...Z`` timestamps back to epoch seconds."""
     text = pc.utf8_slice_codeunits(iso_text, 0, 19).to_numpy(zero_copy_only=False).astype(str)
-    return text.astype("datetime64[s]").astype(np.int64)
+    seconds: np.ndarray = text.astype("datetime64[s]").astype(np.int64)
+    return seconds
 
 
 def apply(
@@ -153,23 +182,38 @@ def apply(
         col = DIRTY_EMAIL[name]
         idx = _choose(rng, np.ones(n, bool), rates["dirty_email"])
         emails = t[col].take(pa.array(idx, pa.int64()))
-        upper_first = pc.binary_join_element_wise(pc.utf8_upper(pc.utf8_slice_codeunits(emails, 0, 1)), pc.utf8_slice_codeunits(emails, 1), "")
+        upper_first = pc.binary_join_element_wise(
+            pc.utf8_upper(pc.utf8_slice_codeunits(emails, 0, 1)),
+            pc.utf8_slice_codeunits(emails, 1),
+            "",
+        )
         pads = np.asarray(("  ", " ", "\t"), dtype=object)[rng.integers(3, size=len(idx))]
-        dirty = np.char.add(np.char.add(pads.astype(str), np.asarray(upper_first.to_pylist(), dtype=str)), " ")
+        dirty = np.char.add(
+            np.char.add(pads.astype(str), np.asarray(upper_first.to_pylist(), dtype=str)), " "
+        )
         t = _set(t, col, idx, dirty)
         batch.flags[idx] |= BIT["dirty_email"]
     if name in DIRTY_NULL:
         col = DIRTY_NULL[name]
         idx = _choose(rng, pc.is_null(t[col]).to_numpy(zero_copy_only=False), rates["dirty_null"])
         tokens = NULL_TOKENS_JSON if is_json else NULL_TOKENS_CSV
-        t = _set(t, col, idx, np.asarray(tokens, dtype=object)[rng.integers(len(tokens), size=len(idx))])
+        t = _set(
+            t, col, idx, np.asarray(tokens, dtype=object)[rng.integers(len(tokens), size=len(idx))]
+        )
         batch.flags[idx] |= BIT["dirty_null"]
     if name in DIRTY_TIMESTAMP:
         col = DIRTY_TIMESTAMP[name]
         idx = _choose(rng, np.ones(n, bool), rates["dirty_timestamp"])
         secs = _seconds(t[col].take(pa.array(idx, pa.int64())))
         offsets = np.asarray((-300, -240, 60, 120, 330, 540))[rng.integers(6, size=len(idx))]
-        t = _set(t, col, idx, iso_variants(secs, rng.integers(3, size=len(idx)), offsets).to_numpy(zero_copy_only=False))
+        t = _set(
+            t,
+            col,
+            idx,
+            iso_variants(secs, rng.integers(3, size=len(idx)), offsets).to_numpy(
+                zero_copy_only=False
+            ),
+        )
         batch.flags[idx] |= BIT["dirty_timestamp"]
     if name in ORPHAN:
         col = ORPHAN[name]
@@ -190,7 +234,10 @@ def apply(
     parts = [batch]
     if name in CROSS_DAY_DUPLICATE_TABLES and previous is not None and previous.num_rows:
         idx = _choose(rng, np.ones(previous.num_rows, bool), rates["duplicate_across_days"])
-        copies = Batch.of(previous.take(pa.array(idx, pa.int64())), np.full(len(idx), BIT["duplicate_across_days"]))
+        copies = Batch.of(
+            previous.take(pa.array(idx, pa.int64())),
+            np.full(len(idx), BIT["duplicate_across_days"]),
+        )
         copies.protected[:] = True
         parts.append(copies)
     batch = concat(parts, columns) if len(parts) > 1 else batch
@@ -200,6 +247,11 @@ def apply(
         copies = batch.take(idx)
         copies.flags[:] = BIT["duplicate_in_file"]
         # each copy goes to a random later place in the file
-        order = np.concatenate([np.arange(batch.table.num_rows, dtype=float), idx + rng.uniform(0.01, batch.table.num_rows - idx + 0.99)])
+        order = np.concatenate(
+            [
+                np.arange(batch.table.num_rows, dtype=float),
+                idx + rng.uniform(0.01, batch.table.num_rows - idx + 0.99),
+            ]
+        )
         batch = concat([batch, copies], columns).take(np.argsort(order, kind="stable"))
     return batch

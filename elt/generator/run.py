@@ -60,10 +60,14 @@ def _check_writable(out_dir: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(f"output directory {out_dir} is not writable: {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"output directory {out_dir} is not writable: {exc.strerror or exc}"
+        ) from None
 
 
-def plan(out_dir: Path, cfg: GeneratorConfig, start: dt.date | None, cont: bool) -> tuple[GeneratorConfig, dt.date, bool]:
+def plan(
+    out_dir: Path, cfg: GeneratorConfig, start: dt.date | None, cont: bool
+) -> tuple[GeneratorConfig, dt.date, bool]:
     """Decide whether this run starts a dataset or continues one; returns (config, first day, continuing)."""
     if state.exists(out_dir):
         existing = state.load_config(out_dir)
@@ -75,13 +79,19 @@ def plan(out_dir: Path, cfg: GeneratorConfig, start: dt.date | None, cont: bool)
                 f"continue it with --continue (or --start {nxt}), or choose an empty directory"
             )
         if start is not None and start != nxt:
-            raise ConfigError(f"the dataset in {out_dir} ends on {last}; a continuation must start on {nxt}, not {start}")
+            raise ConfigError(
+                f"the dataset in {out_dir} ends on {last}; a continuation must start on {nxt}, not {start}"
+            )
         if cfg.seed != existing.seed:
-            raise ConfigError(f"the dataset in {out_dir} was made with --seed {existing.seed}; continuing needs the same seed, not {cfg.seed}")
+            raise ConfigError(
+                f"the dataset in {out_dir} was made with --seed {existing.seed}; continuing needs the same seed, not {cfg.seed}"
+            )
         # scale and shape stay those of the dataset; rates may change (a bad day on purpose)
         return dataclasses.replace(existing, rates=cfg.rates), nxt, True
     if cont:
-        raise ConfigError(f"--continue: no dataset to continue in {out_dir} (missing {state.state_dir(out_dir) / 'dataset.json'})")
+        raise ConfigError(
+            f"--continue: no dataset to continue in {out_dir} (missing {state.state_dir(out_dir) / 'dataset.json'})"
+        )
     return cfg, cfg.start, False
 
 
@@ -103,7 +113,9 @@ def generate(
         st = state.load(out_dir)
         st.config = cfg
     else:
-        st = state.DatasetState(cfg, first - dt.timedelta(days=1), initial_state(cfg.seed, cfg.scale, cfg.start), {}, {})
+        st = state.DatasetState(
+            cfg, first - dt.timedelta(days=1), initial_state(cfg.seed, cfg.scale, cfg.start), {}, {}
+        )
     began = time.perf_counter()
     totals: dict[str, TableTotals] = defaultdict(TableTotals)
     con = duckdb.connect()
@@ -116,10 +128,18 @@ def generate(
             on_day(day, i + 1)
     state.save(out_dir, st)
     con.close()
-    return Summary(out_dir, first, st.last_date, continued, time.perf_counter() - began, dict(totals))
+    return Summary(
+        out_dir, first, st.last_date, continued, time.perf_counter() - began, dict(totals)
+    )
 
 
-def _generate_day(con: duckdb.DuckDBPyConnection, out_dir: Path, st: state.DatasetState, day: dt.date, totals: dict[str, TableTotals]) -> None:
+def _generate_day(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    st: state.DatasetState,
+    day: dt.date,
+    totals: dict[str, TableTotals],
+) -> None:
     cfg = st.config
     drifted = cfg.drift_date is not None and day >= cfg.drift_date
     out = simulate_day(st.world, cfg.seed, cfg.scale, day, day == cfg.start, drifted)
@@ -129,21 +149,28 @@ def _generate_day(con: duckdb.DuckDBPyConnection, out_dir: Path, st: state.Datas
         if name not in out.tables:
             continue
         fmt = FORMATS[name]
-        batch = messiness.apply(
-            name,
-            out.tables[name],
-            out.next_at if name == "shop/orders" else None,
-            st.deferred.setdefault(name, Deferred.empty()),
-            st.previous.get(name),
-            cfg,
-            rng,
-            day,
-            is_json=fmt == "jsonl",
-        ) if fmt != "parquet" else messiness.Batch.of(out.tables[name])
+        batch = (
+            messiness.apply(
+                name,
+                out.tables[name],
+                out.next_at if name == "shop/orders" else None,
+                st.deferred.setdefault(name, Deferred.empty()),
+                st.previous.get(name),
+                cfg,
+                rng,
+                day,
+                is_json=fmt == "jsonl",
+            )
+            if fmt != "parquet"
+            else messiness.Batch.of(out.tables[name])
+        )
         files, damaged = write_table_day(con, out_dir, name, day, batch, cfg, rng)
         if name in messiness.CROSS_DAY_DUPLICATE_TABLES:
             # yesterday's distinct, intact lines are the pool for tomorrow's cross-day copies
-            copies = (batch.flags & (messiness.BIT["duplicate_in_file"] | messiness.BIT["duplicate_across_days"])) != 0
+            copies = (
+                batch.flags
+                & (messiness.BIT["duplicate_in_file"] | messiness.BIT["duplicate_across_days"])
+            ) != 0
             st.previous[name] = batch.table.filter(~damaged & ~copies)
         t = totals[name]
         for f in files:
@@ -151,7 +178,7 @@ def _generate_day(con: duckdb.DuckDBPyConnection, out_dir: Path, st: state.Datas
             t.files += 1
             t.rows += f.rows
             t.bytes += f.bytes
-            for kind, count in f.record["counts"].items():  # type: ignore[attr-defined]
+            for kind, count in f.record["counts"].items():
                 t.injected[kind] += count
     path = injected_path(out_dir, day)
     path.parent.mkdir(parents=True, exist_ok=True)

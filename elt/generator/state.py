@@ -48,7 +48,12 @@ def save(out_dir: Path, st: DatasetState) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     w = st.world
-    for label, table in (("customers", w.customers), ("products", w.products), ("pending_orders", w.pending_orders), ("pending_payments", w.pending_payments)):
+    for label, table in (
+        ("customers", w.customers),
+        ("products", w.products),
+        ("pending_orders", w.pending_orders),
+        ("pending_payments", w.pending_payments),
+    ):
         pq.write_table(table, tmp / f"{label}.parquet")
     for name, d in st.deferred.items():
         pq.write_table(d.table, tmp / f"deferred__{_key(name)}.parquet")
@@ -76,7 +81,9 @@ def load(out_dir: Path) -> DatasetState:
     folder = state_dir(out_dir)
     meta = json.loads((folder / "dataset.json").read_text())
     if meta.get("format") != STATE_FORMAT:
-        raise ValueError(f"{folder}: state format {meta.get('format')} is not supported (expected {STATE_FORMAT})")
+        raise ValueError(
+            f"{folder}: state format {meta.get('format')} is not supported (expected {STATE_FORMAT})"
+        )
     world = WorldState(
         customers=pq.read_table(folder / "customers.parquet"),
         products=pq.read_table(folder / "products.parquet"),
@@ -89,8 +96,13 @@ def load(out_dir: Path) -> DatasetState:
         config=GeneratorConfig.from_json(meta["config"]),
         last_date=dt.date.fromisoformat(meta["last_date"]),
         world=world,
-        deferred={n: Deferred(pq.read_table(folder / f"deferred__{_key(n)}.parquet")) for n in meta["deferred"]},
-        previous={n: pq.read_table(folder / f"previous__{_key(n)}.parquet") for n in meta["previous"]},
+        deferred={
+            n: Deferred(pq.read_table(folder / f"deferred__{_key(n)}.parquet"))
+            for n in meta["deferred"]
+        },
+        previous={
+            n: pq.read_table(folder / f"previous__{_key(n)}.parquet") for n in meta["previous"]
+        },
     )
 
 

@@ -14,7 +14,7 @@ HOUR = 3_600
 
 def day_start(day: dt.date) -> int:
     """Epoch seconds of midnight UTC of ``day``."""
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp())
 
 
 def iso_utc(seconds: np.ndarray) -> pa.Array:

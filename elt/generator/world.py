@@ -74,16 +74,19 @@ COUNTRY_CODES = tuple(c.code for c in ref.COUNTRIES)
 
 
 def _country_index(codes: pa.ChunkedArray) -> np.ndarray:
-    return pc.index_in(codes, value_set=pa.array(COUNTRY_CODES)).to_numpy()
+    indexes: np.ndarray = pc.index_in(codes, value_set=pa.array(COUNTRY_CODES)).to_numpy()
+    return indexes
 
 
 def _city_for(rng: np.random.Generator, country_idx: np.ndarray) -> pa.Array:
-    city_idx = CITY_OFFSETS[country_idx] + (rng.random(len(country_idx)) * N_CITIES[country_idx]).astype(int)
+    city_idx = CITY_OFFSETS[country_idx] + (
+        rng.random(len(country_idx)) * N_CITIES[country_idx]
+    ).astype(int)
     return _pick(tuple(CITIES), city_idx)
 
 
 def _usd_per_unit_of(state: WorldState, currencies: np.ndarray) -> np.ndarray:
-    table = dict(zip(ref.FX_CURRENCIES, state.usd_per_unit))
+    table = dict(zip(ref.FX_CURRENCIES, state.usd_per_unit, strict=True))
     table["USD"] = 1.0
     keys = np.array(list(table))
     vals = np.array(list(table.values()))
@@ -107,7 +110,9 @@ def new_customers(rng: np.random.Generator, first_id: int, n: int, t0: int, t1: 
         pc.cast(pa.array(ids), pa.string()),
         ".",
     )
-    email = pc.binary_join_element_wise(local, _pick(ref.EMAIL_DOMAINS, rng.integers(len(ref.EMAIL_DOMAINS), size=n)), "@")
+    email = pc.binary_join_element_wise(
+        local, _pick(ref.EMAIL_DOMAINS, rng.integers(len(ref.EMAIL_DOMAINS), size=n)), "@"
+    )
     has_phone = rng.random(n) < 0.6
     phone_digits = rng.integers(100_000_000, 999_999_999, size=n).astype(str)
     phone = pa.array(np.char.add("+1", phone_digits).astype(str), mask=~has_phone)
@@ -121,7 +126,9 @@ def new_customers(rng: np.random.Generator, first_id: int, n: int, t0: int, t1: 
             "phone": phone,
             "country_code": _pick(COUNTRY_CODES, country),
             "city": _city_for(rng, country),
-            "segment": _pick(ref.SEGMENTS, rng.choice(len(ref.SEGMENTS), size=n, p=[0.7, 0.2, 0.08, 0.02])),
+            "segment": _pick(
+                ref.SEGMENTS, rng.choice(len(ref.SEGMENTS), size=n, p=[0.7, 0.2, 0.08, 0.02])
+            ),
             "created_at": created,
             "updated_at": created,
         }
@@ -135,11 +142,15 @@ def new_products(rng: np.random.Generator, first_id: int, n: int, t0: int, t1: i
         _pick(ref.NOUNS, rng.integers(len(ref.NOUNS), size=n)),
         " ",
     )
-    price_cents = np.maximum(99, np.round(np.exp(rng.normal(3.2, 0.8, size=n)) * 100)).astype(np.int64)
+    price_cents = np.maximum(99, np.round(np.exp(rng.normal(3.2, 0.8, size=n)) * 100)).astype(
+        np.int64
+    )
     return pa.table(
         {
             "product_id": ids,
-            "sku": pc.binary_join_element_wise("SKU", pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 6, "0"), "-"),
+            "sku": pc.binary_join_element_wise(
+                "SKU", pc.utf8_lpad(pc.cast(pa.array(ids), pa.string()), 6, "0"), "-"
+            ),
             "product_name": name,
             "category": _pick(ref.CATEGORIES, rng.integers(len(ref.CATEGORIES), size=n)),
             "price_cents": price_cents,
@@ -201,7 +212,9 @@ def _payment_events_schema() -> pa.Schema:
 # ---------------------------------------------------------------- one day
 
 
-def _evolve_customers(rng: np.random.Generator, state: WorldState, t0: int, scale: float, first_day: bool) -> pa.Table:
+def _evolve_customers(
+    rng: np.random.Generator, state: WorldState, t0: int, scale: float, first_day: bool
+) -> pa.Table:
     """Add new customers, change some; return the CDC rows of the day."""
     customers = state.customers
     n_old = customers.num_rows
@@ -212,15 +225,25 @@ def _evolve_customers(rng: np.random.Generator, state: WorldState, t0: int, scal
     segment = np.asarray(customers["segment"].to_numpy(zero_copy_only=False), dtype=object)
     city = np.asarray(customers["city"].to_numpy(zero_copy_only=False), dtype=object)
     country_idx = _country_index(customers["country_code"])
-    new_segment = np.asarray(ref.SEGMENTS, dtype=object)[rng.integers(len(ref.SEGMENTS), size=n_changed)]
-    new_city = np.asarray(_city_for(rng, country_idx[changed]).to_numpy(zero_copy_only=False), dtype=object)
+    new_segment = np.asarray(ref.SEGMENTS, dtype=object)[
+        rng.integers(len(ref.SEGMENTS), size=n_changed)
+    ]
+    new_city = np.asarray(
+        _city_for(rng, country_idx[changed]).to_numpy(zero_copy_only=False), dtype=object
+    )
     segment[changed] = np.where(move_city, segment[changed], new_segment)
     city[changed] = np.where(move_city, new_city, city[changed])
     updated = customers["updated_at"].to_numpy().copy()
     updated[changed] = change_at
-    customers = customers.set_column(customers.schema.get_field_index("segment"), "segment", pa.array(segment, pa.string()))
-    customers = customers.set_column(customers.schema.get_field_index("city"), "city", pa.array(city, pa.string()))
-    customers = customers.set_column(customers.schema.get_field_index("updated_at"), "updated_at", pa.array(updated))
+    customers = customers.set_column(
+        customers.schema.get_field_index("segment"), "segment", pa.array(segment, pa.string())
+    )
+    customers = customers.set_column(
+        customers.schema.get_field_index("city"), "city", pa.array(city, pa.string())
+    )
+    customers = customers.set_column(
+        customers.schema.get_field_index("updated_at"), "updated_at", pa.array(updated)
+    )
 
     n_new = rng.poisson(scale * NEW_CUSTOMERS_PER_DAY_AT_SCALE_1)
     fresh = new_customers(rng, state.next_ids["customer"], n_new, t0, t0 + DAY)
@@ -230,10 +253,14 @@ def _evolve_customers(rng: np.random.Generator, state: WorldState, t0: int, scal
     if first_day:  # the first CDC extract is the full initial load
         return state.customers
     rows = pa.concat_tables([customers.take(pa.array(changed, pa.int64())), fresh])
-    return rows.take(pc.sort_indices(rows, [("updated_at", "ascending"), ("customer_id", "ascending")]))
+    return rows.take(
+        pc.sort_indices(rows, [("updated_at", "ascending"), ("customer_id", "ascending")])
+    )
 
 
-def _evolve_products(rng: np.random.Generator, state: WorldState, t0: int, scale: float) -> pa.Table:
+def _evolve_products(
+    rng: np.random.Generator, state: WorldState, t0: int, scale: float
+) -> pa.Table:
     """Reprice, delete, resurrect and add products; return the day's full extract."""
     p = state.products
     active = p["is_active"].to_numpy(zero_copy_only=False).copy()
@@ -246,7 +273,9 @@ def _evolve_products(rng: np.random.Generator, state: WorldState, t0: int, scale
     n_delete = rng.binomial(len(act_idx), 0.003)
     reprice, delete = perm[:n_reprice], perm[n_reprice : n_reprice + n_delete]
     resurrect = inact_idx[rng.random(len(inact_idx)) < 0.05]
-    price[reprice] = np.maximum(99, np.round(price[reprice] * rng.uniform(0.9, 1.15, size=len(reprice)))).astype(np.int64)
+    price[reprice] = np.maximum(
+        99, np.round(price[reprice] * rng.uniform(0.9, 1.15, size=len(reprice)))
+    ).astype(np.int64)
     active[delete] = False
     active[resurrect] = True
     touched = np.concatenate([reprice, delete, resurrect])
@@ -265,7 +294,9 @@ def _evolve_fx(rng: np.random.Generator, state: WorldState, day: dt.date) -> pa.
     """Rates move and are published on business days only (weekends have no file)."""
     if day.weekday() >= 5:
         return None
-    state.usd_per_unit = np.round(state.usd_per_unit * np.exp(rng.normal(0, 0.004, size=len(state.usd_per_unit))), 6)
+    state.usd_per_unit = np.round(
+        state.usd_per_unit * np.exp(rng.normal(0, 0.004, size=len(state.usd_per_unit))), 6
+    )
     n = len(ref.FX_CURRENCIES)
     published = np.datetime64(day.isoformat()) + np.timedelta64(16, "h")
     return pa.table(
@@ -273,12 +304,16 @@ def _evolve_fx(rng: np.random.Generator, state: WorldState, day: dt.date) -> pa.
             "rate_date": pa.array([day] * n, pa.date32()),
             "currency": pa.array(ref.FX_CURRENCIES),
             "usd_per_unit": pa.array(state.usd_per_unit, pa.float64()),
-            "published_at": pa.array(np.full(n, published, dtype="datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            "published_at": pa.array(
+                np.full(n, published, dtype="datetime64[us]"), pa.timestamp("us", tz="UTC")
+            ),
         }
     )
 
 
-def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: float, with_coupons: bool) -> tuple[pa.Table, pa.Table, pa.Table]:
+def _place_orders(
+    rng: np.random.Generator, state: WorldState, t0: int, scale: float, with_coupons: bool
+) -> tuple[pa.Table, pa.Table, pa.Table]:
     """New orders of the day: their whole future (status versions, items, payments)."""
     n = rng.poisson(scale * ORDER_LINES_PER_DAY_AT_SCALE_1 / MEAN_LINES_PER_ORDER)
     order_ids = np.arange(state.next_ids["order"], state.next_ids["order"] + n, dtype=np.int64)
@@ -286,8 +321,12 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
     existing = state.customers.filter(pc.less(state.customers["created_at"], t0))
     cust_idx = rng.integers(existing.num_rows, size=n)
     customer_id = existing["customer_id"].to_numpy()[cust_idx]
-    currency = np.asarray([c.currency for c in ref.COUNTRIES], dtype=object)[_country_index(existing["country_code"])[cust_idx]]
-    channel = np.asarray(ref.CHANNELS, dtype=object)[rng.choice(len(ref.CHANNELS), size=n, p=[0.55, 0.35, 0.10])]
+    currency = np.asarray([c.currency for c in ref.COUNTRIES], dtype=object)[
+        _country_index(existing["country_code"])[cust_idx]
+    ]
+    channel = np.asarray(ref.CHANNELS, dtype=object)[
+        rng.choice(len(ref.CHANNELS), size=n, p=[0.55, 0.35, 0.10])
+    ]
     coupon = np.asarray(ref.COUPON_CODES, dtype=object)[rng.integers(len(ref.COUPON_CODES), size=n)]
     coupon_mask = ~(rng.random(n) < 0.15) if with_coupons else np.ones(n, dtype=bool)
 
@@ -296,16 +335,33 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
     u = rng.random(n)
     cancel_unpaid = u < 0.03
     cancel_paid = (u >= 0.03) & (u < 0.05)
-    paid = np.where(cancel_unpaid, NONE, placed + 60 + rng.exponential(1800, size=n).astype(np.int64))
+    paid = np.where(
+        cancel_unpaid, NONE, placed + 60 + rng.exponential(1800, size=n).astype(np.int64)
+    )
     cancelled = np.full(n, NONE, dtype=np.int64)
-    cancelled[cancel_unpaid] = placed[cancel_unpaid] + rng.exponential(6 * HOUR, size=cancel_unpaid.sum()).astype(np.int64) + 60
-    cancelled[cancel_paid] = paid[cancel_paid] + rng.exponential(5 * HOUR, size=cancel_paid.sum()).astype(np.int64) + 60
+    cancelled[cancel_unpaid] = (
+        placed[cancel_unpaid]
+        + rng.exponential(6 * HOUR, size=cancel_unpaid.sum()).astype(np.int64)
+        + 60
+    )
+    cancelled[cancel_paid] = (
+        paid[cancel_paid] + rng.exponential(5 * HOUR, size=cancel_paid.sum()).astype(np.int64) + 60
+    )
     goes_on = ~(cancel_unpaid | cancel_paid)
     shipped = np.where(goes_on, paid + rng.integers(4 * HOUR, 72 * HOUR, size=n), NONE)
     delivered = np.where(goes_on, shipped + rng.integers(DAY, 6 * DAY, size=n), NONE)
-    returned = np.where(goes_on & (rng.random(n) < 0.05), delivered + rng.integers(2 * DAY, 20 * DAY, size=n), NONE)
+    returned = np.where(
+        goes_on & (rng.random(n) < 0.05), delivered + rng.integers(2 * DAY, 20 * DAY, size=n), NONE
+    )
 
-    milestones = [("placed", placed), ("paid", paid), ("cancelled", cancelled), ("shipped", shipped), ("delivered", delivered), ("returned", returned)]
+    milestones = [
+        ("placed", placed),
+        ("paid", paid),
+        ("cancelled", cancelled),
+        ("shipped", shipped),
+        ("delivered", delivered),
+        ("returned", returned),
+    ]
     times = np.stack([m[1] for m in milestones], axis=1)  # n x 6, in lifecycle order
     masked = np.where(times == NONE, np.iinfo(np.int64).max, times)
     order_of = np.argsort(masked, axis=1, kind="stable")
@@ -338,12 +394,20 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
     active = state.products.filter(state.products["is_active"])
     weights = 1.0 / (np.arange(active.num_rows) + 10.0)
     prod_idx = rng.choice(active.num_rows, size=len(line_order), p=weights / weights.sum())
-    prod_currency = np.asarray(active["currency"].to_numpy(zero_copy_only=False), dtype=object)[prod_idx].astype(str)
+    prod_currency = np.asarray(active["currency"].to_numpy(zero_copy_only=False), dtype=object)[
+        prod_idx
+    ].astype(str)
     usd = active["price_cents"].to_numpy()[prod_idx] * _usd_per_unit_of(state, prod_currency)
-    unit_cents = np.maximum(1, np.round(usd / _usd_per_unit_of(state, currency[line_order].astype(str)))).astype(np.int64)
+    unit_cents = np.maximum(
+        1, np.round(usd / _usd_per_unit_of(state, currency[line_order].astype(str)))
+    ).astype(np.int64)
     quantity = 1 + rng.poisson(0.4, size=len(line_order))
     has_discount = rng.random(len(line_order)) < 0.15
-    discount = np.where(has_discount, np.round(quantity * unit_cents * rng.uniform(0.05, 0.25, size=len(line_order))), 0).astype(np.int64)
+    discount = np.where(
+        has_discount,
+        np.round(quantity * unit_cents * rng.uniform(0.05, 0.25, size=len(line_order))),
+        0,
+    ).astype(np.int64)
     items = pa.table(
         {
             "order_id": order_ids[line_order],
@@ -357,22 +421,37 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
     )
 
     # payments: a success when paid (sometimes after a failed attempt), refunded on cancel/return
-    total = np.bincount(line_order, weights=quantity * unit_cents - discount, minlength=n).astype(np.int64)
+    total = np.bincount(line_order, weights=quantity * unit_cents - discount, minlength=n).astype(
+        np.int64
+    )
     is_paid = paid != NONE
     failed_first = is_paid & (rng.random(n) < 0.06)
-    method = np.asarray(ref.PAYMENT_METHODS, dtype=object)[rng.choice(len(ref.PAYMENT_METHODS), size=n, p=[0.6, 0.25, 0.1, 0.05])]
+    method = np.asarray(ref.PAYMENT_METHODS, dtype=object)[
+        rng.choice(len(ref.PAYMENT_METHODS), size=n, p=[0.6, 0.25, 0.1, 0.05])
+    ]
     fail_idx = np.flatnonzero(failed_first)
     ok_idx = np.flatnonzero(is_paid)
     n_pay = len(fail_idx) + len(ok_idx)
-    pay_ids = np.arange(state.next_ids["payment"], state.next_ids["payment"] + n_pay, dtype=np.int64)
+    pay_ids = np.arange(
+        state.next_ids["payment"], state.next_ids["payment"] + n_pay, dtype=np.int64
+    )
     state.next_ids["payment"] += n_pay
     fail_ids, ok_ids = pay_ids[: len(fail_idx)], pay_ids[len(fail_idx) :]
     fail_at = paid[fail_idx] - rng.integers(60, 900, size=len(fail_idx))
     refund_at = np.where(cancel_paid, cancelled, returned)[ok_idx]
     refunded = refund_at != NONE
-    reasons = np.asarray(("card_declined", "insufficient_funds", "expired_card"), dtype=object)[rng.integers(3, size=len(fail_idx))]
+    reasons = np.asarray(("card_declined", "insufficient_funds", "expired_card"), dtype=object)[
+        rng.integers(3, size=len(fail_idx))
+    ]
 
-    def payment_rows(idx: np.ndarray, ids: np.ndarray, status: str, reason: np.ndarray | None, created: np.ndarray, updated: np.ndarray) -> pa.Table:
+    def payment_rows(
+        idx: np.ndarray,
+        ids: np.ndarray,
+        status: str,
+        reason: np.ndarray | None,
+        created: np.ndarray,
+        updated: np.ndarray,
+    ) -> pa.Table:
         return pa.table(
             {
                 "payment_id": ids,
@@ -381,7 +460,9 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
                 "amount_cents": total[idx],
                 "currency": pa.array(currency[idx], pa.string()),
                 "status": pa.array([status] * len(idx), pa.string()),
-                "failure_reason": pa.array(reason if reason is not None else [None] * len(idx), pa.string()),
+                "failure_reason": pa.array(
+                    reason if reason is not None else [None] * len(idx), pa.string()
+                ),
                 "created_at": created,
                 "updated_at": updated,
             },
@@ -392,7 +473,14 @@ def _place_orders(rng: np.random.Generator, state: WorldState, t0: int, scale: f
         [
             payment_rows(fail_idx, fail_ids, "failed", reasons, fail_at, fail_at),
             payment_rows(ok_idx, ok_ids, "succeeded", None, paid[ok_idx], paid[ok_idx]),
-            payment_rows(ok_idx[refunded], ok_ids[refunded], "refunded", None, paid[ok_idx][refunded], refund_at[refunded]),
+            payment_rows(
+                ok_idx[refunded],
+                ok_ids[refunded],
+                "refunded",
+                None,
+                paid[ok_idx][refunded],
+                refund_at[refunded],
+            ),
         ]
     )
     return events, items, payments
@@ -402,11 +490,15 @@ def _due(pending: pa.Table, t_end: int) -> tuple[pa.Table, pa.Table]:
     """Split pending versions into those that happen before ``t_end`` (sorted) and the rest."""
     is_due = pc.less(pending["updated_at"], t_end)
     due = pending.filter(is_due)
-    due = due.take(pc.sort_indices(due, [("updated_at", "ascending"), (due.column_names[0], "ascending")]))
+    due = due.take(
+        pc.sort_indices(due, [("updated_at", "ascending"), (due.column_names[0], "ascending")])
+    )
     return due, pending.filter(pc.invert(is_due))
 
 
-def simulate_day(state: WorldState, seed: int, scale: float, day: dt.date, first_day: bool, drifted: bool) -> DayOutput:
+def simulate_day(
+    state: WorldState, seed: int, scale: float, day: dt.date, first_day: bool, drifted: bool
+) -> DayOutput:
     """Advance the world by one day and return that day's clean extracts (typed, times as text)."""
     rng = np.random.default_rng([seed, day.toordinal()])
     t0 = day_start(day)
@@ -414,8 +506,12 @@ def simulate_day(state: WorldState, seed: int, scale: float, day: dt.date, first
     products = _evolve_products(rng, state, t0, scale)
     customers = _evolve_customers(rng, state, t0, scale, first_day)
     events, items, payments = _place_orders(rng, state, t0, scale, drifted)
-    orders_due, state.pending_orders = _due(pa.concat_tables([state.pending_orders, events]), t0 + DAY)
-    payments_due, state.pending_payments = _due(pa.concat_tables([state.pending_payments, payments]), t0 + DAY)
+    orders_due, state.pending_orders = _due(
+        pa.concat_tables([state.pending_orders, events]), t0 + DAY
+    )
+    payments_due, state.pending_payments = _due(
+        pa.concat_tables([state.pending_payments, payments]), t0 + DAY
+    )
 
     tables: dict[str, pa.Table] = {
         "shop/customers": _with_times(customers, ["created_at", "updated_at"]),
@@ -431,7 +527,8 @@ def simulate_day(state: WorldState, seed: int, scale: float, day: dt.date, first
             }
         ),
         "shop/orders": _with_times(
-            orders_due.drop_columns(["next_at"] + ([] if drifted else ["coupon_code"])), ["placed_at", "updated_at"]
+            orders_due.drop_columns(["next_at"] + ([] if drifted else ["coupon_code"])),
+            ["placed_at", "updated_at"],
         ),
         "shop/order_items": pa.table(
             {

@@ -87,11 +87,17 @@ def write_table_day(
         else:
             _write_text(con, rows, path, fmt)
             eligible = ~batch.protected[lo:hi]
-            kinds = [k for k in STRUCTURAL_KINDS if not (fmt == "jsonl" and k == "wrong_column_count")]
+            kinds = [
+                k for k in STRUCTURAL_KINDS if not (fmt == "jsonl" and k == "wrong_column_count")
+            ]
             hits: dict[int, str] = {}
             for kind in kinds:
                 idx = np.flatnonzero(eligible)
-                k = rng.binomial(len(idx), cfg.rates[kind]) if len(idx) and cfg.rates[kind] > 0 else 0
+                k = (
+                    rng.binomial(len(idx), cfg.rates[kind])
+                    if len(idx) and cfg.rates[kind] > 0
+                    else 0
+                )
                 for row in rng.choice(idx, size=k, replace=False) if k else []:
                     hits[int(row)] = kind
                     eligible[row] = False
@@ -106,8 +112,12 @@ def write_table_day(
                     malformed.append([row + header + 1, kind])
                 path.write_bytes(b"\n".join(lines))
         counts = {kind: int(np.count_nonzero(flags & bit)) for kind, bit in BIT.items()}
-        record = {"format": fmt, "rows": hi - lo, "columns": rows.column_names, "counts": counts, "malformed_lines": malformed}
+        record = {
+            "format": fmt,
+            "rows": hi - lo,
+            "columns": rows.column_names,
+            "counts": counts,
+            "malformed_lines": malformed,
+        }
         files.append(WrittenFile(path, hi - lo, path.stat().st_size, record))
     return files, damaged
-
-

@@ -48,7 +48,9 @@ def _elt_meta(table: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _table(source: dict[str, Any], table: dict[str, Any], meta: dict[str, Any], where: str) -> SourceTable:
+def _table(
+    source: dict[str, Any], table: dict[str, Any], meta: dict[str, Any], where: str
+) -> SourceTable:
     label = f"{source.get('name')}.{table.get('name')} in {where}"
     missing = [k for k in ("path", "format") if not meta.get(k)]
     if missing:
@@ -95,7 +97,9 @@ def load_sources(project_dir: Path) -> list[SourceTable]:
     for t in tables:
         other = seen.setdefault((t.schema, t.identifier), t)
         if other is not t:
-            raise LoaderError(f"{t.label} ({t.defined_in}) and {other.label} ({other.defined_in}) both load {t.schema}.{t.identifier}")
+            raise LoaderError(
+                f"{t.label} ({t.defined_in}) and {other.label} ({other.defined_in}) both load {t.schema}.{t.identifier}"
+            )
     if not tables:
         raise LoaderError(f"no source table under {models} has loader settings (meta.elt)")
     return tables

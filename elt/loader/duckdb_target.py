@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -72,16 +72,22 @@ class DuckDBSession(Session):
             self._rollback()
             if isinstance(exc, FileLoadError):
                 raise
-            raise FileLoadError(f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}") from None
+            raise FileLoadError(
+                f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}"
+            ) from None
 
     def _write_rows(self, load: FileLoad) -> None:
         t = load.file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
-        for ddl in schema_changes(target, load.create, load.columns, load.add_columns, "varchar", "current_timestamp"):
+        for ddl in schema_changes(
+            target, load.create, load.columns, load.add_columns, "varchar", "current_timestamp"
+        ):
             self.duck.execute(ddl)
         if load.replace:
             self.duck.execute(f"delete from {target} where _source_file = ?", [load.file.rel])
-            self.duck.execute(f"delete from {self.meta}.{QUARANTINE} where file_path = ?", [load.file.rel])
+            self.duck.execute(
+                f"delete from {self.meta}.{QUARANTINE} where file_path = ?", [load.file.rel]
+            )
         cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
         inserted = self.duck.execute(
             f"insert into {target} ({cols}, _batch_id, _source_file) "
@@ -96,16 +102,18 @@ class DuckDBSession(Session):
 
     def _upsert_manifest(self, rows: pa.Table) -> None:
         paths = rows["file_path"].to_pylist()
-        self.duck.execute(f"delete from {self.meta}.{MANIFEST} where list_contains(?, file_path)", [paths])
+        self.duck.execute(
+            f"delete from {self.meta}.{MANIFEST} where list_contains(?, file_path)", [paths]
+        )
         self._append(MANIFEST, rows)
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(duckdb.Error):  # no transaction open
             self.duck.execute("rollback")
-        except duckdb.Error:
-            pass  # no transaction open
 
-    def record_failure(self, f: SourceFile, message: str, batch_id: str, started: dt.datetime) -> None:
+    def record_failure(
+        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
+    ) -> None:
         self.duck.execute("begin transaction")
         self._upsert_manifest(manifest_rows([failed_row(f, message, batch_id, started, utcnow())]))
         self.duck.execute("commit")
@@ -137,7 +145,9 @@ class DuckDBWarehouse(Warehouse):
                 return duckdb.connect(str(self.path))
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
-                    raise LoaderError(f"{self.description}: cannot open: {str(exc).splitlines()[0]}") from None
+                    raise LoaderError(
+                        f"{self.description}: cannot open: {str(exc).splitlines()[0]}"
+                    ) from None
                 if time.monotonic() >= deadline:
                     raise LoaderError(
                         f"{self.description} is in use by another process (another loader, dbt or a query session); "
@@ -145,7 +155,7 @@ class DuckDBWarehouse(Warehouse):
                     ) from None
                 time.sleep(0.25)
 
-    @contextmanager
+    @contextlib.contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
         yield  # held since connect: one process at a time may open a DuckDB file for writing
 
@@ -156,7 +166,9 @@ class DuckDBWarehouse(Warehouse):
             self.con.execute(ddl)
 
     def manifest(self) -> dict[str, ManifestEntry]:
-        rows = self.con.execute(f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}").fetchall()
+        rows = self.con.execute(
+            f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}"
+        ).fetchall()
         return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
 
     def columns(self, schema: str, table: str) -> list[str] | None:
@@ -166,7 +178,14 @@ class DuckDBWarehouse(Warehouse):
         have = self.columns(table.schema, table.identifier)
         target = f"{q(table.schema)}.{q(table.identifier)}"
         self.con.execute("begin transaction")
-        for ddl in schema_changes(target, have is None, columns, [c for c in columns if c not in (have or [])], "varchar", "current_timestamp"):
+        for ddl in schema_changes(
+            target,
+            have is None,
+            columns,
+            [c for c in columns if c not in (have or [])],
+            "varchar",
+            "current_timestamp",
+        ):
             self.con.execute(ddl)
         self.con.execute("commit")
 

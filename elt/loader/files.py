@@ -56,5 +56,8 @@ def _parquet_rows(path: Path) -> int:
 
     try:
         return int(pq.ParquetFile(path).metadata.num_rows)
-    except Exception:  # unreadable: the parse step fails the file with DuckDB's own message
+    except (
+        OSError,
+        ValueError,
+    ):  # unreadable: the parse step fails the file with DuckDB's own message
         return -1

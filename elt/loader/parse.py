@@ -36,7 +36,9 @@ class Parsed:
     select_sql: str  # selects the data columns and _row_number, in file order
     rows: int
     rejects: list[Reject]
-    temp_tables: list[str] = dataclasses.field(default_factory=list)  # drop once the rows are written
+    temp_tables: list[str] = dataclasses.field(
+        default_factory=list
+    )  # drop once the rows are written
 
 
 def q(name: str) -> str:
@@ -67,9 +69,13 @@ def csv_header(f: SourceFile) -> list[str]:
     try:
         text = first.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise FileLoadError(f"{f.rel}: line 1 (header) is not valid UTF-8 at byte {exc.start}") from None
+        raise FileLoadError(
+            f"{f.rel}: line 1 (header) is not valid UTF-8 at byte {exc.start}"
+        ) from None
     try:
-        return _check_columns(f, next(csv.reader(io.StringIO(text), delimiter=f.table.delimiter, strict=True)))
+        return _check_columns(
+            f, next(csv.reader(io.StringIO(text), delimiter=f.table.delimiter, strict=True))
+        )
     except csv.Error as exc:
         raise FileLoadError(f"{f.rel}: line 1 (header) is not valid CSV: {exc}") from None
 
@@ -80,7 +86,11 @@ def _raw_lines(f: SourceFile, numbers: list[int]) -> dict[int, str]:
     if not wanted:
         return {}
     lines = f.path.read_bytes().split(b"\n")
-    return {n: lines[n - 1].rstrip(b"\r").decode("utf-8", "backslashreplace") for n in wanted if 0 < n <= len(lines)}
+    return {
+        n: lines[n - 1].rstrip(b"\r").decode("utf-8", "backslashreplace")
+        for n in wanted
+        if 0 < n <= len(lines)
+    }
 
 
 def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
@@ -97,7 +107,9 @@ def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
     r = np.array(sorted(rejected_lines), dtype=np.int64)
     gaps = r - first_data_line + 1 - np.arange(1, len(r) + 1)
     values, counts = np.unique(gaps, return_counts=True)
-    terms = [f"(_ordinal > {int(g)})::bigint * {int(n)}" for g, n in zip(values, counts)]
+    terms = [
+        f"(_ordinal > {int(g)})::bigint * {int(n)}" for g, n in zip(values, counts, strict=True)
+    ]
 
     def tree(ts: list[str]) -> str:
         if len(ts) == 1:
@@ -127,7 +139,9 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
         counts = ", ".join(f"count({q(c)})" for c in columns)
         rows = int(con.execute(f"select count(*), {counts} from {reader}").fetchall()[0][0])
     except duckdb.Error as exc:
-        raise FileLoadError(f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}") from None
+        raise FileLoadError(
+            f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}"
+        ) from None
     found = con.execute(
         """select line, string_agg(distinct error_type || ': ' || error_message, '; ' order by error_type || ': ' || error_message),
                   max(len(csv_line) - len(replace(csv_line, chr(10), '')))
@@ -137,9 +151,15 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
     rejects: list[Reject] = []
     for line, reason, extra_lines in found:
         rejects.append(Reject(int(line), str(reason)))
-        for k in range(1, int(extra_lines or 0) + 1):  # a quote left open swallows the lines after it
+        for k in range(
+            1, int(extra_lines or 0) + 1
+        ):  # a quote left open swallows the lines after it
             if int(line) + k <= f.lines:
-                rejects.append(Reject(int(line) + k, f"line swallowed by the unterminated quote of line {line}"))
+                rejects.append(
+                    Reject(
+                        int(line) + k, f"line swallowed by the unterminated quote of line {line}"
+                    )
+                )
     rejects = sorted({r.line: r for r in rejects}.values(), key=lambda r: r.line)
     raw = _raw_lines(f, [r.line for r in rejects])
     for r in rejects:
@@ -154,7 +174,15 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
     lines = f.path.read_bytes().split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    con.register("_elt_line_rows", pa.table({"line_no": np.arange(1, len(lines) + 1, dtype=np.int64), "line": pa.array(lines, pa.binary())}))
+    con.register(
+        "_elt_line_rows",
+        pa.table(
+            {
+                "line_no": np.arange(1, len(lines) + 1, dtype=np.int64),
+                "line": pa.array(lines, pa.binary()),
+            }
+        ),
+    )
     con.execute(
         """create or replace temp table _elt_lines as
         select line_no, line, try(decode(line)) as text from _elt_line_rows"""
@@ -170,9 +198,16 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
             end as reason
         from _elt_lines"""
     )
-    bad = con.execute("select c.line_no, c.reason, l.line from _elt_checked c join _elt_lines l using (line_no) where reason is not null order by line_no").fetchall()
-    rejects = [Reject(int(n), str(reason), bytes(raw).decode("utf-8", "backslashreplace")) for n, reason, raw in bad]
-    first = con.execute("select text from _elt_checked where reason is null order by line_no limit 1").fetchall()
+    bad = con.execute(
+        "select c.line_no, c.reason, l.line from _elt_checked c join _elt_lines l using (line_no) where reason is not null order by line_no"
+    ).fetchall()
+    rejects = [
+        Reject(int(n), str(reason), bytes(raw).decode("utf-8", "backslashreplace"))
+        for n, reason, raw in bad
+    ]
+    first = con.execute(
+        "select text from _elt_checked where reason is null order by line_no limit 1"
+    ).fetchall()
     keys: list[str] = list(json.loads(first[0][0])) if first else []
     more = con.execute(
         "select k from (select unnest(json_keys(text)) as k, line_no from _elt_checked where reason is null) group by k order by min(line_no), k"
@@ -181,35 +216,53 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
     columns = _check_columns(f, keys) if keys else []
     paths = "[" + ", ".join(lit("$." + json.dumps(k)) for k in columns) + "]"
     extracted = ", ".join(f"v[{i + 1}] as {q(c)}" for i, c in enumerate(columns))
-    stage = f"_elt_stage_{next(_stage_numbers)}"  # files of a group are written after all are parsed
+    stage = (
+        f"_elt_stage_{next(_stage_numbers)}"  # files of a group are written after all are parsed
+    )
     con.execute(
         f"""create temp table {stage} as
-        select {extracted + ',' if columns else ''} line_no as _row_number
+        select {extracted + "," if columns else ""} line_no as _row_number
         from (select line_no, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
     )
     con.execute("drop table _elt_lines; drop table _elt_checked")
     rows = int(con.execute(f"select count(*) from {stage}").fetchall()[0][0])
     cols = ", ".join(q(c) for c in columns)
-    return Parsed(columns, f"select {cols + ',' if columns else ''} _row_number from {stage}", rows, rejects, [stage])
+    return Parsed(
+        columns,
+        f"select {cols + ',' if columns else ''} _row_number from {stage}",
+        rows,
+        rejects,
+        [stage],
+    )
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, f: SourceFile) -> list[str]:
     try:
-        described = con.execute(f"describe select * from read_parquet({lit(str(f.path))})").fetchall()
+        described = con.execute(
+            f"describe select * from read_parquet({lit(str(f.path))})"
+        ).fetchall()
     except duckdb.Error as exc:
-        raise FileLoadError(f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}") from None
+        raise FileLoadError(
+            f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}"
+        ) from None
     return _check_columns(f, [str(row[0]) for row in described])
 
 
-def parse_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None) -> Parsed:
+def parse_parquet(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None
+) -> Parsed:
     src = f"read_parquet({lit(str(f.path))}, file_row_number = true)"
     columns = columns if columns is not None else parquet_columns(con, f)
     casts = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
     rows = int(con.execute(f"select count(*) from {src}").fetchall()[0][0])
-    return Parsed(columns, f"select {casts}, file_row_number + 1 as _row_number from {src}", rows, [])
+    return Parsed(
+        columns, f"select {casts}, file_row_number + 1 as _row_number from {src}", rows, []
+    )
 
 
-def parse(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None) -> Parsed:
+def parse(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None
+) -> Parsed:
     """Parse a file; ``columns`` (from planning) saves reading a header or schema again."""
     if f.table.format == "csv":
         return parse_csv(con, f, columns if columns is not None else csv_header(f))

@@ -42,11 +42,18 @@ LOCK_KEY = 0x454C545F4C4F4144 & 0x7FFFFFFFFFFFFFFF  # "ELT_LOAD"
 COPY_OPTIONS = "(format csv, header false)"
 
 
-def _copy(cur: psycopg2.extensions.cursor, target: str, columns: list[str], batch: pa.RecordBatch | pa.Table) -> int:
+def _copy(
+    cur: psycopg2.extensions.cursor,
+    target: str,
+    columns: list[str],
+    batch: pa.RecordBatch | pa.Table,
+) -> int:
     buf = io.BytesIO()
     pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
     buf.seek(0)
-    cur.copy_expert(f"copy {target} ({', '.join(q(c) for c in columns)}) from stdin {COPY_OPTIONS}", buf)
+    cur.copy_expert(
+        f"copy {target} ({', '.join(q(c) for c in columns)}) from stdin {COPY_OPTIONS}", buf
+    )
     return int(cur.rowcount)
 
 
@@ -66,7 +73,9 @@ class PostgresSession(Session):
         self.pg = conn
         self.meta = q(meta_schema)
         self.duck = duckdb.connect()
-        self.duck.execute("set enable_progress_bar = false; set TimeZone = 'UTC'; set preserve_insertion_order = true")
+        self.duck.execute(
+            "set enable_progress_bar = false; set TimeZone = 'UTC'; set preserve_insertion_order = true"
+        )
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.pg, schema, table)
@@ -94,23 +103,36 @@ class PostgresSession(Session):
     def _write_rows(self, cur: psycopg2.extensions.cursor, load: FileLoad) -> None:
         t = load.file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
-        for ddl in schema_changes(target, load.create, load.columns, load.add_columns, "text", "now()"):
+        for ddl in schema_changes(
+            target, load.create, load.columns, load.add_columns, "text", "now()"
+        ):
             cur.execute(ddl)
         if load.replace:
             cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
-            cur.execute(f"delete from {self.meta}.{QUARANTINE} where file_path = %s", [load.file.rel])
+            cur.execute(
+                f"delete from {self.meta}.{QUARANTINE} where file_path = %s", [load.file.rel]
+            )
         columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
         sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
-        inserted = sum(_copy(cur, target, columns, batch) for batch in record_batches(self.duck, sql))
+        inserted = sum(
+            _copy(cur, target, columns, batch) for batch in record_batches(self.duck, sql)
+        )
         check_inserted(load, inserted)
 
     def _upsert_manifest(self, cur: psycopg2.extensions.cursor, rows: pa.Table) -> None:
-        cur.execute(f"delete from {self.meta}.{MANIFEST} where file_path = any(%s)", [rows["file_path"].to_pylist()])
+        cur.execute(
+            f"delete from {self.meta}.{MANIFEST} where file_path = any(%s)",
+            [rows["file_path"].to_pylist()],
+        )
         _copy(cur, f"{self.meta}.{MANIFEST}", rows.column_names, rows)
 
-    def record_failure(self, f: SourceFile, message: str, batch_id: str, started: dt.datetime) -> None:
+    def record_failure(
+        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
+    ) -> None:
         with self.pg.cursor() as cur:
-            self._upsert_manifest(cur, manifest_rows([failed_row(f, message, batch_id, started, utcnow())]))
+            self._upsert_manifest(
+                cur, manifest_rows([failed_row(f, message, batch_id, started, utcnow())])
+            )
         self.pg.commit()
 
     def close(self) -> None:
@@ -120,7 +142,7 @@ class PostgresSession(Session):
 
 class PostgresWarehouse(Warehouse):
     def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
-        self.params = {
+        self.params: dict[str, Any] = {
             "host": settings.get("host"),
             "port": int(settings.get("port") or 5432),
             "user": settings.get("user"),
@@ -130,13 +152,18 @@ class PostgresWarehouse(Warehouse):
             "application_name": "elt-load",
         }
         p = self.params
-        self.description = f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
+        self.description = (
+            f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
+        )
         self.meta_schema = meta_schema
         self.conn = self._connect()
 
     def _connect(self) -> psycopg2.extensions.connection:
         try:
-            return psycopg2.connect(**{k: v for k, v in self.params.items() if v is not None})
+            conn: psycopg2.extensions.connection = psycopg2.connect(
+                **{k: v for k, v in self.params.items() if v is not None}
+            )
+            return conn
         except psycopg2.OperationalError as exc:
             # libpq's message names host, port, database or user; it never holds the password
             reason = " ".join(str(exc).split())
@@ -153,7 +180,9 @@ class PostgresWarehouse(Warehouse):
                 if row and row[0]:
                     break
                 if time.monotonic() >= deadline:
-                    raise LoaderError(f"another elt load is running on {self.description}; waited {timeout:.0f} s for its lock")
+                    raise LoaderError(
+                        f"another elt load is running on {self.description}; waited {timeout:.0f} s for its lock"
+                    )
                 time.sleep(0.25)
         try:
             yield
@@ -172,7 +201,9 @@ class PostgresWarehouse(Warehouse):
 
     def manifest(self) -> dict[str, ManifestEntry]:
         with self.conn.cursor() as cur:
-            cur.execute(f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}")
+            cur.execute(
+                f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}"
+            )
             rows = cur.fetchall()
         self.conn.commit()
         return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
@@ -184,7 +215,14 @@ class PostgresWarehouse(Warehouse):
         have = self.columns(table.schema, table.identifier)
         target = f"{q(table.schema)}.{q(table.identifier)}"
         with self.conn.cursor() as cur:
-            for ddl in schema_changes(target, have is None, columns, [c for c in columns if c not in (have or [])], "text", "now()"):
+            for ddl in schema_changes(
+                target,
+                have is None,
+                columns,
+                [c for c in columns if c not in (have or [])],
+                "text",
+                "now()",
+            ):
                 cur.execute(ddl)
         self.conn.commit()
 

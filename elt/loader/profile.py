@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 from elt.loader.errors import LoaderError
@@ -82,7 +83,9 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
     profiles_dir = profiles_dir or Path(os.environ.get("DBT_PROFILES_DIR", project_dir))
     path = profiles_dir / "profiles.yml"
     if not path.is_file():
-        raise LoaderError(f"no profiles.yml in {profiles_dir} (use --profiles-dir or DBT_PROFILES_DIR)")
+        raise LoaderError(
+            f"no profiles.yml in {profiles_dir} (use --profiles-dir or DBT_PROFILES_DIR)"
+        )
     name = profile_name(project_dir)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
@@ -94,14 +97,18 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
         profile = render(raw[name])
     except _MissingEnvVar as exc:
         raise LoaderError(f"{path}: env var required but not provided: {exc}") from None
-    except Exception as exc:  # jinja2 syntax or undefined names
+    except (jinja2.TemplateError, TypeError, ValueError) as exc:  # syntax, undefined names
         raise LoaderError(f"{path}: cannot render profile {name!r}: {exc}") from None
     chosen = target or profile.get("target")
     outputs = profile.get("outputs") or {}
     if chosen not in outputs:
-        raise LoaderError(f"target {chosen!r} is not in profile {name!r} (targets: {', '.join(outputs)})")
+        raise LoaderError(
+            f"target {chosen!r} is not in profile {name!r} (targets: {', '.join(outputs)})"
+        )
     settings = dict(outputs[chosen])
     kind = settings.get("type")
     if kind not in ("duckdb", "postgres"):
-        raise LoaderError(f"target {chosen!r} has type {kind!r}; the loader supports duckdb and postgres")
+        raise LoaderError(
+            f"target {chosen!r} has type {kind!r}; the loader supports duckdb and postgres"
+        )
     return Target(str(chosen), str(kind), settings)

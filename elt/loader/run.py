@@ -11,6 +11,7 @@ inside the file's transaction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 import threading
 import time
@@ -23,7 +24,7 @@ import duckdb
 from elt.loader.config import SourceTable, load_sources
 from elt.loader.errors import FileLoadError, LoaderError
 from elt.loader.files import SourceFile, discover, fingerprint
-from elt.loader.parse import csv_header, parse, parquet_columns
+from elt.loader.parse import csv_header, parquet_columns, parse
 from elt.loader.profile import Target, load_target
 from elt.loader.warehouse import FileLoad, FileResult, ManifestEntry, Session, Warehouse, utcnow
 
@@ -56,7 +57,12 @@ class LoadReport:
 
     @property
     def drift(self) -> list[str]:
-        return [f"{r.file.rel}: {note}" for r in self.results for note in r.message.split("; ") if "column" in note and r.status != "failed"]
+        return [
+            f"{r.file.rel}: {note}"
+            for r in self.results
+            for note in r.message.split("; ")
+            if "column" in note and r.status != "failed"
+        ]
 
 
 @dataclasses.dataclass
@@ -73,11 +79,15 @@ def new_batch_id() -> str:
     return utcnow().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def open_warehouse(target: Target, lock_timeout: float, meta_schema: str = DEFAULT_META_SCHEMA) -> Warehouse:
+def open_warehouse(
+    target: Target, lock_timeout: float, meta_schema: str = DEFAULT_META_SCHEMA
+) -> Warehouse:
     if target.type == "duckdb":
         from elt.loader.duckdb_target import DuckDBWarehouse
 
-        return DuckDBWarehouse(str(target.settings.get("path")), target.name, meta_schema, lock_timeout)
+        return DuckDBWarehouse(
+            str(target.settings.get("path")), target.name, meta_schema, lock_timeout
+        )
     from elt.loader.postgres_target import PostgresWarehouse
 
     return PostgresWarehouse(target.settings, target.name, meta_schema)
@@ -89,11 +99,15 @@ def select_tables(all_tables: list[SourceTable], wanted: tuple[str, ...]) -> lis
     by_label = {t.label: t for t in all_tables}
     unknown = [w for w in wanted if w not in by_label]
     if unknown:
-        raise LoaderError(f"unknown source table(s) {', '.join(unknown)}; configured: {', '.join(by_label)}")
+        raise LoaderError(
+            f"unknown source table(s) {', '.join(unknown)}; configured: {', '.join(by_label)}"
+        )
     return [by_label[w] for w in wanted]
 
 
-def plan_files(tables: list[SourceTable], data_dir: Path, manifest: dict[str, ManifestEntry], reload: bool) -> tuple[dict[SourceTable, list[Planned]], list[FileResult]]:
+def plan_files(
+    tables: list[SourceTable], data_dir: Path, manifest: dict[str, ManifestEntry], reload: bool
+) -> tuple[dict[SourceTable, list[Planned]], list[FileResult]]:
     """Which files to load per table; results for the files skipped or refused."""
     todo: dict[SourceTable, list[Planned]] = {}
     done: list[FileResult] = []
@@ -108,13 +122,22 @@ def plan_files(tables: list[SourceTable], data_dir: Path, manifest: dict[str, Ma
             elif reload:
                 todo.setdefault(table, []).append(Planned(f, replace=True))
             else:
-                done.append(FileResult(f, "refused", message=(
-                    f"{f.rel}: content changed since it was loaded (sha256 {seen.sha256[:12]}… → {f.sha256[:12]}…); "
-                    "rerun with --reload to replace its rows")))
+                done.append(
+                    FileResult(
+                        f,
+                        "refused",
+                        message=(
+                            f"{f.rel}: content changed since it was loaded (sha256 {seen.sha256[:12]}… → {f.sha256[:12]}…); "
+                            "rerun with --reload to replace its rows"
+                        ),
+                    )
+                )
     return todo, done
 
 
-def drift_note(table: SourceTable, known: list[str] | None, columns: list[str], rel: str) -> tuple[list[str], list[str]]:
+def drift_note(
+    table: SourceTable, known: list[str] | None, columns: list[str], rel: str
+) -> tuple[list[str], list[str]]:
     """(columns to add, notes) for a file's columns against the table's; raises when they share nothing."""
     existing = known or []
     if existing and columns and not set(columns) & set(existing):
@@ -158,7 +181,13 @@ class Loader:
     refuses a group, every file of it is retried in a transaction of its own.
     """
 
-    def __init__(self, warehouse: Warehouse, opts: LoadOptions, batch_id: str, on_file: Callable[[FileResult], None]) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        opts: LoadOptions,
+        batch_id: str,
+        on_file: Callable[[FileResult], None],
+    ) -> None:
         self.warehouse = warehouse
         self.opts = opts
         self.batch_id = batch_id
@@ -199,7 +228,11 @@ class Loader:
         with duckdb.connect() as con:
             for p in planned:
                 try:
-                    p.columns = csv_header(p.file) if table.format == "csv" else parquet_columns(con, p.file)
+                    p.columns = (
+                        csv_header(p.file)
+                        if table.format == "csv"
+                        else parquet_columns(con, p.file)
+                    )
                     added, p.notes = drift_note(table, known, p.columns, p.file.rel)
                 except FileLoadError as exc:
                     self._fail(p, str(exc))
@@ -214,7 +247,9 @@ class Loader:
         for name in tables:
             self.session().duck.execute(f"drop table if exists {name}")
 
-    def _check(self, p: Planned, known: list[str] | None, temp: list[str]) -> tuple[FileLoad, list[str] | None]:
+    def _check(
+        self, p: Planned, known: list[str] | None, temp: list[str]
+    ) -> tuple[FileLoad, list[str] | None]:
         """Parse one file and check it; returns what to write and the table's columns after it."""
         f = p.file
         started = utcnow()
@@ -243,8 +278,19 @@ class Loader:
                 known = (known or []) + add
         if f.records == 0:
             notes.append("no records (empty or header only)")
-        load = FileLoad(f, parsed.columns, add, create, parsed.select_sql, parsed.rows, parsed.rejects,
-                        p.replace, self.batch_id, started, "; ".join(notes))
+        load = FileLoad(
+            f,
+            parsed.columns,
+            add,
+            create,
+            parsed.select_sql,
+            parsed.rows,
+            parsed.rejects,
+            p.replace,
+            self.batch_id,
+            started,
+            "; ".join(notes),
+        )
         return load, known
 
     def load_group(self, group: list[Planned]) -> None:
@@ -277,18 +323,26 @@ class Loader:
         seconds = (time.perf_counter() - clock) / len(loads)  # parse and write, shared out
         for p, load in loads:
             status = "reloaded" if p.replace else "loaded"
-            self._report(FileResult(p.file, status, load.rows, len(load.rejects), seconds, load.message))
+            self._report(
+                FileResult(p.file, status, load.rows, len(load.rejects), seconds, load.message)
+            )
 
     def load_table_in_order(self, planned: list[Planned]) -> None:
         for group in groups(planned):
             self.load_group(group)
 
 
-def load(opts: LoadOptions, on_plan: Callable[[int, int], None] | None = None, on_file: Callable[[FileResult], None] | None = None) -> LoadReport:
+def load(
+    opts: LoadOptions,
+    on_plan: Callable[[int, int], None] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> LoadReport:
     began = time.perf_counter()
     tables = select_tables(load_sources(opts.project_dir), opts.tables)
     if not opts.data_dir.is_dir():
-        raise LoaderError(f"data directory {opts.data_dir} does not exist (use --data-dir or ELT_DATA_DIR)")
+        raise LoaderError(
+            f"data directory {opts.data_dir} does not exist (use --data-dir or ELT_DATA_DIR)"
+        )
     target = load_target(opts.project_dir, opts.profiles_dir, opts.target)
     warehouse = open_warehouse(target, opts.lock_timeout)
     batch_id = new_batch_id()
@@ -301,11 +355,14 @@ def load(opts: LoadOptions, on_plan: Callable[[int, int], None] | None = None, o
                 on_plan(sum(len(v) for v in todo.values()), len(skipped))
             tasks: list[tuple[int, Callable[[], object]]] = []
             for table, planned in todo.items():
-                if table.format == "jsonl":  # columns change inside the files' transactions: one at a time
-                    tasks.append((sum(p.file.size for p in planned), lambda ps=planned: loader.load_table_in_order(ps)))
+                if table.format == "jsonl":
+                    # columns change inside the files' transactions: one at a time
+                    size = sum(p.file.size for p in planned)
+                    tasks.append((size, functools.partial(loader.load_table_in_order, planned)))
                 else:
                     for group in groups(loader.prepare_columns(table, planned)):
-                        tasks.append((sum(p.file.size for p in group), lambda g=group: loader.load_group(g)))
+                        size = sum(p.file.size for p in group)
+                        tasks.append((size, functools.partial(loader.load_group, group)))
             tasks.sort(key=lambda t: -t[0])  # biggest first keeps the workers busy to the end
             with ThreadPoolExecutor(max_workers=max(1, opts.workers)) as pool:
                 for future in [pool.submit(task) for _, task in tasks]:
@@ -315,4 +372,6 @@ def load(opts: LoadOptions, on_plan: Callable[[int, int], None] | None = None, o
     finally:
         loader.close()
         warehouse.close()
-    return LoadReport(warehouse.description, batch_id, time.perf_counter() - began, skipped + loader.results)
+    return LoadReport(
+        warehouse.description, batch_id, time.perf_counter() - began, skipped + loader.results
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import duckdb
@@ -51,7 +51,9 @@ def raw_table_ddl(table_sql: str, columns: list[str], text: str, now: str) -> st
     )
 
 
-def schema_changes(table_sql: str, create: bool, columns: list[str], add: list[str], text: str, now: str) -> list[str]:
+def schema_changes(
+    table_sql: str, create: bool, columns: list[str], add: list[str], text: str, now: str
+) -> list[str]:
     if create:
         return [raw_table_ddl(table_sql, columns, text, now)]
     return [f"alter table {table_sql} add column {q(c)} {text}" for c in add]
@@ -86,7 +88,9 @@ def manifest_ddl(schema: str, text: str, ts: str) -> list[str]:
     ]
 
 
-def quarantine_table(f: SourceFile, rejects: list[Reject], batch_id: str, at: dt.datetime) -> pa.Table:
+def quarantine_table(
+    f: SourceFile, rejects: list[Reject], batch_id: str, at: dt.datetime
+) -> pa.Table:
     n = len(rejects)
     return pa.table(
         {
@@ -135,7 +139,9 @@ class Session(abc.ABC):
         """
 
     @abc.abstractmethod
-    def record_failure(self, f: SourceFile, message: str, batch_id: str, started: dt.datetime) -> None: ...
+    def record_failure(
+        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
+    ) -> None: ...
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -174,23 +180,62 @@ class Warehouse(abc.ABC):
 
 
 def manifest_rows(rows: list[tuple[object, ...]]) -> pa.Table:
-    columns = list(zip(*rows)) if rows else [[] for _ in MANIFEST_COLUMNS]
-    types = [pa.string()] * 3 + [pa.int64()] + [pa.string()] + [pa.int64()] * 3 + [pa.string()] * 2 + [pa.timestamp("us", tz="UTC")] * 2 + [pa.string()]
-    return pa.table({name: pa.array(list(col), typ) for name, col, typ in zip(MANIFEST_COLUMNS, columns, types)})
+    columns: list[Sequence[object]] = (
+        list(zip(*rows, strict=True)) if rows else [() for _ in MANIFEST_COLUMNS]
+    )
+    types = (
+        [pa.string()] * 3
+        + [pa.int64()]
+        + [pa.string()]
+        + [pa.int64()] * 3
+        + [pa.string()] * 2
+        + [pa.timestamp("us", tz="UTC")] * 2
+        + [pa.string()]
+    )
+    return pa.table(
+        {
+            name: pa.array(list(col), typ)
+            for name, col, typ in zip(MANIFEST_COLUMNS, columns, types, strict=True)
+        }
+    )
 
 
 def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
     f = load.file
     return (
-        f.rel, f.table.label, f"{f.table.schema}.{f.table.identifier}", f.size, f.sha256, f.records,
-        load.rows, len(load.rejects), "loaded", load.message or None, load.started_at, finished, load.batch_id,
+        f.rel,
+        f.table.label,
+        f"{f.table.schema}.{f.table.identifier}",
+        f.size,
+        f.sha256,
+        f.records,
+        load.rows,
+        len(load.rejects),
+        "loaded",
+        load.message or None,
+        load.started_at,
+        finished,
+        load.batch_id,
     )
 
 
-def failed_row(f: SourceFile, message: str, batch_id: str, started: dt.datetime, finished: dt.datetime) -> tuple[object, ...]:
+def failed_row(
+    f: SourceFile, message: str, batch_id: str, started: dt.datetime, finished: dt.datetime
+) -> tuple[object, ...]:
     return (
-        f.rel, f.table.label, f"{f.table.schema}.{f.table.identifier}", f.size, f.sha256, f.records,
-        0, 0, "failed", message, started, finished, batch_id,
+        f.rel,
+        f.table.label,
+        f"{f.table.schema}.{f.table.identifier}",
+        f.size,
+        f.sha256,
+        f.records,
+        0,
+        0,
+        "failed",
+        message,
+        started,
+        finished,
+        batch_id,
     )
 
 
@@ -200,21 +245,36 @@ def all_quarantine(loads: list[FileLoad], at: dt.datetime) -> pa.Table | None:
 
 
 MANIFEST_COLUMNS = (
-    "file_path", "source_table", "raw_table", "size_bytes", "content_hash", "rows_in_file", "rows_loaded",
-    "rows_quarantined", "status", "message", "started_at", "finished_at", "batch_id",
+    "file_path",
+    "source_table",
+    "raw_table",
+    "size_bytes",
+    "content_hash",
+    "rows_in_file",
+    "rows_loaded",
+    "rows_quarantined",
+    "status",
+    "message",
+    "started_at",
+    "finished_at",
+    "batch_id",
 )
 
 
 def check_inserted(load: FileLoad, inserted: int) -> None:
     """The rows written must be the rows parsed: a file that changed while loading is refused."""
     if inserted != load.rows:
-        raise FileLoadError(f"{load.file.rel}: parsed {load.rows} rows but wrote {inserted}; did the file change during the load?")
+        raise FileLoadError(
+            f"{load.file.rel}: parsed {load.rows} rows but wrote {inserted}; did the file change during the load?"
+        )
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
-def record_batches(duck: duckdb.DuckDBPyConnection, sql: str, rows: int = 200_000) -> Iterator[pa.RecordBatch]:
+def record_batches(
+    duck: duckdb.DuckDBPyConnection, sql: str, rows: int = 200_000
+) -> Iterator[pa.RecordBatch]:
     reader = duck.sql(sql).to_arrow_reader(rows)
     yield from reader

@@ -8,6 +8,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,19 +16,22 @@ REPO = Path(__file__).resolve().parents[2]
 REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
 
 
-def run_elt(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_elt(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the ``elt`` console script as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "elt", *args],
         cwd=cwd or REPO,
         env={**os.environ, **(env or {})},
         capture_output=True,
+        check=False,
         text=True,
         timeout=600,
     )
 
 
-def pg_settings() -> dict[str, str]:
+def pg_settings() -> dict[str, Any]:
     return {
         "host": os.environ.get("ELT_PG_HOST", "127.0.0.1"),
         "port": os.environ.get("ELT_PG_PORT", "5432"),
@@ -80,9 +84,17 @@ def pg_database(postgres_available: None) -> Iterator[str]:
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def wh(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def wh(request: pytest.FixtureRequest, tmp_path: Path):
     """A fresh warehouse on each target: DuckDB file, or a new PostgreSQL database."""
     from elt.tests.loader_helpers import make_wh
 
     database = request.getfixturevalue("pg_database") if request.param == "postgres" else None
     return make_wh(request.param, tmp_path, database)
+
+
+@pytest.fixture(scope="session")
+def docs_project(tmp_path_factory: pytest.TempPathFactory):
+    """A small DuckDB warehouse built by dbt, with its docs artifacts (see docs_artifacts.py)."""
+    from elt.tests.docs_artifacts import build_docs_project
+
+    return build_docs_project(tmp_path_factory.mktemp("docs"))

@@ -25,16 +25,25 @@ def dbt_env(work: Path, target: str, database: str | None = None) -> dict[str, s
     }
     if database:
         s = pg_settings()
-        env.update(ELT_PG_HOST=s["host"], ELT_PG_PORT=s["port"], ELT_PG_USER=s["user"], ELT_PG_PASSWORD=s["password"], ELT_PG_DATABASE=database)
+        env.update(
+            ELT_PG_HOST=s["host"],
+            ELT_PG_PORT=s["port"],
+            ELT_PG_USER=s["user"],
+            ELT_PG_PASSWORD=s["password"],
+            ELT_PG_DATABASE=database,
+        )
     return env
 
 
-def dbt(work: Path, target: str, *args: str, database: str | None = None) -> subprocess.CompletedProcess[str]:
+def dbt(
+    work: Path, target: str, *args: str, database: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [DBT, *args, "--project-dir", str(REPO)],
         cwd=REPO,
         env=dbt_env(work, target, database),
         capture_output=True,
+        check=False,
         text=True,
         timeout=1800,
     )

@@ -20,13 +20,17 @@ NUMBER = re.compile(r"^\d+(\.\d+)?$")
 NULL_TOKENS = {" ", "NULL", "N/A", "null", ""}
 ORPHAN_ID_BASE = 900_000_000
 # table -> (timestamp that must fall on the file's day, or None)
-NATURAL_TIME = {"shop/order_items": "created_at", "payments/payments": "updated_at", "shop/orders": "updated_at"}
+NATURAL_TIME = {
+    "shop/order_items": "created_at",
+    "payments/payments": "updated_at",
+    "shop/orders": "updated_at",
+}
 CROSS_DAY = {"shop/customers", "shop/orders", "shop/order_items", "payments/payments"}
 
 
 def parse_ts(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.strip())
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def data_lines(path: Path) -> tuple[bytes | None, list[bytes]]:
@@ -56,7 +60,7 @@ def parse_line(line: bytes, header: list[str] | None) -> tuple[str | None, dict[
         return "bad_quoting", None
     if len(fields) != len(header):
         return "wrong_column_count", None
-    return None, dict(zip(header, fields))
+    return None, dict(zip(header, fields, strict=False))
 
 
 Previous = tuple[list[str], set[tuple[Any, ...]]]  # yesterday's columns and rows
@@ -82,7 +86,9 @@ def rows_of(path: Path) -> Previous:
     return columns, keys
 
 
-def inspect(path: Path, table: str, day: dt.date, previous: Previous | None) -> tuple[Counter[str], list[int], int]:
+def inspect(
+    path: Path, table: str, day: dt.date, previous: Previous | None
+) -> tuple[Counter[str], list[int], int]:
     """Counts per kind found in one file, its malformed line numbers, and its data rows."""
     header_line, lines = data_lines(path)
     header = next(csv.reader([header_line.decode()])) if header_line is not None else None
@@ -90,7 +96,7 @@ def inspect(path: Path, table: str, day: dt.date, previous: Previous | None) -> 
     found["duplicate_in_file"] = len(lines) - len(set(lines))
     malformed: list[int] = []
     seen: set[bytes] = set()
-    day_start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    day_start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     offset = 2 if header is not None else 1
     for i, line in enumerate(lines):
         if line in seen:
@@ -101,7 +107,7 @@ def inspect(path: Path, table: str, day: dt.date, previous: Previous | None) -> 
             found[kind] += 1
             malformed.append(i + offset)
             continue
-        if table in CROSS_DAY and previous and _row_key(row, previous[0]) in previous[1]:
+        if table in CROSS_DAY and previous and row and _row_key(row, previous[0]) in previous[1]:
             found["duplicate_across_days"] += 1
             continue
         assert row is not None
@@ -110,13 +116,17 @@ def inspect(path: Path, table: str, day: dt.date, previous: Previous | None) -> 
             found["dirty_email"] += email != email.strip().lower()
             found["dirty_null"] += row["phone"] in NULL_TOKENS and row["phone"] != ""
         if table == "payments/payments":
-            found["dirty_null"] += isinstance(row["failure_reason"], str) and row["failure_reason"] in NULL_TOKENS
+            found["dirty_null"] += (
+                isinstance(row["failure_reason"], str) and row["failure_reason"] in NULL_TOKENS
+            )
             found["orphan"] += int(row["order_id"]) >= ORPHAN_ID_BASE
         if table in ("shop/customers", "shop/orders", "payments/payments"):
             found["dirty_timestamp"] += not CLEAN_TS.match(str(row["updated_at"]))
         if table == "shop/order_items":
             found["orphan"] += int(row["product_id"]) >= ORPHAN_ID_BASE
-            found["unparseable_value"] += not all(NUMBER.match(row[c]) for c in ("quantity", "unit_price", "discount"))
+            found["unparseable_value"] += not all(
+                NUMBER.match(row[c]) for c in ("quantity", "unit_price", "discount")
+            )
         if table == "shop/products":
             found["unparseable_value"] += not NUMBER.match(row["unit_price"])
         if table in NATURAL_TIME and parse_ts(str(row[NATURAL_TIME[table]])) < day_start:

@@ -33,7 +33,13 @@ class Wh:
                 con.close()
         else:
             s = pg_settings()
-            conn = psycopg2.connect(host=s["host"], port=s["port"], user=s["user"], password=s["password"], dbname=self.env["ELT_PG_DATABASE"])
+            conn = psycopg2.connect(
+                host=s["host"],
+                port=s["port"],
+                user=s["user"],
+                password=s["password"],
+                dbname=self.env["ELT_PG_DATABASE"],
+            )
             try:
                 yield conn
             finally:
@@ -66,7 +72,11 @@ class Wh:
         old = {k: os.environ.get(k) for k in self.env}
         os.environ.update(self.env)
         try:
-            return load(LoadOptions(project_dir=project, data_dir=data, profiles_dir=REPO, target=self.kind, **kw))
+            return load(
+                LoadOptions(
+                    project_dir=project, data_dir=data, profiles_dir=REPO, target=self.kind, **kw
+                )
+            )
         finally:
             for k, v in old.items():
                 if v is None:
@@ -80,5 +90,11 @@ def make_wh(kind: str, tmp: Path, pg_database: str | None) -> Wh:
     if kind == "postgres":
         assert pg_database
         s = pg_settings()
-        env.update(ELT_PG_HOST=s["host"], ELT_PG_PORT=s["port"], ELT_PG_USER=s["user"], ELT_PG_PASSWORD=s["password"], ELT_PG_DATABASE=pg_database)
+        env.update(
+            ELT_PG_HOST=s["host"],
+            ELT_PG_PORT=s["port"],
+            ELT_PG_USER=s["user"],
+            ELT_PG_PASSWORD=s["password"],
+            ELT_PG_DATABASE=pg_database,
+        )
     return Wh(kind, env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,15 +15,28 @@ from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import Wh
 
 START = dt.date(2025, 3, 1)
-MARTS = ["dim_date", "dim_customer", "dim_product", "dim_geography", "dim_channel", "dim_order_status",
-         "dim_payment_method", "fct_order_items", "fct_orders", "fct_payments", "rpt_daily_sales"]
+MARTS = [
+    "dim_date",
+    "dim_customer",
+    "dim_product",
+    "dim_geography",
+    "dim_channel",
+    "dim_order_status",
+    "dim_payment_method",
+    "fct_order_items",
+    "fct_orders",
+    "fct_payments",
+    "rpt_daily_sales",
+]
 
 
-def build(wh: Wh, work: Path, *args: str) -> dict[str, object]:
+def build(wh: Wh, work: Path, *args: str) -> dict[str, Any]:
     result = dbt(work, wh.kind, "build", *args, database=wh.env.get("ELT_PG_DATABASE"))
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "ERROR=0" in result.stdout and "WARN=0" in result.stdout, result.stdout[-3000:]
-    return json.loads((work / "target" / "run_results.json").read_text())
+    assert "ERROR=0" in result.stdout, result.stdout[-3000:]
+    assert "WARN=0" in result.stdout, result.stdout[-3000:]
+    results: dict[str, Any] = json.loads((work / "target" / "run_results.json").read_text())
+    return results
 
 
 def test_dbt_parses(tmp_path: Path) -> None:
@@ -33,17 +47,28 @@ def test_dbt_parses(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    generate(data, GeneratorConfig(scale=0.02, seed=11, start=START, drift_date=START + dt.timedelta(days=4)), days=10)
+    generate(
+        data,
+        GeneratorConfig(scale=0.02, seed=11, start=START, drift_date=START + dt.timedelta(days=4)),
+        days=10,
+    )
     assert wh.load(data).ok
     results = build(wh, tmp_path)
-    kinds = {r["unique_id"].split(".")[0] for r in results["results"]}  # type: ignore[index]
+    kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
     assert {"model", "snapshot", "seed", "test", "unit_test"} <= kinds
     for mart in MARTS:
         assert wh.sql(f"select count(*) from marts.{mart}")[0][0] > 0, mart
     # the schema drift column reached staging and the fact
     assert wh.sql("select count(*) from marts.fct_orders where coupon_code is not null")[0][0] > 0
     # analyses compile and run on this target
-    compiled = dbt(tmp_path, wh.kind, "compile", "--select", "resource_type:analysis", database=wh.env.get("ELT_PG_DATABASE"))
+    compiled = dbt(
+        tmp_path,
+        wh.kind,
+        "compile",
+        "--select",
+        "resource_type:analysis",
+        database=wh.env.get("ELT_PG_DATABASE"),
+    )
     assert compiled.returncode == 0, compiled.stdout[-3000:]
     analyses = sorted((tmp_path / "target/compiled/elt_warehouse/analyses").glob("*.sql"))
     assert len(analyses) >= 3
@@ -56,7 +81,10 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
 
 
 def _copy_marts(wh: Wh, schema: str) -> None:
-    wh.execute([f"create schema {schema}"] + [f"create table {schema}.{m} as select * from marts.{m}" for m in MARTS])
+    wh.execute(
+        [f"create schema {schema}"]
+        + [f"create table {schema}.{m} as select * from marts.{m}" for m in MARTS]
+    )
 
 
 def _differences(wh: Wh, schema: str, model: str) -> int:
@@ -81,16 +109,22 @@ def test_incremental_runs_equal_a_full_refresh(wh: Wh, tmp_path: Path) -> None:
         generate(data, cfg, days=1, cont=True)
         assert wh.load(data).ok
         results = build(wh, tmp_path)
-        incremental_nodes += [r for r in results["results"] if r["unique_id"] == "model.elt_warehouse.fct_order_items"]  # type: ignore[index]
+        incremental_nodes += [
+            r for r in results["results"] if r["unique_id"] == "model.elt_warehouse.fct_order_items"
+        ]
     assert len(incremental_nodes) == 4
-    late = wh.sql("select count(*) from raw.shop__order_items where _source_file > 'shop/order_items/2025-03-09' "
-                  "and substring(created_at, 1, 10) < substring(_source_file, 18, 10)")[0][0]
+    late = wh.sql(
+        "select count(*) from raw.shop__order_items where _source_file > 'shop/order_items/2025-03-09' "
+        "and substring(created_at, 1, 10) < substring(_source_file, 18, 10)"
+    )[0][0]
     assert late > 0, "the incremental days should carry late order lines"
     versions_before = wh.sql("select count(*) from snapshots.snp_shop__customers")[0][0]
 
     _copy_marts(wh, "incremental_copy")
     build(wh, tmp_path, "--full-refresh")
-    assert wh.sql("select count(*) from snapshots.snp_shop__customers")[0][0] == versions_before  # history kept
+    assert (
+        wh.sql("select count(*) from snapshots.snp_shop__customers")[0][0] == versions_before
+    )  # history kept
     assert wh.sql("select count(*) from marts.fct_order_items")[0][0] > 0
     for model in MARTS:
         assert _differences(wh, "incremental_copy", model) == 0, model

@@ -9,6 +9,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -32,7 +33,12 @@ def tree_digest(root: Path, include_state: bool = True) -> dict[str, str]:
 
 
 def cfg(**kw: object) -> GeneratorConfig:
-    base: dict[str, object] = {"scale": 0.02, "seed": 7, "start": START, "drift_date": START + dt.timedelta(days=3)}
+    base: dict[str, object] = {
+        "scale": 0.02,
+        "seed": 7,
+        "start": START,
+        "drift_date": START + dt.timedelta(days=3),
+    }
     base.update(kw)
     return GeneratorConfig(**base)  # type: ignore[arg-type]
 
@@ -65,7 +71,13 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
 
 def test_layout_and_formats(tmp_path: Path) -> None:
     generate(tmp_path, cfg(), days=3)
-    for table, ext in [("shop/customers", "csv"), ("shop/products", "csv"), ("shop/orders", "csv"), ("shop/order_items", "csv"), ("payments/payments", "jsonl")]:
+    for table, ext in [
+        ("shop/customers", "csv"),
+        ("shop/products", "csv"),
+        ("shop/orders", "csv"),
+        ("shop/order_items", "csv"),
+        ("payments/payments", "jsonl"),
+    ]:
         for i in range(3):
             day = START + dt.timedelta(days=i)
             assert (tmp_path / table / day.isoformat() / f"part-000.{ext}").is_file(), (table, day)
@@ -78,8 +90,8 @@ def test_layout_and_formats(tmp_path: Path) -> None:
 
 
 def test_volume_scales_with_the_factor(tmp_path: Path) -> None:
-    small = generate(tmp_path / "s", cfg(scale=0.02, rates={k: 0.0 for k in MESS_KINDS}), days=4)
-    large = generate(tmp_path / "l", cfg(scale=0.08, rates={k: 0.0 for k in MESS_KINDS}), days=4)
+    small = generate(tmp_path / "s", cfg(scale=0.02, rates=dict.fromkeys(MESS_KINDS, 0.0)), days=4)
+    large = generate(tmp_path / "l", cfg(scale=0.08, rates=dict.fromkeys(MESS_KINDS, 0.0)), days=4)
     for table in ("shop/order_items", "shop/orders", "payments/payments", "shop/products"):
         ratio = large.tables[table].rows / small.tables[table].rows
         assert 3.3 < ratio < 4.8, (table, ratio)
@@ -99,12 +111,17 @@ def test_every_kind_found_in_the_files_matches_the_record(messy: Path) -> None:
             counts, malformed, rows = found[rel]
             assert rows == entry["rows"], rel
             for kind in MESS_KINDS:
-                assert counts[kind] == entry["counts"][kind], (rel, kind, counts[kind], entry["counts"][kind])
+                assert counts[kind] == entry["counts"][kind], (
+                    rel,
+                    kind,
+                    counts[kind],
+                    entry["counts"][kind],
+                )
             assert malformed == [line for line, _ in entry["malformed_lines"]], rel
 
 
 def test_each_kind_appears_at_its_configured_rate(messy: Path) -> None:
-    """Observed count vs. rate × eligible rows, within 4 binomial standard deviations + 2."""
+    """Observed count vs. rate * eligible rows, within 4 binomial standard deviations + 2."""
     found = inspect_dataset(messy)
     totals: Counter[str] = Counter()
     eligible: Counter[str] = Counter()
@@ -116,7 +133,9 @@ def test_each_kind_appears_at_its_configured_rate(messy: Path) -> None:
             if not (table == "payments/payments" and kind == "wrong_column_count"):
                 eligible[kind] += structural_eligible
         if table != "finance/fx_rates":
-            eligible["duplicate_in_file"] += rows - counts["duplicate_in_file"] - counts["duplicate_across_days"]
+            eligible["duplicate_in_file"] += (
+                rows - counts["duplicate_in_file"] - counts["duplicate_across_days"]
+            )
         base = rows - counts["duplicate_in_file"] - counts["duplicate_across_days"]
         if table == "shop/customers":
             eligible["dirty_email"] += base
@@ -124,7 +143,9 @@ def test_each_kind_appears_at_its_configured_rate(messy: Path) -> None:
             eligible["dirty_timestamp"] += base
         if table in ("shop/order_items", "payments/payments"):
             eligible["orphan"] += base
-            if Path(rel).parts[2] != str(START + dt.timedelta(days=7)):  # held rows of the last day are still due
+            if Path(rel).parts[2] != str(
+                START + dt.timedelta(days=7)
+            ):  # held rows of the last day are still due
                 eligible["late_arriving"] += base
         if table in ("shop/order_items", "shop/products"):
             eligible["unparseable_value"] += base
@@ -143,7 +164,7 @@ def test_each_kind_appears_at_its_configured_rate(messy: Path) -> None:
 
 
 def test_zero_rates_give_clean_files(tmp_path: Path) -> None:
-    generate(tmp_path, cfg(rates={k: 0.0 for k in MESS_KINDS}), days=4)
+    generate(tmp_path, cfg(rates=dict.fromkeys(MESS_KINDS, 0.0)), days=4)
     for counts, malformed, _ in inspect_dataset(tmp_path).values():
         assert sum(counts.values()) == 0
         assert malformed == []
@@ -152,10 +173,14 @@ def test_zero_rates_give_clean_files(tmp_path: Path) -> None:
 def test_schema_drift_adds_a_column_from_the_drift_day(tmp_path: Path) -> None:
     generate(tmp_path, cfg(drift_date=START + dt.timedelta(days=2)), days=4)
     for i in range(4):
-        header, _ = data_lines(tmp_path / f"shop/orders/{START + dt.timedelta(days=i)}/part-000.csv")
+        header, _ = data_lines(
+            tmp_path / f"shop/orders/{START + dt.timedelta(days=i)}/part-000.csv"
+        )
         assert header is not None
         assert ("coupon_code" in header.decode()) == (i >= 2)
-    record = json.loads((tmp_path / f"_meta/injected/{START + dt.timedelta(days=2)}.json").read_text())
+    record = json.loads(
+        (tmp_path / f"_meta/injected/{START + dt.timedelta(days=2)}.json").read_text()
+    )
     assert record["drifted"] is True
 
 
@@ -173,7 +198,7 @@ def test_late_rows_arrive_within_the_window(messy: Path) -> None:
                 assert 0 <= (day - created).days <= 1 + 1, (path, row)  # +1: yesterday's duplicate
 
 
-def _rows(root: Path, table: str, day: str, today: bool) -> list[dict[str, object]]:
+def _rows(root: Path, table: str, day: str, today: bool) -> list[dict[str, Any]]:
     """Parsed rows of a table's files, of ``day`` only or of every other day; damaged lines left out."""
     out = []
     for path in sorted(root.glob(f"{table}/*/part-*")):
@@ -192,21 +217,41 @@ def test_continuing_equals_generating_in_one_go(tmp_path: Path) -> None:
     generate(tmp_path / "once", cfg(), days=6)
     generate(tmp_path / "split", cfg(), days=4)
     generate(tmp_path / "split", cfg(), days=2, cont=True)
-    assert tree_digest(tmp_path / "once", include_state=False) == tree_digest(tmp_path / "split", include_state=False)
+    assert tree_digest(tmp_path / "once", include_state=False) == tree_digest(
+        tmp_path / "split", include_state=False
+    )
 
 
-def test_continuing_by_one_day_keeps_ids_unique_and_updates_existing_records(tmp_path: Path) -> None:
+def test_continuing_by_one_day_keeps_ids_unique_and_updates_existing_records(
+    tmp_path: Path,
+) -> None:
     generate(tmp_path, cfg(scale=0.05, rates=HIGH_RATES), days=5)
     new_day = str(START + dt.timedelta(days=5))
-    result = run_elt("generate", "--out", str(tmp_path), "--days", "1", "--start", new_day, "--seed", "7", "--quiet")
+    result = run_elt(
+        "generate",
+        "--out",
+        str(tmp_path),
+        "--days",
+        "1",
+        "--start",
+        new_day,
+        "--seed",
+        "7",
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
 
     # customers: today's new ones have unseen ids; today's changes update known customers
-    known_customers = {int(r["customer_id"]) for r in _rows(tmp_path, "shop/customers", new_day, today=False)}  # type: ignore[call-overload]
+    known_customers = {
+        int(r["customer_id"]) for r in _rows(tmp_path, "shop/customers", new_day, today=False)
+    }
     customers = _rows(tmp_path, "shop/customers", new_day, today=True)
-    born = {int(r["customer_id"]) for r in customers if str(r["created_at"]).startswith(new_day)}  # type: ignore[call-overload]
-    changed = {int(r["customer_id"]) for r in customers if not str(r["created_at"]).startswith(new_day)}  # type: ignore[call-overload]
-    assert born and changed
+    born = {int(r["customer_id"]) for r in customers if str(r["created_at"]).startswith(new_day)}
+    changed = {
+        int(r["customer_id"]) for r in customers if not str(r["created_at"]).startswith(new_day)
+    }
+    assert born
+    assert changed
     assert not born & known_customers
     # a change may refer to a customer whose only earlier line was damaged (quarantined): rare, and born earlier
     unknown_customers = changed - known_customers
@@ -214,11 +259,14 @@ def test_continuing_by_one_day_keeps_ids_unique_and_updates_existing_records(tmp
     assert all(c < min(born) for c in unknown_customers)
 
     # orders: 'placed' versions of today's orders have unseen ids, later versions update known orders
-    known_orders = {int(r["order_id"]) for r in _rows(tmp_path, "shop/orders", new_day, today=False)}  # type: ignore[call-overload]
+    known_orders = {
+        int(r["order_id"]) for r in _rows(tmp_path, "shop/orders", new_day, today=False)
+    }
     orders = _rows(tmp_path, "shop/orders", new_day, today=True)
-    new_orders = {int(r["order_id"]) for r in orders if str(r["placed_at"]).startswith(new_day)}  # type: ignore[call-overload]
-    updated = [int(r["order_id"]) for r in orders if not str(r["placed_at"]).startswith(new_day)]  # type: ignore[call-overload]
-    assert new_orders and updated
+    new_orders = {int(r["order_id"]) for r in orders if str(r["placed_at"]).startswith(new_day)}
+    updated = [int(r["order_id"]) for r in orders if not str(r["placed_at"]).startswith(new_day)]
+    assert new_orders
+    assert updated
     assert not new_orders & known_orders, "a new order reused an existing id"
     assert min(new_orders) > max(known_orders)
     # an update may refer to an order whose only earlier line was damaged (quarantined); allow that share
@@ -228,7 +276,7 @@ def test_continuing_by_one_day_keeps_ids_unique_and_updates_existing_records(tmp
 
     # order items of today's orders; refunds refer to payments made earlier or today
     items = _rows(tmp_path, "shop/order_items", new_day, today=True)
-    assert {int(r["order_id"]) for r in items} <= new_orders | known_orders  # type: ignore[call-overload]
+    assert {int(r["order_id"]) for r in items} <= new_orders | known_orders
     earlier = {r["payment_id"] for r in _rows(tmp_path, "payments/payments", new_day, today=False)}
     payments = _rows(tmp_path, "payments/payments", new_day, today=True)
     refunds = [p for p in payments if p["status"] == "refunded"]
@@ -271,40 +319,60 @@ def test_unwritable_directory_fails_clearly(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     result = run_elt("generate", "--out", str(blocker / "data"), "--quiet")
     assert result.returncode == 2
-    assert "is not writable" in result.stderr and str(blocker / "data") in result.stderr
+    assert "is not writable" in result.stderr
+    assert str(blocker / "data") in result.stderr
 
 
 def test_existing_dataset_is_not_overwritten(tmp_path: Path) -> None:
     generate(tmp_path, cfg(), days=2)
     before = tree_digest(tmp_path)
     again = run_elt("generate", "--out", str(tmp_path), "--quiet", "--days", "1")
-    assert again.returncode == 2 and "already holds a dataset" in again.stderr
-    gap = run_elt("generate", "--out", str(tmp_path), "--quiet", "--continue", "--start", "2025-03-09", "--seed", "7")
-    assert gap.returncode == 2 and "must start on 2025-03-03" in gap.stderr
+    assert again.returncode == 2
+    assert "already holds a dataset" in again.stderr
+    gap = run_elt(
+        "generate",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--continue",
+        "--start",
+        "2025-03-09",
+        "--seed",
+        "7",
+    )
+    assert gap.returncode == 2
+    assert "must start on 2025-03-03" in gap.stderr
     seed = run_elt("generate", "--out", str(tmp_path), "--quiet", "--continue", "--seed", "8")
-    assert seed.returncode == 2 and "same seed" in seed.stderr
+    assert seed.returncode == 2
+    assert "same seed" in seed.stderr
     assert tree_digest(tmp_path) == before
 
 
 def test_summary_is_printed(tmp_path: Path) -> None:
     result = run_elt("generate", "--out", str(tmp_path), "--days", "2", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "shop/order_items" in result.stdout and "rows/s" in result.stdout
+    assert "shop/order_items" in result.stdout
+    assert "rows/s" in result.stdout
 
 
 def test_countries_seed_matches_the_generator() -> None:
     with (REPO / "seeds/countries.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert [(r["country_code"], r["country_name"], r["region"], r["currency_code"]) for r in rows] == [
-        (c.code, c.name, c.region, c.currency) for c in reference.COUNTRIES
-    ]
+    assert [
+        (r["country_code"], r["country_name"], r["region"], r["currency_code"]) for r in rows
+    ] == [(c.code, c.name, c.region, c.currency) for c in reference.COUNTRIES]
 
 
-@pytest.mark.parametrize(("seed", "column", "values"), [
-    ("channels", "channel", reference.CHANNELS),
-    ("payment_methods", "payment_method", reference.PAYMENT_METHODS),
-    ("order_statuses", "order_status", reference.ORDER_STATUSES),
-])
-def test_small_seeds_list_every_value_the_generator_uses(seed: str, column: str, values: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("seed", "column", "values"),
+    [
+        ("channels", "channel", reference.CHANNELS),
+        ("payment_methods", "payment_method", reference.PAYMENT_METHODS),
+        ("order_statuses", "order_status", reference.ORDER_STATUSES),
+    ],
+)
+def test_small_seeds_list_every_value_the_generator_uses(
+    seed: str, column: str, values: tuple[str, ...]
+) -> None:
     with (REPO / f"seeds/{seed}.csv").open() as f:
         assert {r[column] for r in csv.DictReader(f)} == set(values)

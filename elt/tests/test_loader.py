@@ -12,8 +12,10 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import psycopg2
 import pytest
 
 from elt.generator.config import MESS_KINDS, STRUCTURAL_KINDS, GeneratorConfig
@@ -23,17 +25,30 @@ from elt.tests.loader_helpers import Wh
 
 START = dt.date(2025, 3, 1)
 RATES = {k: (0.01 if k in STRUCTURAL_KINDS else 0.03) for k in MESS_KINDS}
-RAW_TABLES = ["shop__customers", "shop__products", "shop__orders", "shop__order_items", "payments__payments", "finance__fx_rates"]
+RAW_TABLES = [
+    "shop__customers",
+    "shop__products",
+    "shop__orders",
+    "shop__order_items",
+    "payments__payments",
+    "finance__fx_rates",
+]
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data")
-    generate(root, GeneratorConfig(scale=0.02, seed=3, start=START, rates=RATES, drift_date=START + dt.timedelta(days=3)), days=6)
+    generate(
+        root,
+        GeneratorConfig(
+            scale=0.02, seed=3, start=START, rates=RATES, drift_date=START + dt.timedelta(days=3)
+        ),
+        days=6,
+    )
     return root
 
 
-def records(root: Path) -> dict[str, dict[str, object]]:
+def records(root: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, object]] = {}
     for path in sorted((root / "_meta/injected").glob("*.json")):
         out.update(json.loads(path.read_text())["files"])
@@ -42,48 +57,75 @@ def records(root: Path) -> dict[str, dict[str, object]]:
 
 def raw_counts(wh: Wh, table: str) -> dict[str, int]:
     """Rows per source file of a raw table ({} when the table does not exist yet)."""
-    if not wh.sql(f"select 1 from information_schema.tables where table_schema = 'raw' and table_name = '{table}'"):
+    if not wh.sql(
+        f"select 1 from information_schema.tables where table_schema = 'raw' and table_name = '{table}'"
+    ):
         return {}
-    return {f: n for f, n in wh.sql(f"select _source_file, count(*) from raw.{table} group by 1")}
+    return dict(wh.sql(f"select _source_file, count(*) from raw.{table} group by 1"))
 
 
 def test_load_reconciles_with_what_the_generator_wrote(wh: Wh, dataset: Path) -> None:
     report = wh.load(dataset)
     assert report.ok, [r.message for r in report.results if r.status != "loaded"]
     expected = records(dataset)
-    manifest = {r[0]: r[1:] for r in wh.sql("select file_path, rows_in_file, rows_loaded, rows_quarantined, status from raw._elt_manifest")}
+    manifest = {
+        r[0]: r[1:]
+        for r in wh.sql(
+            "select file_path, rows_in_file, rows_loaded, rows_quarantined, status from raw._elt_manifest"
+        )
+    }
     assert set(manifest) == set(expected)
     quarantine: dict[str, list[tuple[int, str]]] = {}
-    for path, line, reason, raw in wh.sql("select file_path, line_number, reason, raw_line from raw._elt_quarantine order by 1, 2"):
+    for path, line, reason, raw in wh.sql(
+        "select file_path, line_number, reason, raw_line from raw._elt_quarantine order by 1, 2"
+    ):
         quarantine.setdefault(path, []).append((line, reason))
-        assert reason and raw is not None
+        assert reason
+        assert raw is not None
     loaded: Counter[str] = Counter()
     for table in RAW_TABLES:
         loaded.update(raw_counts(wh, table))
     for rel, rec in expected.items():
         in_file, rows_loaded, rows_quarantined, status = manifest[rel]
         assert status == "loaded"
-        assert in_file == rec["rows"] == rows_loaded + rows_quarantined, rel  # the invariant, per file
+        # the invariant, per file
+        assert in_file == rec["rows"] == rows_loaded + rows_quarantined, rel
         assert rows_loaded == loaded[rel], rel
-        assert [line for line, _ in quarantine.get(rel, [])] == [line for line, _ in rec["malformed_lines"]], rel  # type: ignore[union-attr]
-    reasons = {kind: {r for path, lines in quarantine.items() for (line, r) in lines
-                      if [line, kind] in expected[path]["malformed_lines"]} for kind in STRUCTURAL_KINDS}  # type: ignore[operator]
+        assert [line for line, _ in quarantine.get(rel, [])] == [
+            line for line, _ in rec["malformed_lines"]
+        ], rel
+    reasons = {
+        kind: {
+            r
+            for path, lines in quarantine.items()
+            for (line, r) in lines
+            if [line, kind] in expected[path]["malformed_lines"]
+        }
+        for kind in STRUCTURAL_KINDS
+    }
     assert any("INVALID ENCODING" in r for r in reasons["invalid_utf8"])
     assert any("UNQUOTED VALUE" in r or "INVALID JSON" in r for r in reasons["bad_quoting"])
     assert any("COLUMNS" in r for r in reasons["wrong_column_count"])
     # metadata: one batch, row numbers that exist in the file, load time set
-    assert wh.sql("select count(distinct _batch_id), min(_row_number) >= 1, count(*) filter (where _loaded_at is null) from raw.shop__orders") == [(1, True, 0)]
+    assert wh.sql(
+        "select count(distinct _batch_id), min(_row_number) >= 1, count(*) filter (where _loaded_at is null) from raw.shop__orders"
+    ) == [(1, True, 0)]
 
 
 def test_row_numbers_are_the_lines_of_the_file(wh: Wh, dataset: Path) -> None:
     wh.load(dataset, tables=("shop.order_items", "payments.payments"))
     for rel, rec in records(dataset).items():
-        if not rel.startswith(("shop/order_items", "payments/payments")) or not rec["malformed_lines"]:
+        if (
+            not rel.startswith(("shop/order_items", "payments/payments"))
+            or not rec["malformed_lines"]
+        ):
             continue
         lines = (dataset / rel).read_bytes().split(b"\n")
         table = "shop__order_items" if rel.startswith("shop") else "payments__payments"
         second = "line_number" if table == "shop__order_items" else "payment_id"
-        rows = wh.sql(f"select _row_number, order_id, {second} from raw.{table} where _source_file = '{rel}' order by 1")
+        rows = wh.sql(
+            f"select _row_number, order_id, {second} from raw.{table} where _source_file = '{rel}' order by 1"
+        )
         assert rows
         for number, order_id, other in rows:
             text = lines[number - 1].decode()
@@ -111,18 +153,21 @@ def test_new_day_loads_only_the_new_files(wh: Wh, dataset: Path, tmp_path: Path)
     generate(data, GeneratorConfig(seed=3, rates=RATES), days=1, cont=True)
     report = wh.load(data)
     new = [r for r in report.results if r.status == "loaded"]
-    assert new and all("2025-03-07" in r.file.rel for r in new)
+    assert new
+    assert all("2025-03-07" in r.file.rel for r in new)
     assert all(r.status == "skipped" for r in report.results if "2025-03-07" not in r.file.rel)
 
 
-def test_changed_file_is_refused_then_reloaded_on_request(wh: Wh, dataset: Path, tmp_path: Path) -> None:
+def test_changed_file_is_refused_then_reloaded_on_request(
+    wh: Wh, dataset: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(dataset, data)
     wh.load(data)
     rel = f"shop/orders/{START + dt.timedelta(days=1)}/part-000.csv"
     path = data / rel
     header, *lines = path.read_bytes().rstrip(b"\n").split(b"\n")
-    kept = lines[: len(lines) // 2] + [b"1,2,3"]  # half the rows, and one short row for quarantine
+    kept = [*lines[: len(lines) // 2], b"1,2,3"]  # half the rows, and one short row for quarantine
     path.write_bytes(b"\n".join([header, *kept]) + b"\n")
     total_before = wh.sql("select count(*) from raw.shop__orders")[0][0]
     old_rows = raw_counts(wh, "shop__orders")[rel]
@@ -130,21 +175,31 @@ def test_changed_file_is_refused_then_reloaded_on_request(wh: Wh, dataset: Path,
     refused = wh.load(data)
     assert not refused.ok
     [r] = [r for r in refused.results if r.status == "refused"]
-    assert r.file.rel == rel and "--reload" in r.message and "content changed" in r.message
+    assert r.file.rel == rel
+    assert "--reload" in r.message
+    assert "content changed" in r.message
     assert wh.sql("select count(*) from raw.shop__orders")[0][0] == total_before
 
     reloaded = wh.load(data, reload=True)
     assert reloaded.ok
     [r] = [r for r in reloaded.results if r.status == "reloaded"]
     good = sum(1 for line in kept if line.count(b",") >= 6 and not line.startswith(b"1,2,3"))
-    bad_before = [n for n, in wh.sql(f"select line_number from raw._elt_quarantine where file_path = '{rel}'")]
+    bad_before = [
+        n
+        for (n,) in wh.sql(f"select line_number from raw._elt_quarantine where file_path = '{rel}'")
+    ]
     assert raw_counts(wh, "shop__orders")[rel] == r.rows_loaded
     assert r.rows_loaded + r.rows_quarantined == len(kept)
-    assert wh.sql("select count(*) from raw.shop__orders")[0][0] == total_before - old_rows + r.rows_loaded
-    assert len(kept) + 1 in bad_before  # the short row's line number, and only this version's rejects
-    assert wh.sql(f"select rows_in_file, rows_loaded, rows_quarantined from raw._elt_manifest where file_path = '{rel}'") == [
-        (len(kept), r.rows_loaded, r.rows_quarantined)
-    ]
+    assert (
+        wh.sql("select count(*) from raw.shop__orders")[0][0]
+        == total_before - old_rows + r.rows_loaded
+    )
+    assert (
+        len(kept) + 1 in bad_before
+    )  # the short row's line number, and only this version's rejects
+    assert wh.sql(
+        f"select rows_in_file, rows_loaded, rows_quarantined from raw._elt_manifest where file_path = '{rel}'"
+    ) == [(len(kept), r.rows_loaded, r.rows_quarantined)]
     assert good >= r.rows_loaded - 1
 
 
@@ -160,7 +215,7 @@ def _reset(wh: Wh) -> None:
 def _loaded_files(wh: Wh) -> int:
     try:
         return int(wh.sql("select count(*) from raw._elt_manifest where status = 'loaded'")[0][0])
-    except (duckdb.Error, Exception):
+    except (duckdb.Error, psycopg2.Error):
         return 0
 
 
@@ -173,8 +228,23 @@ def test_killed_load_leaves_no_partial_file_and_rerun_completes(wh: Wh, tmp_path
     env = {**os.environ, **wh.env}
     for attempt in range(12):
         _reset(wh)
-        proc = subprocess.Popen([sys.executable, "-m", "elt", "load", "--target", wh.kind, "--data-dir", str(data), "--quiet"],
-                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "elt",
+                "load",
+                "--target",
+                wh.kind,
+                "--data-dir",
+                str(data),
+                "--quiet",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if wh.kind == "postgres":  # watch the manifest, kill as soon as a first group committed
             deadline = time.monotonic() + 60
             while _loaded_files(wh) == 0 and proc.poll() is None and time.monotonic() < deadline:
@@ -191,16 +261,29 @@ def test_killed_load_leaves_no_partial_file_and_rerun_completes(wh: Wh, tmp_path
     # every file the manifest calls loaded has exactly its rows; no other file has any
     for table in RAW_TABLES:
         counts = raw_counts(wh, table)
-        manifest = dict(wh.sql(f"select file_path, rows_loaded from raw._elt_manifest where raw_table = 'raw.{table}' and status = 'loaded'"))
+        manifest = dict(
+            wh.sql(
+                f"select file_path, rows_loaded from raw._elt_manifest where raw_table = 'raw.{table}' and status = 'loaded'"
+            )
+        )
         assert counts == {k: v for k, v in manifest.items() if v}, table
     report = wh.load(data)
     assert report.ok
     expected = records(data)
     for table in RAW_TABLES:
-        dupes = wh.sql(f"select count(*) from (select _source_file, _row_number from raw.{table} group by 1, 2 having count(*) > 1) d")
+        dupes = wh.sql(
+            f"select count(*) from (select _source_file, _row_number from raw.{table} group by 1, 2 having count(*) > 1) d"
+        )
         assert dupes == [(0,)], table
-    manifest = {r[0]: r[1:] for r in wh.sql("select file_path, rows_in_file, rows_loaded, rows_quarantined from raw._elt_manifest")}
+    manifest = {
+        r[0]: r[1:]
+        for r in wh.sql(
+            "select file_path, rows_in_file, rows_loaded, rows_quarantined from raw._elt_manifest"
+        )
+    }
     assert len(manifest) == len(expected) == n_files
     for rel, rec in expected.items():
         assert manifest[rel][0] == rec["rows"] == manifest[rel][1] + manifest[rel][2]
-    assert sum(sum(raw_counts(wh, t).values()) for t in RAW_TABLES) == sum(v[1] for v in manifest.values())
+    assert sum(sum(raw_counts(wh, t).values()) for t in RAW_TABLES) == sum(
+        v[1] for v in manifest.values()
+    )

@@ -56,61 +56,94 @@ def write(data: Path, rel: str, content: bytes) -> None:
 
 
 def quarantine(wh: Wh, rel: str) -> dict[int, str]:
-    return dict(wh.sql(f"select line_number, reason from raw._elt_quarantine where file_path = '{rel}' order by 1"))
+    return dict(
+        wh.sql(
+            f"select line_number, reason from raw._elt_quarantine where file_path = '{rel}' order by 1"
+        )
+    )
 
 
 def test_malformed_rows_go_to_quarantine_with_lines_and_reasons(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    write(data, "things/a.csv", (
-        b"id,name,qty\n"
-        b"1,alpha,3\n"
-        b"2,beta\n"                 # 3: a field too few
-        b"3,gamma,4,extra\n"        # 4: a field too many
-        b'4,"del"ta,5\n'            # 5: text after a closing quote
-        b"5,\xffepsilon,6\n"        # 6: not UTF-8
-        b'6,"",7\n'                 # empty string, kept
-        b"7,,8\n"                   # null, kept
-        b'8,"multi, comma",9\n'     # quoted delimiter, kept
-        b'9,"open quote,10\n'       # 10: quote never closed: swallows the rest
-        b"10,zeta,11\n"             # 11: swallowed
-    ))
-    write(data, "things/b.csv", b"id,name,qty\n")        # header only: loads, no rows
-    write(data, "things/c.csv", b"")                     # empty: no header, fails alone
-    write(data, "events/a.jsonl", (
-        b'{"id": 1, "kind": "click"}\n'
-        b'{"id": 2, "kind": "vi\n'                       # 2: cut short
-        b'{"id": 3, "kind": "\xff"}\n'                   # 3: not UTF-8
-        b"[1, 2]\n"                                      # 4: not an object
-        b"\n"                                            # 5: blank
-        b'{"id": 6, "kind": "view", "extra": {"a": 1}}\n'
-    ))
+    write(
+        data,
+        "things/a.csv",
+        (
+            b"id,name,qty\n"
+            b"1,alpha,3\n"
+            b"2,beta\n"  # 3: a field too few
+            b"3,gamma,4,extra\n"  # 4: a field too many
+            b'4,"del"ta,5\n'  # 5: text after a closing quote
+            b"5,\xffepsilon,6\n"  # 6: not UTF-8
+            b'6,"",7\n'  # empty string, kept
+            b"7,,8\n"  # null, kept
+            b'8,"multi, comma",9\n'  # quoted delimiter, kept
+            b'9,"open quote,10\n'  # 10: quote never closed: swallows the rest
+            b"10,zeta,11\n"  # 11: swallowed
+        ),
+    )
+    write(data, "things/b.csv", b"id,name,qty\n")  # header only: loads, no rows
+    write(data, "things/c.csv", b"")  # empty: no header, fails alone
+    write(
+        data,
+        "events/a.jsonl",
+        (
+            b'{"id": 1, "kind": "click"}\n'
+            b'{"id": 2, "kind": "vi\n'  # 2: cut short
+            b'{"id": 3, "kind": "\xff"}\n'  # 3: not UTF-8
+            b"[1, 2]\n"  # 4: not an object
+            b"\n"  # 5: blank
+            b'{"id": 6, "kind": "view", "extra": {"a": 1}}\n'
+        ),
+    )
     write(data, "pipes/a.txt", b"id|name\n1|a,b\n2|c|d\n")
     report = wh.load(data, project=project(tmp_path))
     by_file = {r.file.rel: r for r in report.results}
     assert not report.ok  # the empty file failed ...
-    assert by_file["things/c.csv"].status == "failed" and "empty file" in by_file["things/c.csv"].message
+    assert by_file["things/c.csv"].status == "failed"
+    assert "empty file" in by_file["things/c.csv"].message
     assert {rel: r.status for rel, r in by_file.items() if rel != "things/c.csv"} == {
-        "things/a.csv": "loaded", "things/b.csv": "loaded", "events/a.jsonl": "loaded", "pipes/a.txt": "loaded"}  # ... the rest loaded
+        "things/a.csv": "loaded",
+        "things/b.csv": "loaded",
+        "events/a.jsonl": "loaded",
+        "pipes/a.txt": "loaded",
+    }  # ... the rest loaded
 
     q = quarantine(wh, "things/a.csv")
     assert sorted(q) == [3, 4, 5, 6, 10, 11]
-    assert "MISSING COLUMNS" in q[3] and "TOO MANY COLUMNS" in q[4] and "UNQUOTED VALUE" in q[5]
-    assert "INVALID ENCODING" in q[6] and "swallowed" in q[11]
-    raw6 = wh.sql("select raw_line from raw._elt_quarantine where file_path = 'things/a.csv' and line_number = 6")[0][0]
+    assert "MISSING COLUMNS" in q[3]
+    assert "TOO MANY COLUMNS" in q[4]
+    assert "UNQUOTED VALUE" in q[5]
+    assert "INVALID ENCODING" in q[6]
+    assert "swallowed" in q[11]
+    raw6 = wh.sql(
+        "select raw_line from raw._elt_quarantine where file_path = 'things/a.csv' and line_number = 6"
+    )[0][0]
     assert raw6 == "5,\\xffepsilon,6"  # the exact bytes, shown escaped
     rows = wh.sql("select id, name, qty, _row_number from raw.corpus__things order by _row_number")
-    assert rows == [("1", "alpha", "3", 2), ("6", "", "7", 7), ("7", None, "8", 8), ("8", "multi, comma", "9", 9)]
+    assert rows == [
+        ("1", "alpha", "3", 2),
+        ("6", "", "7", 7),
+        ("7", None, "8", 8),
+        ("8", "multi, comma", "9", 9),
+    ]
 
     q = quarantine(wh, "events/a.jsonl")
     assert sorted(q) == [2, 3, 4, 5]
-    assert "INVALID JSON" in q[2] and "INVALID ENCODING" in q[3] and "NOT AN OBJECT" in q[4] and "BLANK" in q[5]
-    assert wh.sql("select id, kind, extra, _row_number from raw.corpus__events order by _row_number") == [
-        ("1", "click", None, 1), ("6", "view", '{"a":1}', 6)]
+    assert "INVALID JSON" in q[2]
+    assert "INVALID ENCODING" in q[3]
+    assert "NOT AN OBJECT" in q[4]
+    assert "BLANK" in q[5]
+    assert wh.sql(
+        "select id, kind, extra, _row_number from raw.corpus__events order by _row_number"
+    ) == [("1", "click", None, 1), ("6", "view", '{"a":1}', 6)]
 
     assert wh.sql("select id, name from raw.corpus__pipes") == [("1", "a,b")]
     assert sorted(quarantine(wh, "pipes/a.txt")) == [3]
 
-    manifest = wh.sql("select file_path, rows_in_file, rows_loaded, rows_quarantined, status from raw._elt_manifest order by 1")
+    manifest = wh.sql(
+        "select file_path, rows_in_file, rows_loaded, rows_quarantined, status from raw._elt_manifest order by 1"
+    )
     assert manifest == [
         ("events/a.jsonl", 6, 2, 4, "loaded"),
         ("pipes/a.txt", 2, 1, 1, "loaded"),
@@ -128,36 +161,59 @@ def test_malformed_rows_go_to_quarantine_with_lines_and_reasons(wh: Wh, tmp_path
 def test_schema_drift_is_added_reported_or_refused(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
     write(data, "things/2025-01-01.csv", b"id,name,qty\n1,a,1\n")
-    write(data, "things/2025-01-02.csv", b"id,name,qty,colour\n2,b,2,red\n")   # new column
-    write(data, "things/2025-01-03.csv", b"id,qty\n3,3\n")                      # name missing
-    write(data, "things/2025-01-04.csv", b"sku,price\nX,9.99\n")                # nothing shared
+    write(data, "things/2025-01-02.csv", b"id,name,qty,colour\n2,b,2,red\n")  # new column
+    write(data, "things/2025-01-03.csv", b"id,qty\n3,3\n")  # name missing
+    write(data, "things/2025-01-04.csv", b"sku,price\nX,9.99\n")  # nothing shared
     write(data, "events/2025-01-01.jsonl", b'{"id": 1}\n')
-    write(data, "events/2025-01-02.jsonl", b'{"id": 2, "late": true}\n')        # new key
+    write(data, "events/2025-01-02.jsonl", b'{"id": 2, "late": true}\n')  # new key
     report = wh.load(data, project=project(tmp_path))
     by_file = {r.file.rel: r for r in report.results}
     assert "new column(s) colour added" in by_file["things/2025-01-02.csv"].message
-    assert "column(s) name, colour missing from the file" in by_file["things/2025-01-03.csv"].message
+    assert (
+        "column(s) name, colour missing from the file" in by_file["things/2025-01-03.csv"].message
+    )
     refused = by_file["things/2025-01-04.csv"]
-    assert refused.status == "failed" and "share nothing with raw.corpus__things" in refused.message
+    assert refused.status == "failed"
+    assert "share nothing with raw.corpus__things" in refused.message
     assert "new column(s) late added" in by_file["events/2025-01-02.jsonl"].message
-    assert any("colour" in d for d in report.drift) and any("late" in d for d in report.drift)
+    assert any("colour" in d for d in report.drift)
+    assert any("late" in d for d in report.drift)
     assert wh.sql("select id, name, qty, colour from raw.corpus__things order by id") == [
-        ("1", "a", "1", None), ("2", "b", "2", "red"), ("3", None, "3", None)]
-    assert wh.sql("select id, late from raw.corpus__events order by id") == [("1", None), ("2", "true")]
-    columns = [c for (c,) in wh.sql("select column_name from information_schema.columns where table_name = 'corpus__things'")]
-    assert "sku" not in columns and "price" not in columns
+        ("1", "a", "1", None),
+        ("2", "b", "2", "red"),
+        ("3", None, "3", None),
+    ]
+    assert wh.sql("select id, late from raw.corpus__events order by id") == [
+        ("1", None),
+        ("2", "true"),
+    ]
+    columns = [
+        c
+        for (c,) in wh.sql(
+            "select column_name from information_schema.columns where table_name = 'corpus__things'"
+        )
+    ]
+    assert "sku" not in columns
+    assert "price" not in columns
 
 
 def test_max_quarantine_rate_fails_the_file_and_the_run(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    write(data, "things/good.csv", b"id,name,qty\n" + b"".join(b"%d,n,1\n" % i for i in range(99)) + b"x,y\n")
+    write(
+        data,
+        "things/good.csv",
+        b"id,name,qty\n" + b"".join(b"%d,n,1\n" % i for i in range(99)) + b"x,y\n",
+    )
     write(data, "things/bad.csv", b"id,name,qty\n1,a,1\n2\n3\n4\n")
     report = wh.load(data, project=project(tmp_path), max_quarantine_rate=0.05)
     status = {r.file.rel: r for r in report.results}
     assert status["things/good.csv"].status == "loaded"
-    assert status["things/bad.csv"].status == "failed" and "above --max-quarantine-rate 5.0%" in status["things/bad.csv"].message
+    assert status["things/bad.csv"].status == "failed"
+    assert "above --max-quarantine-rate 5.0%" in status["things/bad.csv"].message
     assert not report.ok
-    assert wh.sql("select count(*) from raw.corpus__things where _source_file = 'things/bad.csv'") == [(0,)]
+    assert wh.sql(
+        "select count(*) from raw.corpus__things where _source_file = 'things/bad.csv'"
+    ) == [(0,)]
     assert quarantine(wh, "things/bad.csv") == {}
 
 
@@ -168,11 +224,28 @@ def _cli(wh: Wh, *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_exit_codes_and_summary(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
     write(data, "things/a.csv", b"id,name,qty\n1,a,1\n")
-    ok = _cli(wh, "--data-dir", str(data), "--project-dir", str(project(tmp_path)), "--profiles-dir", str(REPO))
+    ok = _cli(
+        wh,
+        "--data-dir",
+        str(data),
+        "--project-dir",
+        str(project(tmp_path)),
+        "--profiles-dir",
+        str(REPO),
+    )
     assert ok.returncode == 0, ok.stderr
-    assert "corpus.things" in ok.stdout and "every file loaded" in ok.stdout
+    assert "corpus.things" in ok.stdout
+    assert "every file loaded" in ok.stdout
     write(data, "things/b.csv", b"")
-    failed = _cli(wh, "--data-dir", str(data), "--project-dir", str(project(tmp_path)), "--profiles-dir", str(REPO))
+    failed = _cli(
+        wh,
+        "--data-dir",
+        str(data),
+        "--project-dir",
+        str(project(tmp_path)),
+        "--profiles-dir",
+        str(REPO),
+    )
     assert failed.returncode == 1
     assert "things/b.csv: empty file" in failed.stderr
 
@@ -180,17 +253,34 @@ def test_cli_exit_codes_and_summary(wh: Wh, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sources", "message"),
     [
-        (SOURCES.replace("format: jsonl", "format: xml"), "meta.elt.format 'xml' is not one of csv, jsonl, parquet"),
-        (SOURCES.replace('path: "things/*.csv", ', ""), "corpus.things in models/_corpus__sources.yml: meta.elt lacks path"),
-        (SOURCES.replace('delimiter: "|"', 'delimiter: "||"'), "meta.elt.delimiter must be one character"),
+        (
+            SOURCES.replace("format: jsonl", "format: xml"),
+            "meta.elt.format 'xml' is not one of csv, jsonl, parquet",
+        ),
+        (
+            SOURCES.replace('path: "things/*.csv", ', ""),
+            "corpus.things in models/_corpus__sources.yml: meta.elt lacks path",
+        ),
+        (
+            SOURCES.replace('delimiter: "|"', 'delimiter: "||"'),
+            "meta.elt.delimiter must be one character",
+        ),
         ("sources: [oops", "invalid YAML"),
         ("version: 2\n", "no source table under"),
     ],
 )
 def test_bad_config_is_reported(tmp_path: Path, sources: str, message: str) -> None:
     (tmp_path / "data").mkdir()
-    result = run_elt("load", "--data-dir", str(tmp_path / "data"), "--project-dir", str(project(tmp_path, sources)),
-                     "--profiles-dir", str(REPO), env={"ELT_DUCKDB_PATH": str(tmp_path / "w.duckdb")})
+    result = run_elt(
+        "load",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--project-dir",
+        str(project(tmp_path, sources)),
+        "--profiles-dir",
+        str(REPO),
+        env={"ELT_DUCKDB_PATH": str(tmp_path / "w.duckdb")},
+    )
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -199,46 +289,90 @@ def test_bad_config_is_reported(tmp_path: Path, sources: str, message: str) -> N
 def test_missing_paths_and_unknown_names_are_reported(tmp_path: Path) -> None:
     env = {"ELT_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
     missing = run_elt("load", "--data-dir", str(tmp_path / "nowhere"), env=env)
-    assert missing.returncode == 2 and f"data directory {tmp_path / 'nowhere'} does not exist" in missing.stderr
+    assert missing.returncode == 2
+    assert f"data directory {tmp_path / 'nowhere'} does not exist" in missing.stderr
     (tmp_path / "data").mkdir()
     target = run_elt("load", "--data-dir", str(tmp_path / "data"), "--target", "snowflake", env=env)
-    assert target.returncode == 2 and "target 'snowflake' is not in profile 'elt_warehouse'" in target.stderr
+    assert target.returncode == 2
+    assert "target 'snowflake' is not in profile 'elt_warehouse'" in target.stderr
     table = run_elt("load", "--data-dir", str(tmp_path / "data"), "--table", "shop.nope", env=env)
-    assert table.returncode == 2 and "unknown source table(s) shop.nope" in table.stderr
-    profiles = run_elt("load", "--data-dir", str(tmp_path / "data"), "--profiles-dir", str(tmp_path), env=env)
-    assert profiles.returncode == 2 and f"no profiles.yml in {tmp_path}" in profiles.stderr
+    assert table.returncode == 2
+    assert "unknown source table(s) shop.nope" in table.stderr
+    profiles = run_elt(
+        "load", "--data-dir", str(tmp_path / "data"), "--profiles-dir", str(tmp_path), env=env
+    )
+    assert profiles.returncode == 2
+    assert f"no profiles.yml in {tmp_path}" in profiles.stderr
 
 
 @pytest.mark.postgres
-def test_unreachable_or_missing_postgres_is_reported_without_the_password(postgres_available: None, tmp_path: Path) -> None:
+def test_unreachable_or_missing_postgres_is_reported_without_the_password(
+    postgres_available: None, tmp_path: Path
+) -> None:
     (tmp_path / "data").mkdir()
     base = {"ELT_PG_HOST": "127.0.0.1", "ELT_PG_PASSWORD": "s3cret-value"}
-    down = run_elt("load", "--target", "postgres", "--data-dir", str(tmp_path / "data"), env={**base, "ELT_PG_PORT": "1"})
+    down = run_elt(
+        "load",
+        "--target",
+        "postgres",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={**base, "ELT_PG_PORT": "1"},
+    )
     assert down.returncode == 2
     assert "cannot connect to target 'postgres' (postgres postgres@127.0.0.1:1/" in down.stderr
     assert "s3cret-value" not in down.stderr + down.stdout
-    nodb = run_elt("load", "--target", "postgres", "--data-dir", str(tmp_path / "data"),
-                   env={**base, "ELT_PG_PORT": pg_settings()["port"], "ELT_PG_DATABASE": "no_such_db_here"})
+    nodb = run_elt(
+        "load",
+        "--target",
+        "postgres",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={**base, "ELT_PG_PORT": pg_settings()["port"], "ELT_PG_DATABASE": "no_such_db_here"},
+    )
     assert nodb.returncode == 2
-    assert 'database "no_such_db_here" does not exist' in nodb.stderr and "s3cret-value" not in nodb.stderr
+    assert 'database "no_such_db_here" does not exist' in nodb.stderr
+    assert "s3cret-value" not in nodb.stderr
 
 
 def test_second_duckdb_loader_waits_then_gives_up_clearly(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     data = tmp_path / "data"
     write(data, "things/a.csv", b"id,name,qty\n1,a,1\n")
-    args = ["load", "--data-dir", str(data), "--project-dir", str(project(tmp_path)), "--profiles-dir", str(REPO), "--quiet"]
-    holder = duckdb.connect(str(path))  # another process would hold the same lock; this one holds it in-process
+    args = [
+        "load",
+        "--data-dir",
+        str(data),
+        "--project-dir",
+        str(project(tmp_path)),
+        "--profiles-dir",
+        str(REPO),
+        "--quiet",
+    ]
+    holder = duckdb.connect(
+        str(path)
+    )  # another process would hold the same lock; this one holds it in-process
     holder.close()
-    blocker = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(3)"],
-                               stdout=subprocess.PIPE, text=True)
-    assert blocker.stdout is not None and blocker.stdout.readline().strip() == "held"
+    blocker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); time.sleep(3)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert blocker.stdout is not None
+    assert blocker.stdout.readline().strip() == "held"
     began = time.monotonic()
     gave_up = run_elt(*args, "--lock-timeout", "1", env={"ELT_DUCKDB_PATH": str(path)})
     assert gave_up.returncode == 2
-    assert "is in use by another process" in gave_up.stderr and "waited 1 s" in gave_up.stderr
+    assert "is in use by another process" in gave_up.stderr
+    assert "waited 1 s" in gave_up.stderr
     assert 0.9 < time.monotonic() - began < 10
-    waited = run_elt(*args, "--lock-timeout", "30", env={"ELT_DUCKDB_PATH": str(path)})  # the blocker lets go after 3 s
+    waited = run_elt(
+        *args, "--lock-timeout", "30", env={"ELT_DUCKDB_PATH": str(path)}
+    )  # the blocker lets go after 3 s
     blocker.wait()
     assert waited.returncode == 0, waited.stderr
 
@@ -248,19 +382,44 @@ def test_postgres_loaders_take_turns(pg_database: str, tmp_path: Path) -> None:
     wh = make_wh("postgres", tmp_path, pg_database)
     data = tmp_path / "data"
     for i in range(20):
-        write(data, f"things/{i:02d}.csv", b"id,name,qty\n" + b"".join(b"%d,n,1\n" % j for j in range(2000)))
+        write(
+            data,
+            f"things/{i:02d}.csv",
+            b"id,name,qty\n" + b"".join(b"%d,n,1\n" % j for j in range(2000)),
+        )
     s = pg_settings()
-    holder = psycopg2.connect(host=s["host"], port=s["port"], user=s["user"], password=s["password"], dbname=wh.env["ELT_PG_DATABASE"])
+    holder = psycopg2.connect(
+        host=s["host"],
+        port=s["port"],
+        user=s["user"],
+        password=s["password"],
+        dbname=wh.env["ELT_PG_DATABASE"],
+    )
     with holder.cursor() as cur:
         cur.execute("select pg_advisory_lock(%s)", [LOCK_KEY])
-    args = ["--data-dir", str(data), "--project-dir", str(project(tmp_path)), "--profiles-dir", str(REPO)]
+    args = [
+        "--data-dir",
+        str(data),
+        "--project-dir",
+        str(project(tmp_path)),
+        "--profiles-dir",
+        str(REPO),
+    ]
     blocked = _cli(wh, *args, "--lock-timeout", "1")
-    assert blocked.returncode == 2 and "another elt load is running on target 'postgres'" in blocked.stderr
+    assert blocked.returncode == 2
+    assert "another elt load is running on target 'postgres'" in blocked.stderr
     holder.close()
     env = {**os.environ, **wh.env}
     cmd = [sys.executable, "-m", "elt", "load", "--target", "postgres", "--quiet", *args]
-    both = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    both = [
+        subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in both]
     assert [p.returncode for p in both] == [0, 0], outs
-    assert wh.sql("select count(*), count(distinct (_source_file, _row_number)) from raw.corpus__things") == [(40_000, 40_000)]
+    assert wh.sql(
+        "select count(*), count(distinct (_source_file, _row_number)) from raw.corpus__things"
+    ) == [(40_000, 40_000)]
     assert wh.sql("select count(*) from raw._elt_manifest") == [(20,)]

@@ -18,12 +18,27 @@ def dbt_rendered(target: str) -> dict[str, object]:
     from dbt_common.context import set_invocation_context
 
     set_invocation_context(dict(os.environ))
-    return dict(ProfileRenderer({}).render_data(read_profile(str(REPO))["elt_warehouse"])["outputs"][target])
+    return dict(
+        ProfileRenderer({}).render_data(read_profile(str(REPO))["elt_warehouse"])["outputs"][target]
+    )
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
-@pytest.mark.parametrize("env", [{}, {"ELT_PG_PORT": "6543", "ELT_PG_HOST": "db.internal", "ELT_DUCKDB_PATH": "/tmp/x.duckdb", "ELT_PG_PASSWORD": "pw"}])
-def test_rendering_matches_dbt(monkeypatch: pytest.MonkeyPatch, target: str, env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {
+            "ELT_PG_PORT": "6543",
+            "ELT_PG_HOST": "db.internal",
+            "ELT_DUCKDB_PATH": "/tmp/x.duckdb",
+            "ELT_PG_PASSWORD": "pw",
+        },
+    ],
+)
+def test_rendering_matches_dbt(
+    monkeypatch: pytest.MonkeyPatch, target: str, env: dict[str, str]
+) -> None:
     for key in ("ELT_PG_PORT", "ELT_PG_HOST", "ELT_DUCKDB_PATH", "ELT_PG_PASSWORD", "ELT_TARGET"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
@@ -40,8 +55,12 @@ def test_default_target_comes_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 def test_missing_env_var_without_default_is_named(tmp_path: Path) -> None:
     (tmp_path / "dbt_project.yml").write_text("name: x\nprofile: p\n")
-    (tmp_path / "profiles.yml").write_text("p:\n  target: d\n  outputs:\n    d:\n      type: duckdb\n      path: \"{{ env_var('ELT_NOT_SET_ANYWHERE') }}\"\n")
-    with pytest.raises(LoaderError, match="env var required but not provided: ELT_NOT_SET_ANYWHERE"):
+    (tmp_path / "profiles.yml").write_text(
+        "p:\n  target: d\n  outputs:\n    d:\n      type: duckdb\n      path: \"{{ env_var('ELT_NOT_SET_ANYWHERE') }}\"\n"
+    )
+    with pytest.raises(
+        LoaderError, match="env var required but not provided: ELT_NOT_SET_ANYWHERE"
+    ):
         load_target(tmp_path, tmp_path, None)
 
 
@@ -61,4 +80,6 @@ def test_generator_writes_what_the_dbt_sources_tell_the_loader_to_read(tmp_path:
     assert set(sources) == set(FORMATS)
     for name, fmt in FORMATS.items():
         assert sources[name].format == fmt, name
-        assert discover(sources[name], tmp_path), f"{sources[name].path} finds no generated {name} file"
+        assert discover(sources[name], tmp_path), (
+            f"{sources[name].path} finds no generated {name} file"
+        )

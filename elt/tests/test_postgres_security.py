@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -17,8 +18,19 @@ from elt.tests.conftest import pg_settings, run_elt
 from elt.tests.dbt_runner import dbt
 
 pytestmark = pytest.mark.postgres
-MARTS = ["dim_date", "dim_customer", "dim_product", "dim_geography", "dim_channel", "dim_order_status",
-         "dim_payment_method", "fct_order_items", "fct_orders", "fct_payments", "rpt_daily_sales"]
+MARTS = [
+    "dim_date",
+    "dim_customer",
+    "dim_product",
+    "dim_geography",
+    "dim_channel",
+    "dim_order_status",
+    "dim_payment_method",
+    "fct_order_items",
+    "fct_orders",
+    "fct_payments",
+    "rpt_daily_sales",
+]
 
 
 def connect_as(role: str, database: str) -> psycopg2.extensions.connection:
@@ -38,7 +50,7 @@ def denied(conn: psycopg2.extensions.connection, statement: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None) -> str:
+def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None) -> Iterator[str]:
     """A database built end to end by the project's roles: loaded as elt_loader, dbt as elt_transformer."""
     work = tmp_path_factory.mktemp("secure")
     s = pg_settings()
@@ -51,7 +63,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None
     data = work / "data"
     generate(data, GeneratorConfig(scale=0.02, seed=5, start=dt.date(2025, 3, 1)), days=6)
     env = {"ELT_PG_DATABASE": name, "ELT_PG_LOADER_USER": "elt_loader"}
-    loaded = run_elt("load", "--target", "postgres_loader", "--data-dir", str(data), "--quiet", env=env)
+    loaded = run_elt(
+        "load", "--target", "postgres_loader", "--data-dir", str(data), "--quiet", env=env
+    )
     assert loaded.returncode == 0, loaded.stderr
     result = dbt_as_transformer(work, name, "build")
     assert result.returncode == 0, result.stdout[-4000:]
@@ -61,7 +75,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None
     admin.close()
 
 
-def dbt_as_transformer(work: Path, database: str, *args: str):  # type: ignore[no-untyped-def]
+def dbt_as_transformer(work: Path, database: str, *args: str):
     old = os.environ.get("ELT_PG_USER")
     os.environ["ELT_PG_USER"] = "elt_transformer"
     try:
@@ -78,7 +92,9 @@ def test_raw_belongs_to_the_loader_and_models_to_the_transformer(warehouse: str)
     with conn.cursor() as cur:
         cur.execute("select distinct tableowner from pg_tables where schemaname = 'raw'")
         assert cur.fetchall() == [("elt_loader",)]
-        cur.execute("select distinct tableowner from pg_tables where schemaname in ('marts', 'snapshots', 'reference')")
+        cur.execute(
+            "select distinct tableowner from pg_tables where schemaname in ('marts', 'snapshots', 'reference')"
+        )
         assert cur.fetchall() == [("elt_transformer",)]
 
 
@@ -93,8 +109,13 @@ def test_analyst_reads_every_mart(warehouse: str) -> None:
 
 def test_analyst_cannot_read_raw_staging_or_snapshots(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
-    for table in ["raw.shop__customers", "raw._elt_manifest", "staging.stg_shop__customers", "snapshots.snp_shop__customers",
-                  "intermediate.int_order_items_enriched"]:
+    for table in [
+        "raw.shop__customers",
+        "raw._elt_manifest",
+        "staging.stg_shop__customers",
+        "snapshots.snp_shop__customers",
+        "intermediate.int_order_items_enriched",
+    ]:
         assert denied(conn, f"select * from {table} limit 1"), table
     conn.close()
 
@@ -123,7 +144,9 @@ def test_no_mart_column_holds_an_email_or_a_name(warehouse: str) -> None:
         columns = cur.fetchall()
         found = []
         for table, column in columns:
-            cur.execute(f'select distinct lower(trim("{column}")) from marts."{table}" where "{column}" is not null')
+            cur.execute(
+                f'select distinct lower(trim("{column}")) from marts."{table}" where "{column}" is not null'
+            )
             leaked = personal & {r[0] for r in cur.fetchall()}
             if leaked:
                 found.append((table, column, sorted(leaked)[:3]))
@@ -134,7 +157,9 @@ def test_no_mart_column_holds_an_email_or_a_name(warehouse: str) -> None:
 
 def test_setup_and_grants_are_idempotent(warehouse: str, tmp_path: Path) -> None:
     s = pg_settings()
-    again = run_elt("setup-postgres", env={"ELT_PG_DATABASE": warehouse, "ELT_PG_ADMIN_USER": s["user"]})
+    again = run_elt(
+        "setup-postgres", env={"ELT_PG_DATABASE": warehouse, "ELT_PG_ADMIN_USER": s["user"]}
+    )
     assert again.returncode == 0, again.stderr
     assert "created database" not in again.stdout
     rebuilt = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "marts")
@@ -145,7 +170,10 @@ def test_setup_and_grants_are_idempotent(warehouse: str, tmp_path: Path) -> None
 
 
 def test_setup_reports_an_unreachable_server(tmp_path: Path) -> None:
-    result = run_elt("setup-postgres", env={"ELT_PG_PORT": "1", "ELT_PG_ADMIN_PASSWORD": "hunter2-secret"})
+    result = run_elt(
+        "setup-postgres", env={"ELT_PG_PORT": "1", "ELT_PG_ADMIN_PASSWORD": "hunter2-secret"}
+    )
     assert result.returncode == 2
-    assert "cannot connect to postgres" in result.stderr and "127.0.0.1:1" in result.stderr
+    assert "cannot connect to postgres" in result.stderr
+    assert "127.0.0.1:1" in result.stderr
     assert "hunter2-secret" not in result.stderr

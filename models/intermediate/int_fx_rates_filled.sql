@@ -70,8 +70,12 @@ final as (
             when carried.currency_code = 'USD' then cast(1 as numeric(18, 8))
             else rates.usd_per_unit
         end as usd_per_unit,
-        case when carried.currency_code = 'USD' then carried.date_day else carried.rate_source_date end as rate_source_date,
-        coalesce(carried.currency_code <> 'USD' and carried.rate_source_date <> carried.date_day, false) as is_carried_forward
+        case
+            when carried.currency_code = 'USD' then carried.date_day else carried.rate_source_date
+        end as rate_source_date,
+        coalesce(
+            carried.currency_code != 'USD' and carried.rate_source_date != carried.date_day, false
+        ) as is_carried_forward
     from carried
     left join rates
         on

@@ -34,17 +34,16 @@ joined as (
         orders.order_status,
         orders.channel,
         orders.currency_code,
-        coalesce(orders.placed_at, items.ordered_at) as ordered_at,
         items.ordered_date,
         items.quantity,
         items.unit_price,
         items.discount_amount,
         items.has_invalid_values,
+        coalesce(orders.placed_at, items.ordered_at) as ordered_at,
         orders.order_id is null as is_orphan_order
     from items
+    -- an order's lines share its placement day; joining on it lets date filters reach both sides
     left join orders
-        -- an order's lines share its placement day; joining on it lets date filters
-        -- reach both sides
         on
             items.order_id = orders.order_id
             and items.ordered_date = orders.placed_date
@@ -55,9 +54,9 @@ priced as (
 
     select
         joined.*,
-        coalesce(joined.order_status = 'cancelled', false) as is_cancelled,
         cast(joined.quantity * joined.unit_price as numeric(18, 2)) as gross_amount,
-        fx_rates.usd_per_unit
+        fx_rates.usd_per_unit,
+        coalesce(joined.order_status = 'cancelled', false) as is_cancelled
     from joined
     left join fx_rates
         on

@@ -12,7 +12,8 @@ versions as (
         {{ surrogate_key(['customer_id', 'dbt_valid_from']) }} as customer_sk,
         cast(customer_id as bigint) as customer_id,
         -- marts never expose emails or names: a hash of the cleaned email joins across sources
-        cast(case when email is not null then {{ dbt.hash('email') }} end as varchar(32)) as email_hash,
+        cast(case when email is not null then {{ dbt.hash('email') }} end as varchar(32))
+            as email_hash,
         cast(country_code as varchar(2)) as country_code,
         cast(city as varchar(100)) as city,
         cast(segment as varchar(30)) as segment,

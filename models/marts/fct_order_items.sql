@@ -49,13 +49,21 @@ channels as (
 
 with_customer as (
 
-    {{ scd2_lookup('items', 'customers', 'customer_id', 'customer_id', 'ordered_at', 'customer_sk', 'customer_sk') }}
+    {{ scd2_lookup(
+        'items', 'customers',
+        natural_key='customer_id', fact_key='customer_id', fact_time='ordered_at',
+        sk_name='customer_sk', dimension_sk='customer_sk',
+    ) }}
 
 ),
 
 with_product as (
 
-    {{ scd2_lookup('with_customer', 'products', 'product_id', 'product_id', 'ordered_at', 'product_sk', 'product_sk') }}
+    {{ scd2_lookup(
+        'with_customer', 'products',
+        natural_key='product_id', fact_key='product_id', fact_time='ordered_at',
+        sk_name='product_sk', dimension_sk='product_sk',
+    ) }}
 
 ),
 
@@ -70,7 +78,9 @@ final as (
         cast(with_product.ordered_at as timestamp) as ordered_at,
         cast(with_product.customer_sk as varchar(32)) as customer_sk,
         cast(with_product.product_sk as varchar(32)) as product_sk,
-        cast(coalesce(geographies.geography_sk, {{ unknown_key() }}) as varchar(32)) as geography_sk,
+        cast(
+            coalesce(geographies.geography_sk, {{ unknown_key() }}) as varchar(32)
+        ) as geography_sk,
         cast(coalesce(channels.channel_sk, {{ unknown_key() }}) as varchar(32)) as channel_sk,
         cast(with_product.product_id as bigint) as product_id,
         cast(with_product.currency_code as varchar(3)) as currency_code,

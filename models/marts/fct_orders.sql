@@ -76,12 +76,12 @@ orders_with_milestones as (
         orders.channel,
         orders.currency_code,
         orders.coupon_code,
-        coalesce(milestones.placed_at, orders.placed_at) as placed_at,
         milestones.paid_at,
         milestones.shipped_at,
         milestones.delivered_at,
         milestones.cancelled_at,
-        milestones.returned_at
+        milestones.returned_at,
+        coalesce(milestones.placed_at, orders.placed_at) as placed_at
     from orders
     left join milestones
         on orders.order_id = milestones.order_id
@@ -90,7 +90,11 @@ orders_with_milestones as (
 
 with_customer as (
 
-    {{ scd2_lookup('orders_with_milestones', 'customers', 'customer_id', 'customer_id', 'placed_at', 'customer_sk', 'customer_sk') }}
+    {{ scd2_lookup(
+        'orders_with_milestones', 'customers',
+        natural_key='customer_id', fact_key='customer_id', fact_time='placed_at',
+        sk_name='customer_sk', dimension_sk='customer_sk',
+    ) }}
 
 ),
 
@@ -100,9 +104,13 @@ final as (
         cast({{ surrogate_key(['with_customer.order_id']) }} as varchar(32)) as order_sk,
         cast(with_customer.order_id as bigint) as order_id,
         cast(with_customer.customer_sk as varchar(32)) as customer_sk,
-        cast(coalesce(geographies.geography_sk, {{ unknown_key() }}) as varchar(32)) as geography_sk,
+        cast(
+            coalesce(geographies.geography_sk, {{ unknown_key() }}) as varchar(32)
+        ) as geography_sk,
         cast(coalesce(channels.channel_sk, {{ unknown_key() }}) as varchar(32)) as channel_sk,
-        cast(coalesce(statuses.order_status_sk, {{ unknown_key() }}) as varchar(32)) as order_status_sk,
+        cast(
+            coalesce(statuses.order_status_sk, {{ unknown_key() }}) as varchar(32)
+        ) as order_status_sk,
         {{ date_key('cast(with_customer.placed_at as date)') }} as placed_date_key,
         {{ date_key('cast(with_customer.delivered_at as date)') }} as delivered_date_key,
         cast(with_customer.placed_at as timestamp) as placed_at,
@@ -113,8 +121,10 @@ final as (
         cast(with_customer.returned_at as timestamp) as returned_at,
         {{ hours_between('with_customer.placed_at', 'with_customer.paid_at') }} as hours_to_pay,
         {{ hours_between('with_customer.paid_at', 'with_customer.shipped_at') }} as hours_to_ship,
-        {{ hours_between('with_customer.shipped_at', 'with_customer.delivered_at') }} as hours_in_transit,
-        {{ hours_between('with_customer.placed_at', 'with_customer.delivered_at') }} as hours_to_deliver,
+        {{ hours_between('with_customer.shipped_at', 'with_customer.delivered_at') }}
+            as hours_in_transit,
+        {{ hours_between('with_customer.placed_at', 'with_customer.delivered_at') }}
+            as hours_to_deliver,
         cast(with_customer.currency_code as varchar(3)) as currency_code,
         cast(with_customer.coupon_code as varchar(30)) as coupon_code,
         cast(coalesce(line_totals.line_count, 0) as integer) as line_count,

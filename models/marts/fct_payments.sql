@@ -45,8 +45,8 @@ with_order as (
     select
         payments.*,
         orders.customer_id,
-        orders.order_id is null as is_orphan_order,
-        fx_rates.usd_per_unit
+        fx_rates.usd_per_unit,
+        orders.order_id is null as is_orphan_order
     from payments
     left join orders
         on payments.order_id = orders.order_id
@@ -59,7 +59,11 @@ with_order as (
 
 with_customer as (
 
-    {{ scd2_lookup('with_order', 'customers', 'customer_id', 'customer_id', 'created_at', 'customer_sk', 'customer_sk') }}
+    {{ scd2_lookup(
+        'with_order', 'customers',
+        natural_key='customer_id', fact_key='customer_id', fact_time='created_at',
+        sk_name='customer_sk', dimension_sk='customer_sk',
+    ) }}
 
 ),
 
@@ -70,7 +74,9 @@ final as (
         cast(with_customer.payment_id as bigint) as payment_id,
         cast(with_customer.order_id as bigint) as order_id,
         cast(with_customer.customer_sk as varchar(32)) as customer_sk,
-        cast(coalesce(methods.payment_method_sk, {{ unknown_key() }}) as varchar(32)) as payment_method_sk,
+        cast(
+            coalesce(methods.payment_method_sk, {{ unknown_key() }}) as varchar(32)
+        ) as payment_method_sk,
         {{ date_key('cast(with_customer.created_at as date)') }} as payment_date_key,
         cast(with_customer.created_at as timestamp) as attempted_at,
         cast(with_customer.updated_at as timestamp) as updated_at,

@@ -52,7 +52,9 @@ lines as (
 final as (
 
     select
-        cast({{ surrogate_key(['order_date', 'category', 'country_code']) }} as varchar(32)) as daily_sales_sk,
+        cast(
+            {{ surrogate_key(['order_date', 'category', 'country_code']) }} as varchar(32)
+        ) as daily_sales_sk,
         cast(order_date as date) as sales_date,
         cast(order_date_key as integer) as date_key,
         cast(category as varchar(50)) as category,

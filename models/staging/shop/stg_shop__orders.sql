@@ -14,7 +14,8 @@ cleaned as (
         lower({{ clean_text('status') }}) as order_status,
         upper({{ clean_text('currency') }}) as currency_code,
         lower({{ clean_text('channel') }}) as channel,
-        upper({{ clean_text(column_or_null(source('shop', 'orders'), 'coupon_code')) }}) as coupon_code,
+        upper({{ clean_text(column_or_null(source('shop', 'orders'), 'coupon_code')) }})
+            as coupon_code,
         {{ safe_to_utc_timestamp('placed_at') }} as placed_at,
         {{ safe_to_utc_timestamp('updated_at') }} as updated_at,
         (

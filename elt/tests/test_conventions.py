@@ -1,0 +1,115 @@
+"""Project conventions (dbt-bouncer.yml) hold on the real artifacts, and the gate does fail."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from elt.tests.conftest import REPO
+from elt.tests.docs_artifacts import DocsProject
+
+BOUNCER = str(Path(sys.executable).with_name("dbt-bouncer"))
+
+pytestmark = pytest.mark.slow
+
+
+def bouncer(artifacts: Path, work: Path) -> subprocess.CompletedProcess[str]:
+    """dbt-bouncer with the repository's config, pointed at ``artifacts``."""
+    config = yaml.safe_load((REPO / "dbt-bouncer.yml").read_text())
+    config["dbt_artifacts_dir"] = str(artifacts)
+    path = work / "dbt-bouncer.yml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [BOUNCER, "run", "--config-file", str(path), "--show-all-failures"],
+        cwd=work,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "250", "PATH": str(Path(sys.executable).parent)},
+    )
+
+
+def test_project_follows_its_conventions(docs_project: DocsProject, tmp_path: Path) -> None:
+    result = bouncer(docs_project.target_dir, tmp_path)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "All checks passed" in result.stdout
+
+
+def _node(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [n for n in manifest["nodes"].values() if n.get("name") == name]
+    [node] = nodes
+    return node
+
+
+def _undocument_column(m: dict[str, Any]) -> None:
+    _node(m, "fct_orders")["columns"]["order_id"]["description"] = ""
+
+
+def _drop_contract(m: dict[str, Any]) -> None:
+    _node(m, "dim_product")["contract"]["enforced"] = False
+
+
+def _misplace_staging_model(m: dict[str, Any]) -> None:
+    node = _node(m, "stg_shop__orders")
+    node["original_file_path"] = node["original_file_path"].replace("staging", "adhoc")
+
+
+def _drop_grain(m: dict[str, Any]) -> None:
+    _node(m, "fct_payments")["description"] = "Payments."
+
+
+def _drop_unique_test(m: dict[str, Any]) -> None:
+    model = _node(m, "dim_channel")["unique_id"]
+    for uid in [
+        uid
+        for uid, n in m["nodes"].items()
+        if n["resource_type"] == "test"
+        and n.get("attached_node") == model
+        and (n.get("test_metadata") or {}).get("name") == "unique"
+    ]:
+        del m["nodes"][uid]
+
+
+def _drop_freshness(m: dict[str, Any]) -> None:
+    [source] = [s for s in m["sources"].values() if s["name"] == "orders"]
+    source["freshness"] = None
+
+
+@pytest.mark.parametrize(
+    ("break_it", "check", "culprit"),
+    [
+        (_undocument_column, "check_model_column_description_populated", "fct_orders"),
+        (_drop_contract, "check_model_has_contracts_enforced", "dim_product"),
+        (_misplace_staging_model, "check_model_directories", "stg_shop__orders"),
+        (_drop_grain, "check_model_description_contains_regexp_pattern", "fct_payments"),
+        (_drop_unique_test, "check_model_has_unique_test", "dim_channel"),
+        (_drop_freshness, "check_source_freshness_populated", "shop_orders"),
+    ],
+)
+def test_a_violation_fails_the_gate(
+    docs_project: DocsProject,
+    tmp_path: Path,
+    break_it: Callable[[dict[str, Any]], None],
+    check: str,
+    culprit: str,
+) -> None:
+    artifacts = tmp_path / "target"
+    artifacts.mkdir()
+    manifest = copy.deepcopy(docs_project.manifest)
+    break_it(manifest)
+    (artifacts / "manifest.json").write_text(json.dumps(manifest))
+    for name in ("catalog.json", "run_results.json"):
+        (artifacts / name).write_bytes((docs_project.target_dir / name).read_bytes())
+    result = bouncer(artifacts, tmp_path)
+    assert result.returncode != 0, result.stdout[-3000:]
+    failures = [line for line in result.stdout.splitlines() if check in line]
+    assert any(culprit in line for line in failures), result.stdout[-6000:]
