@@ -26,6 +26,11 @@ export ELT_DUCKDB_PATH := $(DUCKDB_PATH)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
+# dbt-bouncer pins duckdb<2, which the project cannot use: it gets a virtualenv of its own
+TOOLS_VENV  ?= .venv-tools
+DBT_BOUNCER_SPEC := dbt-bouncer==4.3.0
+export ELT_DBT_BOUNCER := $(abspath $(TOOLS_VENV))/bin/dbt-bouncer
+
 BIN   := $(VENV)/bin
 ELT   := $(BIN)/elt
 DBT   := $(BIN)/dbt
@@ -33,7 +38,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
-        lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
+        tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-data distclean bench-generate bench-load bench-dbt
 
 help: ## List the targets
@@ -45,6 +50,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
+
+$(ELT_DBT_BOUNCER): Makefile
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet "$(DBT_BOUNCER_SPEC)"
+	@touch $@
+
+tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it pins duckdb<2)
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
@@ -103,7 +116,7 @@ serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOC
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: lint ## Every test: lint, types, then pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium)
+test: lint $(ELT_DBT_BOUNCER) ## Every test: lint, types, then pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # --- quality gates (README: "Quality gates") ---------------------------------------------
@@ -133,8 +146,8 @@ fix: $(STAMP) _warehouse_dir ## Rewrite what the linters can fix: sqlfluff fix, 
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-conventions: docs-generate ## dbt-bouncer (dbt-bouncer.yml) on the artifacts of TARGET's built warehouse (after `make run`)
-	$(BIN)/dbt-bouncer run --config-file dbt-bouncer.yml
+conventions: docs-generate $(ELT_DBT_BOUNCER) ## dbt-bouncer (dbt-bouncer.yml) on the artifacts of TARGET's built warehouse (after `make run`)
+	$(ELT_DBT_BOUNCER) run --config-file dbt-bouncer.yml
 
 erd: $(STAMP) ## Regenerate the star-schema diagram in README.md and models/overview.md from the dbt manifest
 	$(DBT) parse --target $(TARGET) --quiet
@@ -159,4 +172,4 @@ clean-data: ## Remove the generated dataset in DATA_DIR
 	rm -rf "$(DATA_DIR)"
 
 distclean: clean clean-data ## Remove everything made locally, .venv included
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) *.egg-info .pytest_cache

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,16 @@ import yaml
 from elt.tests.conftest import REPO
 from elt.tests.docs_artifacts import DocsProject
 
-BOUNCER = str(Path(sys.executable).with_name("dbt-bouncer"))
+# dbt-bouncer lives in a virtualenv of its own (it pins duckdb<2); `make test` sets the path
+BOUNCER = os.environ.get("ELT_DBT_BOUNCER") or str(REPO / ".venv-tools" / "bin" / "dbt-bouncer")
 
 pytestmark = pytest.mark.slow
 
 
 def bouncer(artifacts: Path, work: Path) -> subprocess.CompletedProcess[str]:
     """dbt-bouncer with the repository's config, pointed at ``artifacts``."""
+    if not os.access(BOUNCER, os.X_OK):
+        pytest.fail(f"dbt-bouncer not found at {BOUNCER}: run `make test` (it installs it)")
     config = yaml.safe_load((REPO / "dbt-bouncer.yml").read_text())
     config["dbt_artifacts_dir"] = str(artifacts)
     path = work / "dbt-bouncer.yml"
@@ -34,7 +37,7 @@ def bouncer(artifacts: Path, work: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         text=True,
         timeout=300,
-        env={"COLUMNS": "250", "PATH": str(Path(sys.executable).parent)},
+        env={"COLUMNS": "250", "PATH": os.environ.get("PATH", "")},
     )
 
 
