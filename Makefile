@@ -38,6 +38,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
+        observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-data distclean bench-generate bench-load bench-dbt
 
@@ -87,7 +88,8 @@ generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if
 	fi
 
 load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET
-	$(ELT) load --target $(LOAD_TARGET) --data-dir "$(DATA_DIR)"
+	@rc=0; $(ELT) load --target $(LOAD_TARGET) --data-dir "$(DATA_DIR)" || rc=$$?; \
+	  $(ELT) alert --step "elt load" --exit-code $$rc
 
 pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer/analyst roles (idempotent; as ELT_PG_ADMIN_USER)
 	$(ELT) setup-postgres
@@ -101,8 +103,9 @@ snapshot: $(STAMP) _warehouse_dir ## dbt snapshot (with the staging views it rea
 	$(DBT) run --target $(TARGET) --select +resource_type:snapshot,resource_type:model
 	$(DBT) snapshot --target $(TARGET)
 
-build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their tests)
-	$(DBT) build --target $(TARGET)
+build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their tests); failures go to the alert hook
+	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
+	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results target/run_results.json
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
 
@@ -118,6 +121,42 @@ _warehouse_dir:
 
 test: lint $(ELT_DBT_BOUNCER) ## Every test: lint, types, then pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# --- observability (README: "Observability") ------------------------------------------------
+# Elementary is optional: ELT_ELEMENTARY_PACKAGES names a directory holding its dbt package
+# and dbt_utils (made by one of the two targets below); without it nothing of it runs.
+ELEMENTARY_VERSION := 0.25.1
+DBT_UTILS_VERSION  := 1.3.3
+OBSERVE_STAMP      := $(VENV)/.observe-installed
+OBSERVE_REPORT     ?= artifacts/elementary/report-$(TARGET).html
+
+$(OBSERVE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,observe]"
+	@touch $@
+
+observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `edr report` to OBSERVE_REPORT (needs ELT_ELEMENTARY_PACKAGES)
+	@if [ ! -f "$$ELT_ELEMENTARY_PACKAGES/elementary/dbt_project.yml" ]; then \
+	  echo "observe: set ELT_ELEMENTARY_PACKAGES to a directory holding elementary $(ELEMENTARY_VERSION) and dbt_utils"; \
+	  echo "         (make elementary-packages, or make elementary-packages-from-git; README: Observability)"; \
+	  exit 2; \
+	fi
+	$(DBT) run --target $(TARGET) --select elementary
+	@mkdir -p "$(dir $(OBSERVE_REPORT))"
+	DBT_PACKAGES_FOLDER="$$ELT_ELEMENTARY_PACKAGES" $(BIN)/edr report \
+	  --profiles-dir "$(CURDIR)" --profile-target $(TARGET) --config-dir observability/edr \
+	  --target-path target/edr --file-path "$(abspath $(OBSERVE_REPORT))" --open-browser false
+	@echo "observe: report in $(OBSERVE_REPORT)"
+
+elementary-packages: $(STAMP) ## With internet: dbt deps of elementary + dbt_utils into observability/elementary/dbt_packages
+	cd observability/elementary && $(abspath $(DBT)) deps
+	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/observability/elementary/dbt_packages"
+
+elementary-packages-from-git: ## Offline: the same from local git clones (ELEMENTARY_GIT=..., DBT_UTILS_GIT=...) into vendor/dbt_packages
+	@test -n "$(ELEMENTARY_GIT)" -a -n "$(DBT_UTILS_GIT)" || { echo "set ELEMENTARY_GIT and DBT_UTILS_GIT to git repositories"; exit 2; }
+	rm -rf vendor/dbt_packages && mkdir -p vendor/dbt_packages/elementary vendor/dbt_packages/dbt_utils
+	git --git-dir="$(ELEMENTARY_GIT)" archive $(ELEMENTARY_VERSION) | tar -x -C vendor/dbt_packages/elementary
+	git --git-dir="$(DBT_UTILS_GIT)" archive $(DBT_UTILS_VERSION) | tar -x -C vendor/dbt_packages/dbt_utils
+	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
 # --- quality gates (README: "Quality gates") ---------------------------------------------
 SQL_PATHS := models snapshots tests analyses

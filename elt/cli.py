@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -232,6 +232,14 @@ main.add_command(generate_cmd, name="generate")
     "--workers", type=int, default=2, show_default=True, help="Tables loaded in parallel."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--log-json",
+    type=click.File("a", lazy=False),
+    default=None,
+    envvar="ELT_LOG_JSON",
+    help="Also write JSON-lines events (one per file, plus plan and summary) to this file; "
+    "'-' for stdout instead of the summary table [env ELT_LOG_JSON].",
+)
 def load_cmd(
     target: str | None,
     data_dir: Path | None,
@@ -243,10 +251,14 @@ def load_cmd(
     lock_timeout: float,
     workers: int,
     quiet: bool,
+    log_json: IO[str] | None,
 ) -> None:
     """Load every new file of every configured source into the raw schema of a dbt target."""
     from elt.loader.errors import LoaderError
+    from elt.loader.events import EventLog
     from elt.loader.run import LoadOptions, load
+
+    events = EventLog(log_json) if log_json is not None else None
 
     if not 0 <= max_quarantine_rate <= 1:
         fail(f"--max-quarantine-rate must be between 0 and 1, got {max_quarantine_rate}")
@@ -274,8 +286,12 @@ def load_cmd(
 
         def on_plan(new: int, skipped: int) -> None:
             progress.update(task, total=new)
+            if events:
+                events.planned(target or "(profile default)", str(opts.data_dir), new, skipped)
 
         def on_file(result: FileResult) -> None:
+            if events:
+                events.file(result)
             progress.update(task, advance=1, description=result.file.rel)
             if result.status == "failed":
                 progress.console.print(
@@ -286,9 +302,61 @@ def load_cmd(
             report = load(opts, on_plan=on_plan, on_file=on_file)
         except LoaderError as exc:
             progress.stop()
+            if events:
+                events.error(str(exc))
             fail(str(exc))
-    print_load_report(report)
+    if events:
+        events.finished(report)
+    if log_json is None or log_json is not sys.stdout:
+        print_load_report(report)
     sys.exit(0 if report.ok else 1)
+
+
+@main.command("alert")
+@click.option(
+    "--step", default="pipeline", show_default=True, help="Name of the step, for the message."
+)
+@click.option(
+    "--exit-code", type=int, default=0, show_default=True, help="The step's exit code (passed on)."
+)
+@click.option(
+    "--run-results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="dbt's run_results.json of the step, to name the failing and warning nodes.",
+)
+@click.option(
+    "--command",
+    envvar="ELT_ALERT_COMMAND",
+    default=None,
+    help="Shell command to run when there is something to report; gets the summary as JSON "
+    "on stdin [env ELT_ALERT_COMMAND].",
+)
+@click.option(
+    "--on-warn/--no-on-warn",
+    envvar="ELT_ALERT_ON_WARN",
+    default=False,
+    show_default=True,
+    help="Also alert when the step passed with warnings [env ELT_ALERT_ON_WARN].",
+)
+def alert_cmd(
+    step: str, exit_code: int, run_results: Path | None, command: str | None, on_warn: bool
+) -> None:
+    """Report a failed step or failing dbt tests, run the alert hook, exit with the step's code."""
+    from elt.alert import notify, should_alert, summarise
+
+    try:
+        summary = summarise(step, exit_code, run_results)
+    except (OSError, ValueError) as exc:
+        click.echo(f"alert: cannot read {run_results}: {exc}", err=True)
+        summary = summarise(step, exit_code or 1, None)
+    if summary.status != "ok":
+        click.echo(f"alert: {summary.headline()}", err=True)
+    if should_alert(summary, on_warn) and command:
+        hook = notify(summary, command)
+        if hook != 0:
+            click.echo(f"alert: the hook command exited with {hook}", err=True)
+    sys.exit(exit_code)
 
 
 @main.command("setup-postgres")

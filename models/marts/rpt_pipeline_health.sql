@@ -1,0 +1,87 @@
+{#-
+    How each night's load went, per source table: from the loader's manifest (files, rows,
+    quarantine, timings). The freshness lag runs to the next load, or for the latest load
+    to the build time (var('pipeline_health_as_of') pins it, for tests and backfills).
+-#}
+{%- set as_of = var('pipeline_health_as_of', none) -%}
+{%- if as_of -%}
+{%- set as_of_sql = "cast('" ~ as_of ~ "' as timestamp)" -%}
+{%- else -%}
+{%- set as_of_sql = to_utc(dbt.current_timestamp()) -%}
+{%- endif -%}
+{%- set lag_end = 'coalesce(next_load_finished_at, ' ~ as_of_sql ~ ')' -%}
+
+with
+
+file_loads as (
+
+    select * from {{ ref('stg_elt__file_loads') }}
+
+),
+
+daily as (
+
+    select
+        source_table,
+        cast(load_finished_at as date) as load_date,
+        max(raw_table) as raw_table,
+        sum(case when is_loaded then 1 else 0 end) as files_loaded,
+        sum(case when is_loaded then 0 else 1 end) as files_failed,
+        sum(rows_in_file) as rows_in_files,
+        sum(rows_loaded) as rows_loaded,
+        sum(rows_quarantined) as rows_quarantined,
+        sum(
+            extract(epoch from load_finished_at) - extract(epoch from load_started_at)
+        ) as load_seconds,
+        min(load_started_at) as first_load_started_at,
+        max(load_finished_at) as last_load_finished_at
+    from file_loads
+    group by source_table, cast(load_finished_at as date)
+
+),
+
+sequenced as (
+
+    select
+        daily.*,
+        lag(daily.last_load_finished_at)
+            over (partition by daily.source_table order by daily.load_date)
+            as previous_load_finished_at,
+        lead(daily.last_load_finished_at)
+            over (partition by daily.source_table order by daily.load_date)
+            as next_load_finished_at
+    from daily
+
+),
+
+final as (
+
+    select
+        cast({{ surrogate_key(['source_table', 'load_date']) }} as varchar(32))
+            as pipeline_health_sk,
+        cast(source_table as varchar(100)) as source_table,
+        cast(raw_table as varchar(100)) as raw_table,
+        cast(load_date as date) as load_date,
+        cast(files_loaded as integer) as files_loaded,
+        cast(files_failed as integer) as files_failed,
+        cast(rows_in_files as bigint) as rows_in_files,
+        cast(rows_loaded as bigint) as rows_loaded,
+        cast(rows_quarantined as bigint) as rows_quarantined,
+        cast(
+            case
+                when rows_in_files > 0 then 1.0 * rows_quarantined / rows_in_files else 0
+            end as numeric(9, 6)
+        ) as quarantine_rate,
+        cast(load_seconds as numeric(12, 3)) as load_seconds,
+        cast(first_load_started_at as timestamp) as first_load_started_at,
+        cast(last_load_finished_at as timestamp) as last_load_finished_at,
+        {{ hours_between('previous_load_finished_at', 'last_load_finished_at') }}
+            as hours_since_previous_load,
+        {{ hours_between('last_load_finished_at', lag_end) }} as freshness_lag_hours,
+        next_load_finished_at is null as is_latest_load,
+        cast({{ as_of_sql }} as timestamp) as measured_at
+    from sequenced
+
+)
+
+select * from final

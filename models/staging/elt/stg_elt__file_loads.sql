@@ -1,0 +1,30 @@
+{#- The loader's manifest: one row per file it has seen, typed, times in UTC. -#}
+with
+
+source as (
+
+    select * from {{ source('elt', 'manifest') }}
+
+),
+
+renamed as (
+
+    select
+        file_path,
+        source_table,
+        raw_table,
+        status as load_status,
+        message as load_message,
+        batch_id,
+        cast(size_bytes as bigint) as size_bytes,
+        cast(rows_in_file as bigint) as rows_in_file,
+        cast(rows_loaded as bigint) as rows_loaded,
+        cast(rows_quarantined as bigint) as rows_quarantined,
+        {{ to_utc('started_at') }} as load_started_at,
+        {{ to_utc('finished_at') }} as load_finished_at,
+        status = 'loaded' as is_loaded
+    from source
+
+)
+
+select * from renamed
