@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,18 @@ class Summary:
         return "; ".join(parts)
 
 
+def node_name(unique_id: str) -> str:
+    """``test.pkg.not_null_x.1a2b3c4d5e`` -> ``not_null_x``; ``model.pkg.dim_date`` -> ``dim_date``."""
+    parts = unique_id.split(".")[2:] or [unique_id]
+    if (
+        unique_id.startswith("test.")
+        and len(parts) > 1
+        and re.fullmatch(r"[0-9a-f]{10}", parts[-1])
+    ):
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
 def summarise(step: str, exit_code: int, run_results: Path | None) -> Summary:
     """What failed and what warned in a dbt invocation (nothing when there are no results)."""
     summary = Summary(step, exit_code, [], [])
@@ -72,7 +85,7 @@ def summarise(step: str, exit_code: int, run_results: Path | None) -> Summary:
         status = str(r.get("status", "")).lower()
         item = {
             "unique_id": r.get("unique_id"),
-            "name": str(r.get("unique_id", "")).split(".")[-1],
+            "name": node_name(str(r.get("unique_id", ""))),
             "status": status,
             "failures": r.get("failures"),
             "message": r.get("message"),

@@ -27,6 +27,7 @@ MARTS = [
     "fct_orders",
     "fct_payments",
     "rpt_daily_sales",
+    "rpt_pipeline_health",
 ]
 
 
