@@ -303,6 +303,7 @@ def test_elementary_monitors_catch_the_drift_day_and_the_report_shows_them(
     data = tmp_path / "data"
     generate(data, cfg, days=3)  # the days before the drift
     assert wh.load(data).ok
+    previous = os.environ.get("ELT_ELEMENTARY_PACKAGES")
     os.environ["ELT_ELEMENTARY_PACKAGES"] = str(packages)
     try:
         first = dbt(tmp_path, wh.kind, "build", database=db)
@@ -313,7 +314,10 @@ def test_elementary_monitors_catch_the_drift_day_and_the_report_shows_them(
         second = dbt(tmp_path, wh.kind, "build", database=db)
         assert second.returncode == 0, second.stdout[-4000:]
     finally:
-        del os.environ["ELT_ELEMENTARY_PACKAGES"]
+        if previous is None:
+            del os.environ["ELT_ELEMENTARY_PACKAGES"]
+        else:
+            os.environ["ELT_ELEMENTARY_PACKAGES"] = previous
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     schema_tests = {
         r["unique_id"]: r["status"]
