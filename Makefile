@@ -38,6 +38,7 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 .PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
+        airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-data distclean bench-generate bench-load bench-dbt
@@ -119,8 +120,37 @@ serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOC
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: lint $(ELT_DBT_BOUNCER) ## Every test: lint, types, then pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium)
+test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-airflow
+
+# --- orchestration (README: "Running under Airflow") ---------------------------------------
+# Airflow 3 + Cosmos live in a virtualenv of their own, with the project (`.[airflow]`)
+AIRFLOW_VENV  ?= .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+AIRFLOW_DAG   := elt_warehouse_daily
+# a throwaway Airflow home: SQLite metadata, the repo's DAG folder, nothing phoned home
+AIRFLOW_ENV = AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/orchestration/airflow/dags" \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__USAGE_DATA_COLLECTION__ENABLED=False \
+	AIRFLOW__COSMOS__ENABLE_TELEMETRY=False DO_NOT_TRACK=1 SCARF_ANALYTICS=false
+
+$(AIRFLOW_STAMP): pyproject.toml
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -e ".[airflow]" "pytest>=8,<10"
+	@touch $@
+
+airflow-venv: $(AIRFLOW_STAMP) ## Create .venv-airflow with Airflow 3, Cosmos and the project (the `airflow` extra)
+
+airflow-dags-test: $(AIRFLOW_STAMP) data _warehouse_dir ## Run the daily DAG once, locally (`airflow dags test`, throwaway AIRFLOW_HOME) on TARGET and DATA_DIR
+	@home=$$(mktemp -d); trap 'rm -rf "$$home"' EXIT; \
+	  export AIRFLOW_HOME="$$home" $(AIRFLOW_ENV) ELT_DATA_DIR="$(abspath $(DATA_DIR))" ELT_DUCKDB_PATH="$(abspath $(DUCKDB_PATH))"; \
+	  $(AIRFLOW_VENV)/bin/dbt parse --target $(TARGET) --quiet && \
+	  $(AIRFLOW_VENV)/bin/airflow db migrate > "$$home/migrate.log" && \
+	  $(AIRFLOW_VENV)/bin/airflow dags test $(AIRFLOW_DAG)
+
+test-airflow: $(AIRFLOW_STAMP) ## Only the Airflow tests (DagBag import, end-to-end runs), in .venv-airflow
+	$(AIRFLOW_ENV) $(AIRFLOW_VENV)/bin/python -m pytest orchestration/airflow/tests $(PYTEST_ARGS)
 
 # --- observability (README: "Observability") ------------------------------------------------
 # Elementary is optional: ELT_ELEMENTARY_PACKAGES names a directory holding its dbt package
@@ -211,4 +241,4 @@ clean-data: ## Remove the generated dataset in DATA_DIR
 	rm -rf "$(DATA_DIR)"
 
 distclean: clean clean-data ## Remove everything made locally, .venv included
-	rm -rf $(VENV) $(TOOLS_VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache

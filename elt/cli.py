@@ -307,7 +307,7 @@ def load_cmd(
             fail(str(exc))
     if events:
         events.finished(report)
-    if log_json is None or log_json is not sys.stdout:
+    if log_json is None or getattr(log_json, "name", "") != "<stdout>":
         print_load_report(report)
     sys.exit(0 if report.ok else 1)
 

@@ -1,0 +1,208 @@
+"""The warehouse's daily run on Apache Airflow 3: load -> dbt (seeds, snapshots, models and their
+tests, rendered by Cosmos) -> docs -> (optional) elementary report.
+
+Configuration comes from the environment of the Airflow deployment, not from this file:
+
+    ELT_TARGET                  duckdb (default) or postgres: the dbt target and the loader's
+    ELT_LOAD_TARGET             the loader's target (default: ELT_TARGET; postgres_loader on PostgreSQL)
+    ELT_DATA_DIR                where the extracts land (default <project>/data)
+    ELT_DUCKDB_PATH             the DuckDB file (default <project>/warehouse/warehouse.duckdb)
+    ELT_PG_*                    PostgreSQL connection (see profiles.yml)
+    ELT_DAG_SCHEDULE            cron or preset (default @daily); ELT_DAG_CATCHUP=1 to backfill
+    ELT_DAG_RETRIES             retries per task (default 2)
+    ELT_DAG_RETRY_DELAY_SECONDS delay between retries (default 300)
+    ELT_ELEMENTARY_PACKAGES     set: elementary monitors run and the report task is added
+    ELT_PROJECT_DIR             the repository (default: three folders above this file)
+    DBT_TARGET_PATH             dbt's target/ (default <project>/target): manifest and docs
+
+A task that fails stops everything downstream of it: a model whose tests fail does not feed
+the marts built on it, and the docs and the report are not refreshed over a broken run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+
+PROJECT = Path(os.environ.get("ELT_PROJECT_DIR", Path(__file__).resolve().parents[3])).resolve()
+TARGET = os.environ.get("ELT_TARGET", "duckdb")
+if TARGET not in ("duckdb", "postgres"):
+    raise ValueError(f"ELT_TARGET must be duckdb or postgres, got {TARGET!r}")
+LOAD_TARGET = os.environ.get(
+    "ELT_LOAD_TARGET", "postgres_loader" if TARGET == "postgres" else TARGET
+)
+DATA_DIR = Path(os.environ.get("ELT_DATA_DIR", PROJECT / "data")).resolve()
+DUCKDB_PATH = Path(
+    os.environ.get("ELT_DUCKDB_PATH", PROJECT / "warehouse" / "warehouse.duckdb")
+).resolve()
+ELEMENTARY = os.environ.get("ELT_ELEMENTARY_PACKAGES", "")
+BIN = Path(sys.executable).parent  # elt, dbt and edr of the environment Airflow runs in
+
+# Paths made absolute: Cosmos runs dbt in a copy of the project, where relative ones break
+ENV = {
+    "ELT_TARGET": TARGET,
+    "ELT_DATA_DIR": str(DATA_DIR),
+    "ELT_DUCKDB_PATH": str(DUCKDB_PATH),
+    "DBT_PROFILES_DIR": str(PROJECT),
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+}
+
+default_args = {
+    "owner": "data-engineering",
+    "retries": int(os.environ.get("ELT_DAG_RETRIES", "2")),
+    "retry_delay": dt.timedelta(seconds=int(os.environ.get("ELT_DAG_RETRY_DELAY_SECONDS", "300"))),
+    "execution_timeout": dt.timedelta(hours=2),
+}
+
+
+def shell(*args: object) -> str:
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def release_duckdb(context: object) -> None:
+    """Close dbt's in-process DuckDB database before a task that starts dbt in a subprocess.
+
+    Cosmos runs dbt inside the task's process (dbtRunner), and dbt-duckdb keeps the database
+    open for the life of the process. Under a real executor each task has a process of its
+    own, so this does nothing; under `airflow dags test`, where every task shares one process,
+    the open database would hold DuckDB's file lock against the subprocess.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+with DAG(
+    dag_id="elt_warehouse_daily",
+    description="Load the day's extracts, build and test the star schema, refresh the docs.",
+    schedule=os.environ.get("ELT_DAG_SCHEDULE", "@daily"),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=os.environ.get("ELT_DAG_CATCHUP", "") in ("1", "true"),
+    max_active_runs=1,
+    # DuckDB has one writer at a time: one task at a time on it
+    max_active_tasks=1 if TARGET == "duckdb" else 4,
+    dagrun_timeout=dt.timedelta(hours=6),
+    default_args=default_args,
+    tags=["elt", "dbt", TARGET],
+    doc_md=__doc__,
+) as dag:
+    load = BashOperator(
+        task_id="load",
+        doc_md="`elt load`: new files of the data directory into the raw schema (JSON-lines log).",
+        bash_command=shell(
+            BIN / "elt",
+            "load",
+            "--target",
+            LOAD_TARGET,
+            "--data-dir",
+            DATA_DIR,
+            "--project-dir",
+            PROJECT,
+            "--profiles-dir",
+            PROJECT,
+            "--quiet",
+            "--log-json",
+            "-",
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+        execution_timeout=dt.timedelta(hours=1),
+    )
+
+    manifest = Path(os.environ.get("DBT_TARGET_PATH", PROJECT / "target")) / "manifest.json"
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=PROJECT,
+            manifest_path=manifest if manifest.is_file() else None,
+            env_vars=ENV,
+        ),
+        profile_config=ProfileConfig(
+            profile_name="elt_warehouse",
+            target_name=TARGET,
+            profiles_yml_filepath=PROJECT / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            dbt_executable_path=BIN / "dbt",
+            # dbt runs inside the task's process (dbtRunner): no interpreter start per task
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # a model's test task runs the tests of that model only; tests that read several
+            # models (the reconciliations) get tasks of their own after all their parents
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+        ),
+        render_config=RenderConfig(
+            # the manifest when `dbt parse` has written one (make airflow-test does), else dbt ls
+            load_method=LoadMode.AUTOMATIC,
+            test_behavior=TestBehavior.AFTER_EACH,  # a task group per model: run, then its tests
+            should_detach_multiple_parents_tests=True,
+            emit_datasets=False,
+        ),
+        operator_args={"install_deps": False, "append_env": True},
+        default_args=default_args,
+    )
+
+    docs = BashOperator(
+        task_id="docs",
+        doc_md="`dbt docs generate`: the lineage site in target/.",
+        bash_command=shell(
+            BIN / "dbt", "docs", "generate", "--target", TARGET, "--project-dir", PROJECT
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+        pre_execute=release_duckdb,
+    )
+
+    load >> dbt >> docs
+
+    if ELEMENTARY:
+        report = BashOperator(
+            task_id="elementary_report",
+            doc_md="elementary's models and `edr report` (needs the observe extra).",
+            bash_command=shell(
+                BIN / "dbt",
+                "run",
+                "--select",
+                "elementary",
+                "--target",
+                TARGET,
+                "--project-dir",
+                PROJECT,
+            )
+            + " && "
+            + shell(
+                BIN / "edr",
+                "report",
+                "--profiles-dir",
+                PROJECT,
+                "--profile-target",
+                TARGET,
+                "--config-dir",
+                PROJECT / "observability" / "edr",
+                "--target-path",
+                PROJECT / "target" / "edr",
+                "--file-path",
+                PROJECT / "artifacts" / "elementary" / f"report-{TARGET}.html",
+                "--open-browser",
+                "false",
+            ),
+            env={**ENV, "ELT_ELEMENTARY_PACKAGES": ELEMENTARY, "DBT_PACKAGES_FOLDER": ELEMENTARY},
+            append_env=True,
+            cwd=str(PROJECT),
+            pre_execute=release_duckdb,
+        )
+        docs >> report

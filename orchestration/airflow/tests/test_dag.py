@@ -1,0 +1,229 @@
+"""The daily DAG: it imports cleanly with the expected tasks, and runs end to end under
+`airflow dags test` on a small generated dataset (DuckDB), failing when a dbt test fails.
+
+Runs in .venv-airflow (`make test-airflow`), which holds Airflow 3, Cosmos and the project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from elt.generator.config import MESS_KINDS, GeneratorConfig
+from elt.generator.run import generate
+
+REPO = Path(__file__).resolve().parents[3]
+DAGS = REPO / "orchestration" / "airflow" / "dags"
+DAG_ID = "elt_warehouse_daily"
+BIN = Path(sys.executable).parent
+QUIET = {
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "DO_NOT_TRACK": "1",
+    "SCARF_ANALYTICS": "false",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+}
+
+
+def run(
+    cmd: list[str], env: dict[str, str], timeout: int = 1800
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=timeout
+    )
+
+
+class Airflow:
+    """A throwaway Airflow home (SQLite) pointed at the repository's DAG folder."""
+
+    def __init__(self, home: Path, extra: dict[str, str]) -> None:
+        self.home = home
+        self.env = {
+            **os.environ,
+            **QUIET,
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "DBT_PROFILES_DIR": str(REPO),
+            "DBT_TARGET_PATH": str(home / "dbt-target"),
+            "DBT_LOG_PATH": str(home / "dbt-logs"),
+            **extra,
+        }
+        parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], self.env)
+        assert parsed.returncode == 0, parsed.stdout[-3000:]
+        migrated = run([str(BIN / "airflow"), "db", "migrate"], self.env)
+        assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+
+    def dags_test(self) -> subprocess.CompletedProcess[str]:
+        return run([str(BIN / "airflow"), "dags", "test", DAG_ID], self.env)
+
+    def task_states(self) -> dict[str, str]:
+        """Final state of every task instance of the run (try number ignored)."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            rows = db.execute(
+                "select task_id, state from task_instance where dag_id = ?", (DAG_ID,)
+            ).fetchall()
+        return {task: str(state) for task, state in rows}
+
+    def dag_run_state(self) -> str:
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            [(state,)] = db.execute(
+                "select state from dag_run where dag_id = ?", (DAG_ID,)
+            ).fetchall()
+        return str(state)
+
+
+def load_dag(extra: dict[str, str]) -> Any:
+    """Parse the DAG folder as the scheduler would (in this process, with ``extra`` set)."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(DAGS))
+        assert bag.import_errors == {}, bag.import_errors
+        return bag.dags[DAG_ID]
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fresh manifest where the DAG reads it (DBT_TARGET_PATH), as `make airflow-dags-test` makes."""
+    target = tmp_path_factory.mktemp("dbt-target")
+    env = {**os.environ, **QUIET, "DBT_PROFILES_DIR": str(REPO), "DBT_TARGET_PATH": str(target)}
+    parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], env)
+    assert parsed.returncode == 0, parsed.stdout[-3000:]
+    os.environ["DBT_TARGET_PATH"] = str(target)
+    data: dict[str, Any] = json.loads((target / "manifest.json").read_text())
+    return data
+
+
+def test_dag_imports_with_the_expected_tasks_and_dependencies(manifest: dict[str, Any]) -> None:
+    dag = load_dag({"ELT_TARGET": "duckdb"})
+    tasks = {t.task_id: t for t in dag.tasks}
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    seeds = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
+    snapshots = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "snapshot"}
+    # one task group per model: run, then its tests
+    for m in models:
+        assert f"dbt.{m}.run" in tasks, m
+        assert f"dbt.{m}.test" in tasks[f"dbt.{m}.run"].downstream_task_ids, m
+    assert {f"dbt.{s}.seed" for s in seeds} <= tasks.keys()
+    assert {f"dbt.{s}_snapshot" for s in snapshots} <= tasks.keys()
+    # load -> dbt -> docs; a model waits for its upstream model's tests
+    assert {"load", "docs"} <= tasks.keys()
+    assert "elementary_report" not in tasks  # only with ELT_ELEMENTARY_PACKAGES
+    dbt_tasks = [t for t in tasks.values() if t.task_id.startswith("dbt.")]
+    roots = [t for t in dbt_tasks if not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
+    assert roots
+    assert all("load" in t.upstream_task_ids for t in roots)
+    assert tasks["docs"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
+    assert dag.has_task("dbt.assert_revenue_reconciles_across_marts_test")
+    assert "dbt.int_order_items_enriched.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
+    assert "dbt.dim_product.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
+    # retries, timeouts, schedule
+    assert all(t.retries == 2 for t in tasks.values())
+    assert all(t.retry_delay == dt.timedelta(minutes=5) for t in tasks.values())
+    assert all(t.execution_timeout is not None for t in tasks.values())
+    assert all(t.owner == "data-engineering" for t in tasks.values())
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.max_active_tasks == 1  # DuckDB: one writer
+    assert dag.dagrun_timeout == dt.timedelta(hours=6)
+    assert {"elt", "dbt", "duckdb"} <= set(dag.tags)
+
+
+def test_target_and_elementary_come_from_configuration(
+    manifest: dict[str, Any], tmp_path: Path
+) -> None:
+    dag = load_dag({"ELT_TARGET": "postgres", "ELT_ELEMENTARY_PACKAGES": str(tmp_path)})
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert "postgres" in dag.tags
+    assert dag.max_active_tasks == 4
+    assert "--target postgres_loader" in tasks["load"].bash_command
+    assert "--target postgres" in tasks["docs"].bash_command
+    assert tasks["elementary_report"].upstream_task_ids == {"docs"}
+    assert "edr" in tasks["elementary_report"].bash_command
+
+
+def clean(**rates: float) -> GeneratorConfig:
+    return GeneratorConfig(
+        scale=0.005,
+        seed=5,
+        start=dt.date(2025, 3, 3),
+        rates={k: rates.get(k, 0.0) for k in MESS_KINDS},
+    )
+
+
+@pytest.fixture
+def airflow(tmp_path: Path) -> Any:
+    def make(cfg: GeneratorConfig) -> tuple[Airflow, Path]:
+        data = tmp_path / "data"
+        generate(data, cfg, days=3)
+        warehouse = tmp_path / "warehouse.duckdb"
+        extra = {
+            "ELT_TARGET": "duckdb",
+            "ELT_DATA_DIR": str(data),
+            "ELT_DUCKDB_PATH": str(warehouse),
+            "ELT_DAG_RETRY_DELAY_SECONDS": "1",
+        }
+        return Airflow(tmp_path / "airflow", extra), warehouse
+
+    return make
+
+
+@pytest.mark.slow
+def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
+    af, warehouse = airflow(clean(wrong_column_count=0.002, dirty_null=0.05))
+    result = af.dags_test()
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+    assert af.dag_run_state() == "success"
+    states = af.task_states()
+    assert set(states.values()) == {"success"}, {k: v for k, v in states.items() if v != "success"}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        marts = [
+            r[0]
+            for r in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        ]
+        assert {
+            "fct_order_items",
+            "fct_orders",
+            "fct_payments",
+            "dim_customer",
+            "dim_date",
+            "rpt_daily_sales",
+            "rpt_pipeline_health",
+        } <= set(marts)
+        for mart in marts:
+            assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
+    assert (af.home / "dbt-target" / "index.html").is_file()  # the docs task ran
+
+
+@pytest.mark.slow
+def test_a_failing_dbt_test_fails_the_run_and_stops_downstream(airflow: Any) -> None:
+    # 12% of CSV lines malformed: the pipeline-health error test fails (quarantine > 5%)
+    af, _ = airflow(clean(wrong_column_count=0.12))
+    result = af.dags_test()
+    assert af.dag_run_state() == "failed", result.stdout[-3000:]
+    states = af.task_states()
+    assert states["dbt.rpt_pipeline_health.test"] == "failed"
+    assert states["docs"] == "upstream_failed"
+    assert states["load"] == "success"
+    # the other marts, which do not depend on the failed node, were still built
+    assert states["dbt.fct_order_items.run"] == "success"
