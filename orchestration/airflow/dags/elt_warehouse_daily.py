@@ -13,7 +13,6 @@ Configuration comes from the environment of the Airflow deployment, not from thi
     ELT_DAG_RETRY_DELAY_SECONDS delay between retries (default 300)
     ELT_ELEMENTARY_PACKAGES     set: elementary monitors run and the report task is added
     ELT_PROJECT_DIR             the repository (default: three folders above this file)
-    DBT_TARGET_PATH             dbt's target/ (default <project>/target): manifest and docs
 
 A task that fails stops everything downstream of it: a model whose tests fail does not feed
 the marts built on it, and the docs and the report are not refreshed over a broken run.
@@ -47,6 +46,8 @@ ELEMENTARY = os.environ.get("ELT_ELEMENTARY_PACKAGES", "")
 BIN = Path(sys.executable).parent  # elt, dbt and edr of the environment Airflow runs in
 
 # Paths made absolute: Cosmos runs dbt in a copy of the project, where relative ones break
+# (dbt's target path stays <project>/target: a shared DBT_TARGET_PATH would hand Cosmos's
+# per-task project copies a partial-parse file pointing at another task's deleted copy)
 ENV = {
     "ELT_TARGET": TARGET,
     "ELT_DATA_DIR": str(DATA_DIR),
@@ -123,13 +124,14 @@ with DAG(
         execution_timeout=dt.timedelta(hours=1),
     )
 
-    manifest = Path(os.environ.get("DBT_TARGET_PATH", PROJECT / "target")) / "manifest.json"
+    manifest = PROJECT / "target" / "manifest.json"
     dbt = DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
             dbt_project_path=PROJECT,
             manifest_path=manifest if manifest.is_file() else None,
             env_vars=ENV,
+            install_dbt_deps=False,  # no packages.yml: the optional ones come from a folder
         ),
         profile_config=ProfileConfig(
             profile_name="elt_warehouse",
@@ -151,7 +153,7 @@ with DAG(
             should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
-        operator_args={"install_deps": False, "append_env": True},
+        operator_args={"append_env": True},
         default_args=default_args,
     )
 

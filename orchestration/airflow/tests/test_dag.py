@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +55,19 @@ class Airflow:
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
             "DBT_PROFILES_DIR": str(REPO),
-            "DBT_TARGET_PATH": str(home / "dbt-target"),
-            "DBT_LOG_PATH": str(home / "dbt-logs"),
             **extra,
         }
+        # as in production (and `make airflow-dags-test`): the manifest in <project>/target
+        self.env.pop("DBT_TARGET_PATH", None)
         parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], self.env)
         assert parsed.returncode == 0, parsed.stdout[-3000:]
         migrated = run([str(BIN / "airflow"), "db", "migrate"], self.env)
         assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
 
     def dags_test(self) -> subprocess.CompletedProcess[str]:
-        return run([str(BIN / "airflow"), "dags", "test", DAG_ID], self.env)
+        result = run([str(BIN / "airflow"), "dags", "test", DAG_ID], self.env)
+        (self.home / "dags-test.log").write_text(result.stdout + result.stderr)  # the whole log
+        return result
 
     def task_states(self) -> dict[str, str]:
         """Final state of every task instance of the run (try number ignored)."""
@@ -101,14 +104,13 @@ def load_dag(extra: dict[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A fresh manifest where the DAG reads it (DBT_TARGET_PATH), as `make airflow-dags-test` makes."""
-    target = tmp_path_factory.mktemp("dbt-target")
-    env = {**os.environ, **QUIET, "DBT_PROFILES_DIR": str(REPO), "DBT_TARGET_PATH": str(target)}
+def manifest() -> dict[str, Any]:
+    """A fresh manifest where the DAG reads it (<project>/target), as `make airflow-dags-test` makes."""
+    env = {**os.environ, **QUIET, "DBT_PROFILES_DIR": str(REPO)}
+    env.pop("DBT_TARGET_PATH", None)
     parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], env)
     assert parsed.returncode == 0, parsed.stdout[-3000:]
-    os.environ["DBT_TARGET_PATH"] = str(target)
-    data: dict[str, Any] = json.loads((target / "manifest.json").read_text())
+    data: dict[str, Any] = json.loads((REPO / "target" / "manifest.json").read_text())
     return data
 
 
@@ -189,6 +191,7 @@ def airflow(tmp_path: Path) -> Any:
 @pytest.mark.slow
 def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
     af, warehouse = airflow(clean(wrong_column_count=0.002, dirty_null=0.05))
+    started = time.time()
     result = af.dags_test()
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert af.dag_run_state() == "success"
@@ -212,7 +215,9 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
         } <= set(marts)
         for mart in marts:
             assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
-    assert (af.home / "dbt-target" / "index.html").is_file()  # the docs task ran
+    docs = REPO / "target" / "index.html"
+    assert docs.is_file()
+    assert docs.stat().st_mtime > started  # the docs task ran
 
 
 @pytest.mark.slow
