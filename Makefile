@@ -172,7 +172,8 @@ observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `
 	fi
 	$(DBT) run --target $(TARGET) --select elementary
 	@mkdir -p "$(dir $(OBSERVE_REPORT))"
-	DBT_PACKAGES_FOLDER="$$ELT_ELEMENTARY_PACKAGES" $(BIN)/edr report \
+	@# edr runs dbt from its own project folder: the DuckDB path must be absolute
+	ELT_DUCKDB_PATH="$(abspath $(DUCKDB_PATH))" DBT_PACKAGES_FOLDER="$$ELT_ELEMENTARY_PACKAGES" $(BIN)/edr report \
 	  --profiles-dir "$(CURDIR)" --profile-target $(TARGET) --config-dir observability/edr \
 	  --target-path target/edr --file-path "$(abspath $(OBSERVE_REPORT))" --open-browser false
 	@echo "observe: report in $(OBSERVE_REPORT)"
