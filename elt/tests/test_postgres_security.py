@@ -14,23 +14,10 @@ import pytest
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 from elt.pgsetup import Admin, Roles, setup
-from elt.tests.conftest import pg_settings, run_elt
+from elt.tests.conftest import MARTS, pg_settings, run_elt
 from elt.tests.dbt_runner import dbt
 
 pytestmark = pytest.mark.postgres
-MARTS = [
-    "dim_date",
-    "dim_customer",
-    "dim_product",
-    "dim_geography",
-    "dim_channel",
-    "dim_order_status",
-    "dim_payment_method",
-    "fct_order_items",
-    "fct_orders",
-    "fct_payments",
-    "rpt_daily_sales",
-]
 
 
 def connect_as(role: str, database: str) -> psycopg2.extensions.connection:
