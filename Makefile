@@ -224,7 +224,7 @@ erd: $(STAMP) ## Regenerate the star-schema diagram in README.md and models/over
 	$(BIN)/python -m elt.erd --manifest target/manifest.json --write README.md models/overview.md
 
 test-docs-site: $(STAMP) ## Only the docs-site and conventions tests (builds a small warehouse, opens the site in headless Chromium)
-	$(BIN)/python -m pytest elt/tests/test_docs_site.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest elt/tests/test_docs_site.py elt/tests/test_conventions.py $(PYTEST_ARGS)
 
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s
 	$(BIN)/python -m elt.bench.generate
