@@ -178,9 +178,15 @@ observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `
 	  --target-path target/edr --file-path "$(abspath $(OBSERVE_REPORT))" --open-browser false
 	@echo "observe: report in $(OBSERVE_REPORT)"
 
-elementary-packages: $(STAMP) ## With internet: dbt deps of elementary + dbt_utils into observability/elementary/dbt_packages
-	cd observability/elementary && $(abspath $(DBT)) deps
-	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/observability/elementary/dbt_packages"
+elementary-packages: $(STAMP) ## With internet: dbt deps of elementary + dbt_utils (the pinned versions) into vendor/dbt_packages
+	@# a throwaway project whose only purpose is `dbt deps`; the versions are the ones above
+	rm -rf vendor/package-install && mkdir -p vendor/package-install
+	printf 'name: elementary_packages\nversion: "1.0.0"\nconfig-version: 2\nprofile: elt_warehouse\npackages-install-path: ../dbt_packages\n' \
+	  > vendor/package-install/dbt_project.yml
+	printf 'packages:\n  - package: elementary-data/elementary\n    version: $(ELEMENTARY_VERSION)\n  - package: dbt-labs/dbt_utils\n    version: $(DBT_UTILS_VERSION)\n' \
+	  > vendor/package-install/packages.yml
+	cd vendor/package-install && $(abspath $(DBT)) deps
+	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
 elementary-packages-from-git: ## Offline: the same from local git clones (ELEMENTARY_GIT=..., DBT_UTILS_GIT=...) into vendor/dbt_packages
 	@test -n "$(ELEMENTARY_GIT)" -a -n "$(DBT_UTILS_GIT)" || { echo "set ELEMENTARY_GIT and DBT_UTILS_GIT to git repositories"; exit 2; }
