@@ -252,14 +252,12 @@ def test_loader_writes_one_json_event_per_file_and_a_summary(tmp_path: Path) -> 
     assert summary["rows_quarantined"] == sum(e["rows_quarantined"] for e in files)
 
 
-def test_without_elementary_no_elementary_node_is_enabled(tmp_path: Path) -> None:
+def test_without_elementary_no_elementary_node_is_enabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The default: the project parses with no package, every elementary test disabled."""
-    env_var = os.environ.pop("ELT_ELEMENTARY_PACKAGES", None)
-    try:
-        result = dbt(tmp_path, "duckdb", "parse")
-    finally:
-        if env_var is not None:
-            os.environ["ELT_ELEMENTARY_PACKAGES"] = env_var
+    monkeypatch.delenv("ELT_ELEMENTARY_PACKAGES", raising=False)
+    result = dbt(tmp_path, "duckdb", "parse")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "not installed" not in result.stdout  # dbt's "packages ... not installed" error
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
@@ -294,7 +292,7 @@ def report_data(html: Path) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_elementary_monitors_catch_the_drift_day_and_the_report_shows_them(
-    wh: Wh, tmp_path: Path
+    wh: Wh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     packages = elementary_packages()
     db = wh.env.get("ELT_PG_DATABASE")
@@ -303,21 +301,14 @@ def test_elementary_monitors_catch_the_drift_day_and_the_report_shows_them(
     data = tmp_path / "data"
     generate(data, cfg, days=3)  # the days before the drift
     assert wh.load(data).ok
-    previous = os.environ.get("ELT_ELEMENTARY_PACKAGES")
-    os.environ["ELT_ELEMENTARY_PACKAGES"] = str(packages)
-    try:
-        first = dbt(tmp_path, wh.kind, "build", database=db)
-        assert first.returncode == 0, first.stdout[-4000:]
-        generate(data, cfg, days=1, cont=True)  # the drift day: orders gain coupon_code
-        report = wh.load(data)
-        assert any("coupon_code" in note for note in report.drift)
-        second = dbt(tmp_path, wh.kind, "build", database=db)
-        assert second.returncode == 0, second.stdout[-4000:]
-    finally:
-        if previous is None:
-            del os.environ["ELT_ELEMENTARY_PACKAGES"]
-        else:
-            os.environ["ELT_ELEMENTARY_PACKAGES"] = previous
+    monkeypatch.setenv("ELT_ELEMENTARY_PACKAGES", str(packages))
+    first = dbt(tmp_path, wh.kind, "build", database=db)
+    assert first.returncode == 0, first.stdout[-4000:]
+    generate(data, cfg, days=1, cont=True)  # the drift day: orders gain coupon_code
+    report = wh.load(data)
+    assert any("coupon_code" in note for note in report.drift)
+    second = dbt(tmp_path, wh.kind, "build", database=db)
+    assert second.returncode == 0, second.stdout[-4000:]
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
     schema_tests = {
         r["unique_id"]: r["status"]

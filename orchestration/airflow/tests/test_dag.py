@@ -85,22 +85,15 @@ class Airflow:
         return str(state)
 
 
-def load_dag(extra: dict[str, str]) -> Any:
+def load_dag(monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]) -> Any:
     """Parse the DAG folder as the scheduler would (in this process, with ``extra`` set)."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
-        bag = DagBag(dag_folder=str(DAGS))
-        assert bag.import_errors == {}, bag.import_errors
-        return bag.dags[DAG_ID]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    for key, value in extra.items():
+        monkeypatch.setenv(key, value)
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}, bag.import_errors
+    return bag.dags[DAG_ID]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +107,10 @@ def manifest() -> dict[str, Any]:
     return data
 
 
-def test_dag_imports_with_the_expected_tasks_and_dependencies(manifest: dict[str, Any]) -> None:
-    dag = load_dag({"ELT_TARGET": "duckdb"})
+def test_dag_imports_with_the_expected_tasks_and_dependencies(
+    manifest: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dag = load_dag(monkeypatch, {"ELT_TARGET": "duckdb"})
     tasks = {t.task_id: t for t in dag.tasks}
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     seeds = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
@@ -150,9 +145,11 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(manifest: dict[str
 
 
 def test_target_and_elementary_come_from_configuration(
-    manifest: dict[str, Any], tmp_path: Path
+    manifest: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dag = load_dag({"ELT_TARGET": "postgres", "ELT_ELEMENTARY_PACKAGES": str(tmp_path)})
+    dag = load_dag(
+        monkeypatch, {"ELT_TARGET": "postgres", "ELT_ELEMENTARY_PACKAGES": str(tmp_path)}
+    )
     tasks = {t.task_id: t for t in dag.tasks}
     assert "postgres" in dag.tags
     assert dag.max_active_tasks == 4
