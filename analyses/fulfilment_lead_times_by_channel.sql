@@ -33,7 +33,7 @@ final as (
     inner join channels
         on orders.channel_sk = channels.channel_sk
     inner join dates
-        on orders.placed_date_key = dates.date_key
+        on orders.order_date_key = dates.date_key
     where orders.is_delivered
     group by channels.channel_label, dates.year_number, dates.month_number
 

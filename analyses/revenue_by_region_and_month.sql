@@ -25,7 +25,7 @@ final as (
             as cancelled_line_pct
     from daily
     inner join dates
-        on daily.date_key = dates.date_key
+        on daily.order_date_key = dates.date_key
     group by dates.year_number, dates.month_number, daily.region
 
 )

@@ -1,32 +1,36 @@
--- Raw → fact: every distinct order line in raw is one fact line. Documented exclusions:
--- exact duplicates (counted once) and raw rows whose order_id, line_number or order
--- time does not parse (they cannot be placed; staging leaves them out).
--- Counts with count(distinct), which both databases sort rather than hash: raw tables
--- are large and PostgreSQL's default work_mem applies to tests.
+-- Raw → fact: every raw order line row is accounted for. Rows in raw = lines in the
+-- fact + rejects (rpt_rejected_rows) + exact duplicates and superseded copies of a line
+-- (documented exclusions); and the fact holds each distinct good line exactly once.
 
 with
 
-raw_lines as (
+staged as (
 
     select
+        count(*) as raw_rows,
+        sum(case when reject_reason is null then 1 else 0 end) as good_rows,
         count(
-            distinct cast({{ safe_to_bigint('order_id') }} as {{ dbt.type_string() }})
-            || '-' || cast({{ safe_to_integer('line_number') }} as {{ dbt.type_string() }})
-        ) as lines
-    from {{ source('shop', 'order_items') }}
-    where {{ safe_to_utc_timestamp('created_at') }} is not null
+            distinct case
+                when reject_reason is null
+                    then cast(order_id as {{ dbt.type_string() }})
+                        || '-' || cast(line_number as {{ dbt.type_string() }})
+            end
+        ) as distinct_lines
+    from {{ ref('stg_shop__order_items') }}
 
 ),
 
-fact_lines as (
+rejected as (
 
-    select
-        count(*) as lines,
-        count(
-            distinct cast(order_id as {{ dbt.type_string() }})
-            || '-'
-            || cast(line_number as {{ dbt.type_string() }})
-        ) as distinct_lines
+    select count(*) as rejected_rows
+    from {{ ref('rpt_rejected_rows') }}
+    where source_table = 'shop.order_items'
+
+),
+
+fact as (
+
+    select count(*) as fact_lines
     from {{ ref('fct_order_items') }}
 
 ),
@@ -34,14 +38,17 @@ fact_lines as (
 final as (
 
     select
-        raw_lines.lines as raw_order_lines,
-        fact_lines.lines as fact_order_lines,
-        fact_lines.distinct_lines as fact_distinct_order_lines
-    from raw_lines
-    cross join fact_lines
+        staged.raw_rows,
+        fact.fact_lines,
+        rejected.rejected_rows,
+        staged.good_rows - staged.distinct_lines as duplicate_rows
+    from staged
+    cross join rejected
+    cross join fact
     where
-        raw_lines.lines != fact_lines.lines
-        or fact_lines.lines != fact_lines.distinct_lines
+        staged.raw_rows
+        != fact.fact_lines + rejected.rejected_rows + staged.good_rows - staged.distinct_lines
+        or fact.fact_lines != staged.distinct_lines
 
 )
 

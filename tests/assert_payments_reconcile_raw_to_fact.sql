@@ -1,17 +1,29 @@
--- Raw → fact: one fct_payments row per distinct payment id that parses in raw.
+-- Raw → fact: rows in raw = payments in the fact + rejects + superseded versions and
+-- duplicates (documented exclusions); the fact holds each good payment id once.
 
 with
 
-raw_payments as (
+staged as (
 
-    select count(distinct {{ safe_to_bigint('payment_id') }}) as payments
-    from {{ source('payments', 'payments') }}
+    select
+        count(*) as raw_rows,
+        sum(case when reject_reason is null then 1 else 0 end) as good_rows,
+        count(distinct case when reject_reason is null then payment_id end) as distinct_payments
+    from {{ ref('stg_payments__payments') }}
 
 ),
 
-fact_payments as (
+rejected as (
 
-    select count(*) as payments
+    select count(*) as rejected_rows
+    from {{ ref('rpt_rejected_rows') }}
+    where source_table = 'payments.payments'
+
+),
+
+fact as (
+
+    select count(*) as fact_payments
     from {{ ref('fct_payments') }}
 
 ),
@@ -19,11 +31,17 @@ fact_payments as (
 final as (
 
     select
-        raw_payments.payments as in_raw,
-        fact_payments.payments as in_fact
-    from raw_payments
-    cross join fact_payments
-    where raw_payments.payments != fact_payments.payments
+        staged.raw_rows,
+        fact.fact_payments,
+        rejected.rejected_rows,
+        staged.good_rows - staged.distinct_payments as superseded_rows
+    from staged
+    cross join rejected
+    cross join fact
+    where
+        staged.raw_rows
+        != fact.fact_payments + rejected.rejected_rows + staged.good_rows - staged.distinct_payments
+        or fact.fact_payments != staged.distinct_payments
 
 )
 

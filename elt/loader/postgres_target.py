@@ -230,9 +230,15 @@ class PostgresWarehouse(Warehouse):
         return PostgresSession(self._connect(), self.meta_schema)
 
     def analyze(self, tables: list[SourceTable]) -> None:
-        """Fresh statistics, so the next dbt run plans on real row counts, not guesses."""
+        """Fresh statistics, so the next dbt run plans on real row counts, not guesses; and an
+        index on ``_loaded_at``, which dbt's incremental models filter on (rows loaded since
+        their watermark), so a nightly run reads the new rows, not the whole history."""
         with self.conn.cursor() as cur:
             for t in tables:
+                index = q(f"{t.identifier[:50]}__loaded_at")
+                cur.execute(
+                    f"create index if not exists {index} on {q(t.schema)}.{q(t.identifier)} (_loaded_at)"
+                )
                 cur.execute(f"analyze {q(t.schema)}.{q(t.identifier)}")
             cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST}")
             cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE}")

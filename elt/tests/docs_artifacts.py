@@ -47,7 +47,7 @@ class DocsProject:
 
 def build_docs_project(work: Path) -> DocsProject:
     data = work / "data"
-    generate(data, GeneratorConfig(scale=0.005, seed=3, start=dt.date(2025, 3, 1)), days=4)
+    generate(data, GeneratorConfig(scale=0.005, seed=3, start=dt.date(2025, 3, 3)), days=4)
     project = DocsProject(work)
     loaded = run_elt(
         "load", "--target", "duckdb", "--data-dir", str(data), "--quiet", env=project.env

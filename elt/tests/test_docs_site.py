@@ -168,7 +168,7 @@ def test_model_list_shows_every_mart(browser: Any, site: str, docs_project: Docs
     page, problems = open_page(browser, site + "#!/overview")
     # Projects > elt_warehouse > models > marts, as an analyst clicks through the tree
     tree = page.locator(".menu")
-    for folder in ("elt_warehouse", "models", "marts"):
+    for folder in ("elt_warehouse", "models", "marts", "shared", "sales", "operations"):
         tree.get_by_text(folder, exact=True).filter(visible=True).first.click()
     # visible entries only; long names wrap, so the browser's text can hold line breaks
     listed = {
@@ -184,7 +184,8 @@ def test_lineage_of_fct_order_items_renders_its_upstream(
 ) -> None:
     upstream = set(docs_project.manifest["nodes"][FACT]["depends_on"]["nodes"])
     assert {
-        "model.elt_warehouse.int_order_items_enriched",
+        "model.elt_warehouse.int_order_items_deduplicated",
+        "model.elt_warehouse.int_orders_resolved",
         "model.elt_warehouse.dim_product",
     } <= upstream
     page, problems = open_page(browser, site + f"#!/model/{FACT}")

@@ -37,7 +37,7 @@ def test_every_foreign_key_of_the_marts_is_drawn(manifest: dict[str, Any]) -> No
     assert {"fct_order_items", "fct_orders", "fct_payments", "dim_date"} <= set(tables)
     drawn = {(j.fact, j.column, j.dimension) for j in joins}
     assert ("fct_order_items", "product_sk", "dim_product") in drawn
-    assert ("fct_orders", "placed_date_key", "dim_date") in drawn
+    assert ("fct_orders", "order_date_key", "dim_date") in drawn
     # every *_sk column of a fact other than its own key is a drawn foreign key
     for name, table in tables.items():
         if name.startswith("fct_"):

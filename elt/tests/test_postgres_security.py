@@ -14,7 +14,7 @@ import pytest
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 from elt.pgsetup import Admin, Roles, setup
-from elt.tests.conftest import MARTS, pg_settings, run_elt
+from elt.tests.conftest import ANALYST_MARTS, OPERATIONS_MARTS, pg_settings, run_elt
 from elt.tests.dbt_runner import dbt
 
 pytestmark = pytest.mark.postgres
@@ -48,7 +48,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None
         cur.execute(f"drop database if exists {name} with (force)")
     setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, name), Roles())
     data = work / "data"
-    generate(data, GeneratorConfig(scale=0.02, seed=5, start=dt.date(2025, 3, 1)), days=6)
+    generate(data, GeneratorConfig(scale=0.02, seed=5, start=dt.date(2025, 3, 3)), days=6)
     env = {"ELT_PG_DATABASE": name, "ELT_PG_LOADER_USER": "elt_loader"}
     loaded = run_elt(
         "load", "--target", "postgres_loader", "--data-dir", str(data), "--quiet", env=env
@@ -88,20 +88,22 @@ def test_raw_belongs_to_the_loader_and_models_to_the_transformer(warehouse: str)
 def test_analyst_reads_every_mart(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
     with conn.cursor() as cur:
-        for mart in MARTS:
+        for mart in ANALYST_MARTS:
             cur.execute(f"select count(*) from marts.{mart}")
             assert cur.fetchone()[0] > 0, mart  # type: ignore[index]
     conn.close()
 
 
-def test_analyst_cannot_read_raw_staging_or_snapshots(warehouse: str) -> None:
+def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
     for table in [
         "raw.shop__customers",
         "raw._elt_manifest",
         "staging.stg_shop__customers",
-        "snapshots.snp_shop__customers",
-        "intermediate.int_order_items_enriched",
+        "snapshots.snp_rpt_daily_sales",
+        "intermediate.int_customer_versions",
+        "intermediate.int_orders_resolved",
+        *(f"marts.{mart}" for mart in OPERATIONS_MARTS),
     ]:
         assert denied(conn, f"select * from {table} limit 1"), table
     conn.close()
@@ -152,7 +154,7 @@ def test_setup_and_grants_are_idempotent(warehouse: str, tmp_path: Path) -> None
     rebuilt = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "marts")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     test_analyst_reads_every_mart(warehouse)
-    test_analyst_cannot_read_raw_staging_or_snapshots(warehouse)
+    test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse)
     test_analyst_cannot_change_the_marts(warehouse)
 
 

@@ -1,12 +1,57 @@
 {#-
-    The lookback filter of an incremental model: rows whose `date_column` is on or after
-    the latest day already in the model minus `days`. Empty on a full build.
+    Incremental models read only what is new since their last run, by load, never by
+    business time (docs: incremental_design). `source_loaded_at` on every incremental
+    model's row is the newest raw `_loaded_at` behind it; the model's watermark is its
+    greatest value. The watermark is read when the model runs and written into the SQL
+    as a constant, so both databases push the filter down to the scan (DuckDB's zone
+    maps on load order, PostgreSQL's index on `_loaded_at`).
 -#}
-{% macro lookback_filter(date_column, target_date_column, days) -%}
-    {%- if is_incremental() -%}
-        where {{ date_column }} >= (
-            select coalesce(max({{ target_date_column }}), cast('1900-01-01' as date)) - {{ days }}
-            from {{ this }}
-        )
+
+{#- The model's watermark as a SQL timestamp literal (UTC), or none on a full build. -#}
+{% macro loaded_watermark(relation=none, column='source_loaded_at') -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
     {%- endif -%}
+    {%- set relation = relation or this -%}
+    {%- set result = run_query('select max(' ~ column ~ ') from ' ~ relation) -%}
+    {%- set value = result.columns[0].values()[0] -%}
+    {%- if value is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set text = value.strftime('%Y-%m-%d %H:%M:%S.%f') if value is not string else value -%}
+    {{ return(text) }}
+{%- endmacro %}
+
+
+{#-
+    `where` (or `and`) clause keeping rows loaded after the watermark. `column` is a raw
+    `_loaded_at` (timestamp with time zone, `raw=true`) or a model's `source_loaded_at`
+    (UTC timestamp). Renders `keyword 1 = 1` on a full build or an empty target.
+-#}
+{% macro loaded_after_watermark(column, watermark, keyword='where', raw=false) -%}
+    {{ keyword }}
+    {%- if watermark is none %} 1 = 1
+    {%- elif raw %} {{ column }} > cast('{{ watermark }}+00' as {{ timestamptz_type() }})
+    {%- else %} {{ column }} > cast('{{ watermark }}' as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro timestamptz_type() -%}
+    {{ return(adapter.dispatch('timestamptz_type')()) }}
+{%- endmacro %}
+
+{% macro default__timestamptz_type() -%}
+    timestamptz
+{%- endmacro %}
+
+{% macro postgres__timestamptz_type() -%}
+    timestamp with time zone
+{%- endmacro %}
+
+
+{#- The greatest non-null value of the expressions (null when all are null): `greatest`
+    skips nulls on DuckDB, PostgreSQL and Spark alike. -#}
+{% macro greatest_of(expressions) -%}
+    greatest({{ expressions | join(', ') }})
 {%- endmacro %}

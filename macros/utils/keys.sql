@@ -16,3 +16,13 @@
 {% macro unknown_key() -%}
     cast('00000000000000000000000000000000' as varchar(32))
 {%- endmacro %}
+
+
+{#- The key of a dimension member matched by a left join (its natural key, as the dimension
+    hashes it), or the unknown member's key when nothing matched. -#}
+{% macro member_key(natural_key) -%}
+    case
+        when {{ natural_key }} is null then {{ unknown_key() }}
+        else {{ surrogate_key([natural_key]) }}
+    end
+{%- endmacro %}

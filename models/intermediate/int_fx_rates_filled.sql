@@ -1,12 +1,16 @@
 {#-
     One rate per currency and calendar day: the day's published rate, or else the
     latest earlier one (FX is published on business days only). US dollars are 1.
+    Rebuilt on every run: it is small (currencies × calendar days) whatever the history.
 -#}
+{{ config(materialized='table') }}
+
 with
 
-rates as (
+published as (
 
     select * from {{ ref('stg_finance__fx_rates') }}
+    where reject_reason is null
 
 ),
 
@@ -19,6 +23,26 @@ countries as (
 calendar as (
 
     {{ calendar_spine() }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ to_utc('loaded_at') }} as source_loaded_at,
+        row_number() over (
+            partition by rate_date, currency_code
+            order by {{ latest_version_first('published_at', 'loaded_at') }}
+        ) as version_rank
+    from published
+
+),
+
+rates as (
+
+    select * from ranked
+    where version_rank = 1
 
 ),
 
@@ -35,7 +59,6 @@ days_by_currency as (
     select
         calendar.date_day,
         currencies.currency_code,
-        rates.usd_per_unit,
         case when rates.usd_per_unit is not null then calendar.date_day end as published_day
     from calendar
     cross join currencies
@@ -75,7 +98,8 @@ final as (
         end as rate_source_date,
         coalesce(
             carried.currency_code != 'USD' and carried.rate_source_date != carried.date_day, false
-        ) as is_carried_forward
+        ) as is_carried_forward,
+        rates.source_loaded_at
     from carried
     left join rates
         on

@@ -1,3 +1,11 @@
+{%- set checks = [
+    reject_check('customer_id', safe_to_bigint('customer_id'), 'a whole number'),
+    reject_check('updated_at', safe_to_utc_timestamp('updated_at'), 'an ISO-8601 timestamp'),
+    reject_check(
+        'created_at', safe_to_utc_timestamp('created_at'), 'an ISO-8601 timestamp', required=false
+    ),
+] -%}
+
 with
 
 source as (
@@ -19,49 +27,13 @@ cleaned as (
         lower({{ clean_text('segment') }}) as segment,
         {{ safe_to_utc_timestamp('created_at') }} as created_at,
         {{ safe_to_utc_timestamp('updated_at') }} as updated_at,
-        (
-            {{ is_invalid('created_at', safe_to_utc_timestamp('created_at')) }}
-            or {{ is_invalid('updated_at', safe_to_utc_timestamp('updated_at')) }}
-        ) as has_invalid_values,
-        _loaded_at,
-        _source_file,
-        _row_number
-    from source
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id
-            order by {{ latest_version_first('updated_at') }}
-        ) as version_rank
-    from cleaned
-    where customer_id is not null
-
-),
-
-final as (
-
-    select
-        customer_id,
-        email,
-        first_name,
-        last_name,
-        phone,
-        country_code,
-        city,
-        segment,
-        created_at,
-        updated_at,
-        has_invalid_values,
+        {{ reject_columns(checks) }},
+        _batch_id as batch_id,
         _loaded_at as loaded_at,
-        _source_file as source_file
-    from ranked
-    where version_rank = 1
+        _source_file as source_file,
+        _row_number as source_row_number
+    from source
 
 )
 
-select * from final
+select * from cleaned

@@ -1,3 +1,13 @@
+{%- set checks = [
+    reject_check('order_id', safe_to_bigint('order_id'), 'a whole number'),
+    reject_check('line_number', safe_to_integer('line_number'), 'a whole number'),
+    reject_check('product_id', safe_to_bigint('product_id'), 'a whole number'),
+    reject_check('quantity', safe_to_integer('quantity'), 'a whole number'),
+    reject_check('unit_price', safe_to_numeric('unit_price'), 'a decimal number'),
+    reject_check('discount', safe_to_numeric('discount'), 'a decimal number', required=false),
+    reject_check('created_at', safe_to_utc_timestamp('created_at'), 'an ISO-8601 timestamp'),
+] -%}
+
 with
 
 source as (
@@ -14,55 +24,16 @@ cleaned as (
         {{ safe_to_bigint('product_id') }} as product_id,
         {{ safe_to_integer('quantity') }} as quantity,
         {{ safe_to_numeric('unit_price') }} as unit_price,
-        {{ safe_to_numeric('discount') }} as discount_amount,
-        {{ safe_to_utc_timestamp('created_at') }} as ordered_at,
-        (
-            {{ is_invalid('product_id', safe_to_bigint('product_id')) }}
-            or {{ is_invalid('quantity', safe_to_integer('quantity')) }}
-            or {{ is_invalid('unit_price', safe_to_numeric('unit_price')) }}
-            or {{ is_invalid('discount', safe_to_numeric('discount')) }}
-            or {{ is_invalid('created_at', safe_to_utc_timestamp('created_at')) }}
-        ) as has_invalid_values,
-        _loaded_at,
-        _source_file,
-        _row_number
-    from source
-
-),
-
-ranked as (
-
-    select
-        *,
-        -- an order's lines share its placement day: partitioning by it lets an
-        -- incremental model's date filter reach the raw scan
-        row_number() over (
-            partition by cast(ordered_at as date), order_id, line_number
-            order by {{ latest_version_first() }}
-        ) as version_rank
-    from cleaned
-    where order_id is not null and line_number is not null
-
-),
-
-final as (
-
-    select
-        {{ surrogate_key(['order_id', 'line_number']) }} as order_item_sk,
-        order_id,
-        line_number,
-        product_id,
-        quantity,
-        unit_price,
-        discount_amount,
-        ordered_at,
-        cast(ordered_at as date) as ordered_date,
-        has_invalid_values,
+        -- no discount written means none given
+        coalesce({{ safe_to_numeric('discount') }}, 0) as discount_amount,
+        {{ safe_to_utc_timestamp('created_at') }} as created_at,
+        {{ reject_columns(checks) }},
+        _batch_id as batch_id,
         _loaded_at as loaded_at,
-        _source_file as source_file
-    from ranked
-    where version_rank = 1
+        _source_file as source_file,
+        _row_number as source_row_number
+    from source
 
 )
 
-select * from final
+select * from cleaned

@@ -1,3 +1,11 @@
+{%- set checks = [
+    reject_check('order_id', safe_to_bigint('order_id'), 'a whole number'),
+    reject_check('customer_id', safe_to_bigint('customer_id'), 'a whole number'),
+    reject_check('status', clean_text('status'), 'a status'),
+    reject_check('placed_at', safe_to_utc_timestamp('placed_at'), 'an ISO-8601 timestamp'),
+    reject_check('updated_at', safe_to_utc_timestamp('updated_at'), 'an ISO-8601 timestamp'),
+] -%}
+
 with
 
 source as (
@@ -18,52 +26,13 @@ cleaned as (
             as coupon_code,
         {{ safe_to_utc_timestamp('placed_at') }} as placed_at,
         {{ safe_to_utc_timestamp('updated_at') }} as updated_at,
-        (
-            {{ is_invalid('customer_id', safe_to_bigint('customer_id')) }}
-            or {{ is_invalid('placed_at', safe_to_utc_timestamp('placed_at')) }}
-            or {{ is_invalid('updated_at', safe_to_utc_timestamp('updated_at')) }}
-        ) as has_invalid_values,
-        _loaded_at,
-        _source_file,
-        _row_number
-    from source
-
-),
-
-ranked as (
-
-    select
-        *,
-        cast(placed_at as date) as placed_date,
-        -- placed_date is constant per order: partitioning by it lets a date filter
-        -- from an incremental model reach the raw scan
-        row_number() over (
-            partition by cast(placed_at as date), order_id
-            order by {{ latest_version_first('updated_at') }}
-        ) as version_rank
-    from cleaned
-    where order_id is not null
-
-),
-
-final as (
-
-    select
-        order_id,
-        customer_id,
-        order_status,
-        currency_code,
-        channel,
-        coupon_code,
-        placed_at,
-        placed_date,
-        updated_at,
-        has_invalid_values,
+        {{ reject_columns(checks) }},
+        _batch_id as batch_id,
         _loaded_at as loaded_at,
-        _source_file as source_file
-    from ranked
-    where version_rank = 1
+        _source_file as source_file,
+        _row_number as source_row_number
+    from source
 
 )
 
-select * from final
+select * from cleaned

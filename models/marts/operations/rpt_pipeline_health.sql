@@ -19,24 +19,44 @@ file_loads as (
 
 ),
 
+rejected_rows as (
+
+    select * from {{ ref('rpt_rejected_rows') }}
+
+),
+
+rejects_by_file as (
+
+    select
+        source_file,
+        count(*) as rows_rejected
+    from rejected_rows
+    group by source_file
+
+),
+
 daily as (
 
     select
-        source_table,
-        cast(load_finished_at as date) as load_date,
-        max(raw_table) as raw_table,
-        sum(case when is_loaded then 1 else 0 end) as files_loaded,
-        sum(case when is_loaded then 0 else 1 end) as files_failed,
-        sum(rows_in_file) as rows_in_files,
-        sum(rows_loaded) as rows_loaded,
-        sum(rows_quarantined) as rows_quarantined,
+        file_loads.source_table,
+        cast(file_loads.load_finished_at as date) as load_date,
+        max(file_loads.raw_table) as raw_table,
+        sum(case when file_loads.is_loaded then 1 else 0 end) as files_loaded,
+        sum(case when file_loads.is_loaded then 0 else 1 end) as files_failed,
+        sum(file_loads.rows_in_file) as rows_in_files,
+        sum(file_loads.rows_loaded) as rows_loaded,
+        sum(file_loads.rows_quarantined) as rows_quarantined,
+        sum(coalesce(rejects_by_file.rows_rejected, 0)) as rows_rejected,
         sum(
-            extract(epoch from load_finished_at) - extract(epoch from load_started_at)
+            extract(epoch from file_loads.load_finished_at)
+            - extract(epoch from file_loads.load_started_at)
         ) as load_seconds,
-        min(load_started_at) as first_load_started_at,
-        max(load_finished_at) as last_load_finished_at
+        min(file_loads.load_started_at) as first_load_started_at,
+        max(file_loads.load_finished_at) as last_load_finished_at
     from file_loads
-    group by source_table, cast(load_finished_at as date)
+    left join rejects_by_file
+        on file_loads.file_path = rejects_by_file.source_file
+    group by file_loads.source_table, cast(file_loads.load_finished_at as date)
 
 ),
 
@@ -72,6 +92,12 @@ final as (
                 when rows_in_files > 0 then 1.0 * rows_quarantined / rows_in_files else 0
             end as numeric(9, 6)
         ) as quarantine_rate,
+        cast(rows_rejected as bigint) as rows_rejected,
+        cast(
+            case
+                when rows_in_files > 0 then 1.0 * rows_rejected / rows_in_files else 0
+            end as numeric(9, 6)
+        ) as reject_rate,
         cast(load_seconds as numeric(12, 3)) as load_seconds,
         cast(first_load_started_at as timestamp) as first_load_started_at,
         cast(last_load_finished_at as timestamp) as last_load_finished_at,

@@ -1,0 +1,83 @@
+"""Build a warehouse with dbt and compare its marts: fingerprints of ordered rows, row identities."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from elt.tests.conftest import MARTS, pg_settings
+from elt.tests.dbt_runner import dbt
+from elt.tests.loader_helpers import Wh
+
+# columns documented as run metadata: they record when rows were loaded, so two warehouses
+# built from the same files differ there (docs: source_loaded_at)
+RUN_METADATA_COLUMNS = {"source_loaded_at", "batch_id"}
+# rpt_pipeline_health reports the loader's own timings: run metadata as a whole
+DATA_MARTS = [m for m in MARTS if m != "rpt_pipeline_health"]
+
+
+def build(wh: Wh, work: Path, *args: str, allow_warnings: bool = False) -> dict[str, Any]:
+    """`dbt build` that must succeed; returns run_results.json."""
+    result = dbt(work, wh.kind, "build", *args, database=wh.env.get("ELT_PG_DATABASE"))
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "ERROR=0" in result.stdout, result.stdout[-3000:]
+    if not allow_warnings:
+        assert "WARN=0" in result.stdout, result.stdout[-3000:]
+    results: dict[str, Any] = json.loads((work / "target" / "run_results.json").read_text())
+    return results
+
+
+def columns(wh: Wh, schema: str, table: str) -> list[str]:
+    rows = wh.sql(
+        "select column_name from information_schema.columns "
+        f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+    )
+    return [r[0] for r in rows]
+
+
+def fingerprints(wh: Wh) -> dict[str, tuple[int, str]]:
+    """Per data mart: (rows, sha256 of every row in order), run metadata columns left out."""
+    out = {}
+    for mart in DATA_MARTS:
+        cols = [c for c in columns(wh, "marts", mart) if c not in RUN_METADATA_COLUMNS]
+        assert cols, mart
+        order = ", ".join(str(i + 1) for i in range(len(cols)))
+        rows = wh.sql(f"select {', '.join(cols)} from marts.{mart} order by {order}")
+        out[mart] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return out
+
+
+def differing(a: dict[str, tuple[int, str]], b: dict[str, tuple[int, str]]) -> list[str]:
+    return [m for m in a if a[m] != b.get(m)]
+
+
+def drop_warehouse(wh: Wh) -> None:
+    """Lose the warehouse (the raw files stay): the DuckDB file, or the PostgreSQL database,
+    which is then created again empty by the project's own set-up."""
+    if wh.kind == "duckdb":
+        path = Path(wh.env["ELT_DUCKDB_PATH"])
+        path.unlink()
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        return
+    import psycopg2
+
+    from elt.pgsetup import Admin, Roles, setup
+
+    s = pg_settings()
+    name = wh.env["ELT_PG_DATABASE"]
+    conn = psycopg2.connect(dbname="postgres", **s)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'drop database "{name}" with (force)')
+    conn.close()
+    setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, name), Roles())
+
+
+def row_identities(wh: Wh, table: str, key: str) -> dict[str, str]:
+    """key -> the transaction that wrote its row (PostgreSQL's xmin): a row that an incremental
+    run deleted and inserted again gets a new one. (DuckDB has no such identity: its row ids
+    are renumbered when a checkpoint compacts deleted rows.)"""
+    assert wh.kind == "postgres"
+    return {str(k): str(v) for k, v in wh.sql(f"select {key}, cast(xmin as text) from {table}")}
