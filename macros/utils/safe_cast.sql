@@ -41,14 +41,6 @@
 {%- endmacro %}
 
 
-{% macro safe_to_double(expression) -%}
-    case
-        when {{ regex_full_match('trim(' ~ expression ~ ')', '[+-]?[0-9]+([.][0-9]+)?([eE][+-]?[0-9]+)?') }}
-            then cast(trim({{ expression }}) as double precision)
-    end
-{%- endmacro %}
-
-
 {#- A real calendar day: month 1-12, day within the month (leap years included). -#}
 {% macro _is_real_day(expression) -%}
     (
@@ -115,10 +107,4 @@
         when upper(trim({{ expression }})) in ('', 'NULL', 'N/A', 'NA', 'NONE', '-') then null
         else trim({{ expression }})
     end
-{%- endmacro %}
-
-
-{#- True when the raw text held something that did not survive its cast. -#}
-{% macro is_invalid(raw_expression, cast_expression) -%}
-    ({{ clean_text(raw_expression) }} is not null and ({{ cast_expression }}) is null)
 {%- endmacro %}

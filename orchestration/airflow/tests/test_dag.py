@@ -130,7 +130,7 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(
     assert all("load" in t.upstream_task_ids for t in roots)
     assert tasks["docs"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
     assert dag.has_task("dbt.assert_revenue_reconciles_across_marts_test")
-    assert "dbt.int_order_items_enriched.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
+    assert "dbt.int_orders_resolved.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
     assert "dbt.dim_product.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
     # retries, timeouts, schedule
     assert all(t.retries == 2 for t in tasks.values())
