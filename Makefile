@@ -63,7 +63,7 @@ tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) $(PG_SETUP) data load dbt docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, snapshots, models, tests), docs
+run: $(STAMP) $(PG_SETUP) data load dbt docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), docs
 	@echo ""
 	@echo "Done. Warehouse ($(TARGET)):"
 	@if [ "$(TARGET)" = duckdb ]; then \
@@ -95,16 +95,15 @@ load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema 
 pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer/analyst roles (idempotent; as ELT_PG_ADMIN_USER)
 	$(ELT) setup-postgres
 
-dbt: build ## dbt build: seeds, staging, snapshots, intermediate, marts and every test, in DAG order
+dbt: build ## dbt build: seeds, staging, intermediate, marts, the report snapshot and every test, in DAG order
 
 seed: $(STAMP) _warehouse_dir ## dbt seed
 	$(DBT) seed --target $(TARGET)
 
-snapshot: $(STAMP) _warehouse_dir ## dbt snapshot (with the staging views it reads)
-	$(DBT) run --target $(TARGET) --select +resource_type:snapshot,resource_type:model
+snapshot: $(STAMP) _warehouse_dir ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
 	$(DBT) snapshot --target $(TARGET)
 
-build: $(STAMP) _warehouse_dir ## dbt build (seeds, snapshots, models and their tests); failures go to the alert hook
+build: $(STAMP) _warehouse_dir ## dbt build (seeds, models, tests, the report snapshot), incremental by load; failures go to the alert hook
 	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
 	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results target/run_results.json
 
@@ -238,7 +237,7 @@ bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days),
 bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.load
 
-bench-dbt: $(STAMP) ## Benchmark: incremental fct_order_items vs full refresh at scale 1 (90 days + 1), DuckDB and PostgreSQL
+bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental
 
 clean: ## Remove dbt build output and the DuckDB warehouse (keeps .venv and data)

@@ -38,7 +38,9 @@ from elt.loader.warehouse import (
     utcnow,
 )
 
-LOCK_KEY = 0x454C545F4C4F4144 & 0x7FFFFFFFFFFFFFFF  # "ELT_LOAD"
+# "ELT_LOAD" as a bigint: held for a whole run; dbt's models wait for it (macros/utils/session.sql
+# derives the same key from the same 8 bytes)
+LOCK_KEY = 0x454C545F4C4F4144 & 0x7FFFFFFFFFFFFFFF
 COPY_OPTIONS = "(format csv, header false)"
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from elt.tests.conftest import REPO, pg_settings
 
@@ -47,3 +49,23 @@ def dbt(
         text=True,
         timeout=1800,
     )
+
+
+def build_in_process(work: Path, target: str, *args: str) -> dict[str, Any]:
+    """`dbt build` in this process (dbt's Python API): saves the interpreter start and imports of a
+    subprocess, which dominate a small daily build. The caller's environment must point dbt
+    at the warehouse (``dbt_env``). Returns run_results.json; raises when the build failed."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        ["build", "--project-dir", str(REPO), "--target", target, "--quiet", *args]
+    )
+    results: dict[str, Any] = json.loads((work / "target" / "run_results.json").read_text())
+    failed = [
+        (r["unique_id"], r["status"], (r.get("message") or "")[:300])
+        for r in results["results"]
+        if r["status"] in ("error", "fail", "runtime error")
+    ]
+    if not result.success or failed:
+        raise AssertionError(f"dbt build {' '.join(args)} failed: {failed or result.exception}")
+    return results

@@ -11,15 +11,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.dbt_runner import dbt
-from elt.tests.loader_helpers import Wh
+from elt.loader.postgres_target import LOCK_KEY
+from elt.tests.conftest import REPO, pg_settings
+from elt.tests.dbt_runner import DBT, build_in_process, dbt, dbt_env
+from elt.tests.loader_helpers import Wh, make_wh
 from elt.tests.mart_checks import build, differing, drop_warehouse, fingerprints, row_identities
 
 MONDAY = dt.date(2025, 3, 3)
@@ -34,14 +39,18 @@ def _rebuild_from_files(wh: Wh, data: Path, work: Path) -> dict[str, tuple[int, 
 
 
 @pytest.mark.slow
-def test_forty_day_routine_stays_green_and_rebuilds_identically(tmp_path: Path) -> None:
+def test_forty_day_routine_stays_green_and_rebuilds_identically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`make generate load build` once a day for 40 days on the default sample data (its
     messiness included: quarantined product lines of the full extracts, late and
     out-of-order rows, duplicates, rejects). Every day must build without an error; the
-    marts then equal a --full-refresh and a rebuild from the files in a new warehouse."""
-    from elt.tests.loader_helpers import make_wh
-
+    marts then equal a --full-refresh and a rebuild from the files in a new warehouse.
+    dbt runs in this process (40 builds: the interpreter start of a subprocess would double
+    the test's time)."""
     wh = make_wh("duckdb", tmp_path, None)
+    for key, value in dbt_env(tmp_path, "duckdb").items():
+        monkeypatch.setenv(key, value)
     data = tmp_path / "data"
     cfg = GeneratorConfig(scale=0.01)  # `make run`'s defaults: start 2025-01-01, every kind
     generate(data, cfg, days=1)
@@ -49,15 +58,18 @@ def test_forty_day_routine_stays_green_and_rebuilds_identically(tmp_path: Path) 
         if day:
             generate(data, cfg, days=1, cont=True)
         assert wh.load(data).ok, f"day {day + 1}: load failed"
-        build(wh, tmp_path, allow_warnings=True)
+        build_in_process(tmp_path, "duckdb")
     quarantined_products = wh.sql(
         "select count(*) from raw._elt_quarantine where source_table = 'shop.products'"
     )[0][0]
     assert quarantined_products > 0, "the routine should meet quarantined product lines"
     daily = fingerprints(wh)
-    build(wh, tmp_path, "--full-refresh", allow_warnings=True)
+    build_in_process(tmp_path, "duckdb", "--full-refresh")
     assert differing(daily, fingerprints(wh)) == []
-    assert differing(daily, _rebuild_from_files(wh, data, tmp_path)) == []
+    drop_warehouse(wh)  # disaster drill: the warehouse is lost, the raw files are kept
+    assert wh.load(data).ok
+    build_in_process(tmp_path, "duckdb")
+    assert differing(daily, fingerprints(wh)) == []
 
 
 @pytest.mark.slow
@@ -66,7 +78,6 @@ def test_daily_one_shot_full_refresh_and_rebuild_agree_on_postgres(
     pg_database: str, tmp_path: Path
 ) -> None:
     """The same equivalence on PostgreSQL, over fewer days (the DuckDB routine runs 40)."""
-    from elt.tests.loader_helpers import make_wh
 
     wh = make_wh("postgres", tmp_path, pg_database)
     data = tmp_path / "data"
@@ -263,3 +274,62 @@ def test_missing_fx_rates_are_null_flagged_and_counted_never_zero(wh: Wh, tmp_pa
     assert wh.sql(
         "select count(*) from marts.fct_order_items where currency_code = 'USD' and is_missing_fx_rate"
     ) == [(0,)]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_models_wait_for_a_running_load_and_raw_is_indexed_on_loaded_at(
+    pg_database: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: a model never reads a load half done (its watermark would skip the rest):
+    while `elt load` holds its lock, dbt's models wait. And the filter on `_loaded_at`, the
+    incremental models' watermark, is served by an index the loader creates."""
+
+    wh = make_wh("postgres", tmp_path, pg_database)
+    data = tmp_path / "data"
+    generate(data, GeneratorConfig(scale=0.01, seed=2, start=MONDAY), days=2)
+    assert wh.load(data).ok
+    build(wh, tmp_path)
+    indexed = wh.sql(
+        "select tablename from pg_indexes where schemaname = 'raw' "
+        "and indexdef like '%(_loaded_at)'"
+    )
+    assert {r[0] for r in indexed} >= {"shop__orders", "shop__order_items", "payments__payments"}
+
+    s = pg_settings()
+    holder = psycopg2.connect(dbname=pg_database, **s)
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        cur.execute("select pg_advisory_lock(%s)", [LOCK_KEY])  # as a running elt load does
+
+    env = dbt_env(tmp_path, "postgres", pg_database)
+    run = subprocess.Popen(
+        [DBT, "run", "--select", "int_orders_merged", "--project-dir", str(REPO)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        waiting = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.poll() is None:
+            with holder.cursor() as cur:
+                cur.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and not granted "
+                    "and database = (select oid from pg_database where datname = current_database())"
+                )
+                row = cur.fetchone()
+            if row and row[0]:
+                waiting = True
+                break
+            time.sleep(0.2)
+        assert waiting, "the model should wait for the loader's lock"
+        assert run.poll() is None
+    finally:
+        with holder.cursor() as cur:
+            cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+        holder.close()
+    out, _ = run.communicate(timeout=300)
+    assert run.returncode == 0, out[-3000:]
