@@ -14,6 +14,7 @@
         indexes=postgres_indexes([
             {'columns': ['order_id'], 'unique': true},
             {'columns': ['source_loaded_at']},
+            {'columns': ['keys_loaded_at']},
         ]),
     )
 }}
@@ -128,7 +129,7 @@ with_customer as (
 
 ),
 
-final as (
+resolved as (
 
     select
         with_customer.order_id,
@@ -167,6 +168,38 @@ final as (
         on
             cast(with_customer.placed_at as date) = fx_rates.rate_date
             and with_customer.currency_code = fx_rates.currency_code
+
+),
+
+-- when what the facts' rows take from the header (order time, customer version,
+-- geography, channel, currency, FX rate, cancellation) last changed: a new status alone
+-- does not make the facts rebuild an order's lines and payments
+final as (
+
+    select
+        resolved.*,
+        {% if is_incremental() %}
+            case
+                when
+                    previous.order_id is not null
+                    and resolved.ordered_at = previous.ordered_at
+                    and resolved.customer_sk = previous.customer_sk
+                    and resolved.geography_sk = previous.geography_sk
+                    and resolved.channel_sk = previous.channel_sk
+                    and resolved.is_cancelled = previous.is_cancelled
+                    and resolved.currency_code is not distinct from previous.currency_code
+                    and resolved.usd_per_unit is not distinct from previous.usd_per_unit
+                    then previous.keys_loaded_at
+                else resolved.source_loaded_at
+            end as keys_loaded_at
+        {% else %}
+            resolved.source_loaded_at as keys_loaded_at
+        {% endif %}
+    from resolved
+    {% if is_incremental() %}
+        left join {{ this }} as previous
+            on resolved.order_id = previous.order_id
+    {% endif %}
 
 )
 

@@ -1,8 +1,9 @@
 {#-
     Order lines priced and keyed: every dimension resolved as of the order time through
     the order header (int_orders_resolved). Incremental by load (docs: incremental_design):
-    a run rebuilds the lines of every order that has new lines, whose header changed, or
-    that sold a product whose history changed on or before the order time.
+    a run rebuilds the lines of every order that has new lines, whose header changed in
+    what a line takes from it (keys_loaded_at: not a new status alone), or that sold a
+    product whose history changed on or before the order time.
 -#}
 {{
     config(
@@ -62,7 +63,7 @@ products as (
         union
 
         select order_id from order_headers
-        {{ loaded_after_watermark('source_loaded_at', watermark) }}
+        {{ loaded_after_watermark('keys_loaded_at', watermark) }}
 
         union
 
@@ -83,11 +84,25 @@ products as (
 
     ),
 
+    headers as (
+
+        select order_headers.*
+        from order_headers
+        where order_headers.order_id in (select orders_to_rebuild.order_id from orders_to_rebuild)
+
+    ),
+
 {% else %}
 
 lines as (
 
     select * from order_lines
+
+),
+
+headers as (
+
+    select * from order_headers
 
 ),
 
@@ -104,19 +119,19 @@ with_header as (
         lines.unit_price,
         lines.discount_amount,
         -- a line whose order has not arrived yet keeps its own time and unknown members
-        coalesce(order_headers.ordered_at, lines.created_at) as ordered_at,
-        coalesce(order_headers.customer_sk, {{ unknown_key() }}) as customer_sk,
-        coalesce(order_headers.geography_sk, {{ unknown_key() }}) as geography_sk,
-        coalesce(order_headers.channel_sk, {{ unknown_key() }}) as channel_sk,
-        order_headers.currency_code,
-        order_headers.usd_per_unit,
-        coalesce(order_headers.is_cancelled, false) as is_cancelled,
-        order_headers.order_id is null as is_orphan_order,
-        {{ greatest_of(['lines.source_loaded_at', 'order_headers.source_loaded_at']) }}
+        coalesce(headers.ordered_at, lines.created_at) as ordered_at,
+        coalesce(headers.customer_sk, {{ unknown_key() }}) as customer_sk,
+        coalesce(headers.geography_sk, {{ unknown_key() }}) as geography_sk,
+        coalesce(headers.channel_sk, {{ unknown_key() }}) as channel_sk,
+        headers.currency_code,
+        headers.usd_per_unit,
+        coalesce(headers.is_cancelled, false) as is_cancelled,
+        headers.order_id is null as is_orphan_order,
+        {{ greatest_of(['lines.source_loaded_at', 'headers.keys_loaded_at']) }}
             as source_loaded_at
     from lines
-    left join order_headers
-        on lines.order_id = order_headers.order_id
+    left join headers
+        on lines.order_id = headers.order_id
 
 ),
 

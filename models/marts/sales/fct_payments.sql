@@ -71,7 +71,7 @@ methods as (
         from payment_versions
         inner join order_headers
             on payment_versions.order_id = order_headers.order_id
-        {{ loaded_after_watermark('order_headers.source_loaded_at', watermark) }}
+        {{ loaded_after_watermark('order_headers.keys_loaded_at', watermark) }}
 
         union
 
@@ -131,7 +131,7 @@ final as (
         cast(
             {{ greatest_of([
                 'payments.source_loaded_at',
-                'order_headers.source_loaded_at',
+                'order_headers.keys_loaded_at',
                 'fx_rates.source_loaded_at',
             ]) }} as timestamp
         ) as source_loaded_at

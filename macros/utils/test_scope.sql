@@ -1,0 +1,44 @@
+{#-
+    Tests that follow the new data (docs: test_scope). Generic tests on models that carry
+    `source_loaded_at` check, in an incremental build, only the rows loaded in the last
+    var('test_recent_days') days of loads: the rows the build just wrote, and then some.
+    A `--full-refresh` build, or var('test_all_rows'), tests every row (run it weekly,
+    e.g. `dbt test --vars '{test_all_rows: true}'`). dbt_project.yml gives every test the
+    `where` `__recent_loads__`; a test's own `where` may keep it
+    ("__recent_loads__ and ...") or drop it.
+
+    dbt renders a test's `where` config without the project's macros; this override of
+    dbt's get_where_subquery (its documented extension point) runs when the test runs.
+-#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where and '__recent_loads__' in where -%}
+        {%- set where = where | replace('__recent_loads__', recent_loads_predicate(relation)) -%}
+    {%- endif -%}
+    {%- if where and where | trim != '1 = 1' -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) as dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- `source_loaded_at` within var('test_recent_days') of the relation's newest, or `1 = 1`
+    for a full test (full refresh, var('test_all_rows'), or a relation without the column). -#}
+{% macro recent_loads_predicate(relation) -%}
+    {%- if flags.FULL_REFRESH or var('test_all_rows', false) or not execute -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set name = relation | string -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.relation_name == name
+            and 'source_loaded_at' in node.columns -%}
+            {%- set newest = '(select max(source_loaded_at) from ' ~ name ~ ')' -%}
+            {{ return('source_loaded_at >= ' ~ dbt.dateadd('day', -1 * var('test_recent_days'), newest)) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return('1 = 1') }}
+{%- endmacro %}
