@@ -193,7 +193,7 @@ final as (
                 else resolved.source_loaded_at
             end as keys_loaded_at
         {% else %}
-            resolved.source_loaded_at as keys_loaded_at
+        resolved.source_loaded_at as keys_loaded_at
         {% endif %}
     from resolved
     {% if is_incremental() %}
