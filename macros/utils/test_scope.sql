@@ -29,7 +29,7 @@
 {#- `source_loaded_at` within var('test_recent_days') of the relation's newest, or `1 = 1`
     for a full test (full refresh, var('test_all_rows'), or a relation without the column). -#}
 {% macro recent_loads_predicate(relation) -%}
-    {%- if flags.FULL_REFRESH or var('test_all_rows', false) or not execute -%}
+    {%- if testing_all_rows() or not execute -%}
         {{ return('1 = 1') }}
     {%- endif -%}
     {%- set name = relation | string -%}
@@ -41,4 +41,21 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return('1 = 1') }}
+{%- endmacro %}
+
+
+{#- Whether this invocation tests every row (a --full-refresh build, or var('test_all_rows')). -#}
+{% macro testing_all_rows() -%}
+    {{ return(flags.FULL_REFRESH or var('test_all_rows', false)) }}
+{%- endmacro %}
+
+
+{#- For singular tests reading staging: rows loaded within var('test_recent_days') days of the
+    newest load of `relation` (its `column`, a raw `_loaded_at`), or `1 = 1` when testing all. -#}
+{% macro recent_raw_rows(relation, column='loaded_at') -%}
+    {%- if testing_all_rows() -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set newest = '(select max(' ~ column ~ ') from ' ~ relation ~ ')' -%}
+    {{ return(column ~ ' >= ' ~ dbt.dateadd('day', -1 * var('test_recent_days'), newest)) }}
 {%- endmacro %}
