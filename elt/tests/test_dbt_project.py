@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from elt.generator.config import GeneratorConfig
+from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
 from elt.tests.conftest import MARTS
 from elt.tests.dbt_runner import dbt
@@ -37,7 +37,14 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
     data = tmp_path / "data"
     generate(
         data,
-        GeneratorConfig(scale=0.02, seed=11, start=START, drift_date=START + dt.timedelta(days=4)),
+        GeneratorConfig(
+            scale=0.02,
+            seed=11,
+            start=START,
+            drift_date=START + dt.timedelta(days=4),
+            # enough unparseable values that rpt_rejected_rows has rows too
+            rates={**{k: v[0] for k, v in MESS_KINDS.items()}, "unparseable_value": 0.01},
+        ),
         days=10,
     )
     assert wh.load(data).ok
