@@ -43,7 +43,8 @@ def health_build(
     wh: Wh, work: Path, as_of: dt.datetime | None = None
 ) -> tuple[int, dict[str, str], Path]:
     """dbt build of the pipeline-health report and its tests: exit code, test -> status."""
-    args = ["build", "--select", "+rpt_pipeline_health"]
+    # cautious: the tests of the selected models only (the reconciliations read the facts too)
+    args = ["build", "--select", "+rpt_pipeline_health", "--indirect-selection", "cautious"]
     if as_of is not None:
         args += [
             "--vars",
