@@ -57,9 +57,20 @@ def build_in_process(work: Path, target: str, *args: str) -> dict[str, Any]:
     at the warehouse (``dbt_env``). Returns run_results.json; raises when the build failed."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(
-        ["build", "--project-dir", str(REPO), "--target", target, "--quiet", *args]
-    )
+    try:
+        result = dbtRunner().invoke(
+            ["build", "--project-dir", str(REPO), "--target", target, "--quiet", *args]
+        )
+    finally:
+        if target == "duckdb":
+            # dbt-duckdb keeps its database open for the process (as the Airflow DAG does,
+            # close it): the loader and the test's queries open the file next
+            from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+            env: Any = getattr(DuckDBConnectionManager, "_ENV", None)
+            if env is not None:
+                env.close()
+                DuckDBConnectionManager._ENV = None
     results: dict[str, Any] = json.loads((work / "target" / "run_results.json").read_text())
     failed = [
         (r["unique_id"], r["status"], (r.get("message") or "")[:300])
