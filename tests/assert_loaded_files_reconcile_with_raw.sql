@@ -1,15 +1,14 @@
 -- Files → raw: every loaded file accounts for each of its records (loaded or
 -- quarantined), and the raw tables hold exactly the rows the manifest says. In an
--- incremental build, the files started in the last var('test_recent_days') days of loads
--- (all of a file's rows are loaded after it started); every file when testing every row.
+-- incremental build, the files of the last var('test_recent_loads') loads (all of a file's
+-- rows are loaded after it started); every file when testing every row.
 {%- set manifest_relation = source('elt', 'manifest') %}
-{%- set newest = '(select max(started_at) from ' ~ manifest_relation ~ ')' %}
 {%- if testing_all_rows() %}
     {%- set since, raw_since = none, none %}
 {%- else %}
-{%- set since = dbt.dateadd('day', -1 * var('test_recent_days'), newest) %}
-{#- a day more for raw: the loader's and the database's clocks may differ a little #}
-{%- set raw_since = dbt.dateadd('day', -1 - var('test_recent_days'), newest) %}
+    {%- set since = recent_loads_start() %}
+    {#- a day earlier for raw: the loader's and the database's clocks may differ a little #}
+    {%- set raw_since = dbt.dateadd('day', -1, since) %}
 {%- endif %}
 
 with

@@ -1,5 +1,5 @@
 {#-
-    Raw → fact, row by row: every good raw order-line row (of the recent loads in an
+    Raw → fact, row by row: every good raw order-line row (of the last loads in an
     incremental build; of all of raw when testing every row, docs: test_scope) has its line
     in the fact, and every reject is listed in rpt_rejected_rows. When testing every row,
     also the count: rows in raw = fact lines + rejects + exact duplicates and superseded
@@ -12,7 +12,7 @@ with
 staged as (
 
     select * from {{ staged_items }}
-    where {{ recent_raw_rows(staged_items) }}
+    where {{ recent_raw_rows() }}
 
 ),
 

@@ -1,7 +1,8 @@
 {#-
     Tests that follow the new data (docs: test_scope). Generic tests on models that carry
-    `source_loaded_at` check, in an incremental build, only the rows loaded in the last
-    var('test_recent_days') days of loads: the rows the build just wrote, and then some.
+    `source_loaded_at` check, in an incremental build, only the rows of the last
+    var('test_recent_loads') runs of `elt load` (from the loader's manifest): the rows the
+    build just wrote.
     A `--full-refresh` build, or var('test_all_rows'), tests every row (run it weekly,
     e.g. `dbt test --vars '{test_all_rows: true}'`). dbt_project.yml gives every test the
     `where` `__recent_loads__`; a test's own `where` may keep it
@@ -26,8 +27,28 @@
 {%- endmacro %}
 
 
-{#- `source_loaded_at` within var('test_recent_days') of the relation's newest, or `1 = 1`
-    for a full test (full refresh, var('test_all_rows'), or a relation without the column). -#}
+{#- When the oldest of the last var('test_recent_loads') loader runs started (a timestamp
+    with time zone, from the loader's manifest): rows loaded since were written by them. -#}
+{% macro recent_loads_start() -%}
+    {%- if not execute -%}
+        {{ return('cast(null as ' ~ timestamptz_type() ~ ')') }}
+    {%- endif -%}
+    {%- set manifest = graph.sources['source.' ~ project_name ~ '.elt.manifest'].relation_name -%}
+    {%- set sql -%}
+        (select min(started_at) from {{ manifest }} where batch_id in (
+            select batch_id from (
+                select distinct batch_id from {{ manifest }}
+                order by batch_id desc
+                limit {{ var('test_recent_loads') }}
+            ) as latest
+        ))
+    {%- endset -%}
+    {{ return(sql) }}
+{%- endmacro %}
+
+
+{#- `source_loaded_at` of the last var('test_recent_loads') loads, or `1 = 1` for a full test
+    (full refresh, var('test_all_rows'), or a relation without the column). -#}
 {% macro recent_loads_predicate(relation) -%}
     {%- if testing_all_rows() or not execute -%}
         {{ return('1 = 1') }}
@@ -36,8 +57,7 @@
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model' and node.relation_name == name
             and 'source_loaded_at' in node.columns -%}
-            {%- set newest = '(select max(source_loaded_at) from ' ~ name ~ ')' -%}
-            {{ return('source_loaded_at >= ' ~ dbt.dateadd('day', -1 * var('test_recent_days'), newest)) }}
+            {{ return('source_loaded_at >= ' ~ to_utc(recent_loads_start())) }}
         {%- endif -%}
     {%- endfor -%}
     {{ return('1 = 1') }}
@@ -50,12 +70,11 @@
 {%- endmacro %}
 
 
-{#- For singular tests reading staging: rows loaded within var('test_recent_days') days of the
-    newest load of `relation` (its `column`, a raw `_loaded_at`), or `1 = 1` when testing all. -#}
-{% macro recent_raw_rows(relation, column='loaded_at') -%}
+{#- For singular tests reading staging: rows of the last var('test_recent_loads') loads (their
+    `column`, a raw `_loaded_at`), or `1 = 1` when testing all. -#}
+{% macro recent_raw_rows(column='loaded_at') -%}
     {%- if testing_all_rows() -%}
         {{ return('1 = 1') }}
     {%- endif -%}
-    {%- set newest = '(select max(' ~ column ~ ') from ' ~ relation ~ ')' -%}
-    {{ return(column ~ ' >= ' ~ dbt.dateadd('day', -1 * var('test_recent_days'), newest)) }}
+    {{ return(column ~ ' >= ' ~ recent_loads_start()) }}
 {%- endmacro %}
