@@ -3,13 +3,9 @@
 -- incremental build, the files of the last var('test_recent_loads') loads (all of a file's
 -- rows are loaded after it started); every file when testing every row.
 {%- set manifest_relation = source('elt', 'manifest') %}
-{%- if testing_all_rows() %}
-    {%- set since, raw_since = none, none %}
-{%- else %}
-    {%- set since = recent_loads_start() %}
-    {#- a day earlier for raw: the loader's and the database's clocks may differ a little #}
-    {%- set raw_since = dbt.dateadd('day', -1, since) %}
-{%- endif %}
+{#- raw a day earlier: the loader's and the database's clocks may differ a little #}
+{%- set since = none if testing_all_rows() else recent_loads_start() %}
+{%- set raw_since = none if testing_all_rows() else dbt.dateadd('day', -1, since) %}
 
 with
 
