@@ -220,7 +220,10 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
             "rpt_pipeline_health",
         } <= set(marts)
         for mart in marts:
+            if mart == "rpt_rejected_rows":  # no value fails to parse in this clean dataset
+                continue
             assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
+        assert "rpt_rejected_rows" in marts
     docs = REPO / "target" / "index.html"
     assert docs.is_file()
     assert docs.stat().st_mtime > started  # the docs task ran
