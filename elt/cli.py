@@ -231,6 +231,11 @@ main.add_command(generate_cmd, name="generate")
 @click.option(
     "--workers", type=int, default=2, show_default=True, help="Tables loaded in parallel."
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Rehash every file, not only those whose size or modification time changed.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--log-json",
@@ -250,10 +255,16 @@ def load_cmd(
     max_quarantine_rate: float,
     lock_timeout: float,
     workers: int,
+    verify: bool,
     quiet: bool,
     log_json: IO[str] | None,
 ) -> None:
-    """Load every new file of every configured source into the raw schema of a dbt target."""
+    """Load every new file of every configured source into the raw schema of a dbt target.
+
+    Exit codes: 0 every file loaded; 1 some files failed (fix the files; a retry fails the
+    same way); 2 a configuration or usage error; 3 a transient error (connection lost,
+    database busy or down): retry, the run resumes where it stopped.
+    """
     from elt.loader.errors import LoaderError
     from elt.loader.events import EventLog
     from elt.loader.run import LoadOptions, load
@@ -272,6 +283,7 @@ def load_cmd(
         lock_timeout=lock_timeout,
         workers=workers,
         tables=tables,
+        verify=verify,
     )
     with Progress(
         TextColumn("[bold]loading[/] {task.description}"),
@@ -304,7 +316,11 @@ def load_cmd(
             progress.stop()
             if events:
                 events.error(str(exc))
-            fail(str(exc))
+            fail(str(exc), exc.exit_code)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+        if events:
+            events.emit("load_warning", "warning", message=warning)
     if events:
         events.finished(report)
     if log_json is None or getattr(log_json, "name", "") != "<stdout>":

@@ -68,7 +68,7 @@ def bare_postgres(tables: list[SourceTable], data: Path) -> None:
     conn = psycopg2.connect(**pg_params(BENCH_DB))
     with conn.cursor() as cur:
         for t in tables:
-            files = discover(t, data)
+            files = [found.path for found in discover(t, data)]
             headers = [next(csv.reader(f.open())) for f in files]
             columns = list(dict.fromkeys(c for h in headers for c in h))
             cur.execute(

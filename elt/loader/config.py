@@ -2,11 +2,11 @@
 
 A source table is loaded when its YAML carries, under ``config.meta.elt`` (or ``meta.elt``)::
 
-    path: shop/orders/*/*.csv     # glob, relative to the data directory
+    path: shop/orders/*/*.csv     # glob, relative to the data directory (.gz/.zst also match)
     format: csv                    # csv | jsonl | parquet
-    key: [order_id]                # the natural key (documentation, tests, staging)
-    timestamp: updated_at          # the change timestamp (documentation, staging)
     delimiter: ","                 # optional, CSV only
+
+Any other key is an error (a misspelt setting must not be ignored).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import yaml
 from elt.loader.errors import LoaderError
 
 FORMATS = ("csv", "jsonl", "parquet")
+SETTINGS = ("path", "format", "delimiter")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +31,6 @@ class SourceTable:
     identifier: str  # raw table name, e.g. shop__orders
     path: str
     format: str
-    key: tuple[str, ...]
-    timestamp: str | None
     delimiter: str = ","
     defined_in: str = ""
 
@@ -52,14 +51,17 @@ def _table(
     source: dict[str, Any], table: dict[str, Any], meta: dict[str, Any], where: str
 ) -> SourceTable:
     label = f"{source.get('name')}.{table.get('name')} in {where}"
+    unknown = sorted(str(k) for k in meta if k not in SETTINGS)
+    if unknown:
+        raise LoaderError(
+            f"{label}: meta.elt has unknown setting(s) {', '.join(unknown)}; the settings are {', '.join(SETTINGS)}"
+        )
     missing = [k for k in ("path", "format") if not meta.get(k)]
     if missing:
         raise LoaderError(f"{label}: meta.elt lacks {', '.join(missing)}")
     fmt = str(meta["format"]).lower()
     if fmt not in FORMATS:
         raise LoaderError(f"{label}: meta.elt.format {fmt!r} is not one of {', '.join(FORMATS)}")
-    key = meta.get("key") or []
-    key = [key] if isinstance(key, str) else list(key)
     delimiter = str(meta.get("delimiter", ","))
     if len(delimiter) != 1:
         raise LoaderError(f"{label}: meta.elt.delimiter must be one character, got {delimiter!r}")
@@ -70,8 +72,6 @@ def _table(
         identifier=str(table.get("identifier") or table["name"]),
         path=str(meta["path"]),
         format=fmt,
-        key=tuple(str(k) for k in key),
-        timestamp=str(meta["timestamp"]) if meta.get("timestamp") else None,
         delimiter=delimiter,
         defined_in=where,
     )

@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, LoaderError
+from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit, q
 from elt.loader.warehouse import (
@@ -27,8 +28,6 @@ from elt.loader.warehouse import (
     check_inserted,
     failed_row,
     loaded_row,
-    manifest_ddl,
-    manifest_rows,
     schema_changes,
     utcnow,
 )
@@ -65,8 +64,8 @@ class DuckDBSession(Session):
             now = utcnow()
             quarantine = all_quarantine(loads, now)
             if quarantine is not None:
-                self._append(QUARANTINE, quarantine)
-            self._upsert_manifest(manifest_rows([loaded_row(x, now) for x in loads]))
+                self._append(QUARANTINE.name, quarantine)
+            self._upsert_manifest(MANIFEST.rows([loaded_row(x, now) for x in loads]))
             con.execute("commit")
         except (duckdb.Error, FileLoadError) as exc:
             self._rollback()
@@ -86,7 +85,7 @@ class DuckDBSession(Session):
         if load.replace:
             self.duck.execute(f"delete from {target} where _source_file = ?", [load.file.rel])
             self.duck.execute(
-                f"delete from {self.meta}.{QUARANTINE} where file_path = ?", [load.file.rel]
+                f"delete from {self.meta}.{QUARANTINE.name} where file_path = ?", [load.file.rel]
             )
         cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
         inserted = self.duck.execute(
@@ -103,9 +102,9 @@ class DuckDBSession(Session):
     def _upsert_manifest(self, rows: pa.Table) -> None:
         paths = rows["file_path"].to_pylist()
         self.duck.execute(
-            f"delete from {self.meta}.{MANIFEST} where list_contains(?, file_path)", [paths]
+            f"delete from {self.meta}.{MANIFEST.name} where list_contains(?, file_path)", [paths]
         )
-        self._append(MANIFEST, rows)
+        self._append(MANIFEST.name, rows)
 
     def _rollback(self) -> None:
         with contextlib.suppress(duckdb.Error):  # no transaction open
@@ -115,7 +114,7 @@ class DuckDBSession(Session):
         self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
     ) -> None:
         self.duck.execute("begin transaction")
-        self._upsert_manifest(manifest_rows([failed_row(f, message, batch_id, started, utcnow())]))
+        self._upsert_manifest(MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())]))
         self.duck.execute("commit")
 
     def close(self) -> None:
@@ -149,7 +148,7 @@ class DuckDBWarehouse(Warehouse):
                         f"{self.description}: cannot open: {str(exc).splitlines()[0]}"
                     ) from None
                 if time.monotonic() >= deadline:
-                    raise LoaderError(
+                    raise TransientError(
                         f"{self.description} is in use by another process (another loader, dbt or a query session); "
                         f"waited {timeout:.0f} s for its lock: {str(exc).splitlines()[0]}"
                     ) from None
@@ -162,17 +161,28 @@ class DuckDBWarehouse(Warehouse):
     def prepare(self, schemas: set[str]) -> None:
         for schema in sorted(schemas | {self.meta_schema}):
             self.con.execute(f"create schema if not exists {q(schema)}")
-        for ddl in manifest_ddl(self.meta_schema, "varchar", "timestamptz"):
-            self.con.execute(ddl)
+        for book in BOOKKEEPING:
+            self.con.execute(book.ddl(q(self.meta_schema)))
+            for ddl in book.upgrades(
+                q(self.meta_schema), self.columns(self.meta_schema, book.name) or []
+            ):
+                self.con.execute(ddl)
 
     def manifest(self) -> dict[str, ManifestEntry]:
         rows = self.con.execute(
-            f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}"
+            f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file from {q(self.meta_schema)}.{MANIFEST.name}"
         ).fetchall()
-        return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
+        return {r[0]: ManifestEntry(*r) for r in rows}
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.con, schema, table)
+
+    def touch(self, files: list[SourceFile]) -> None:
+        if files:
+            self.con.executemany(
+                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = ? where file_path = ?",
+                [(f.modified_at, f.rel) for f in files],
+            )
 
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)

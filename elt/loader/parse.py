@@ -3,6 +3,9 @@
 CSV goes through ``read_csv`` with ``store_rejects`` (bad lines are recorded with their
 line numbers and reasons, never silently dropped); JSON lines are split into lines and
 checked line by line; Parquet goes through ``read_parquet``. Every value lands as text.
+Files are read by their literal path (glob characters in names are escaped), without Hive
+partition columns. A record with a NUL character in a value is quarantined (PostgreSQL's text
+cannot hold one; DuckDB refuses it the same way, so both databases keep the same rows).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from elt.loader.errors import FileLoadError
-from elt.loader.files import SourceFile
+from elt.loader.files import SourceFile, first_line, read_all
+from elt.loader.names import raw_columns
 
 _stage_numbers = itertools.count(1)
 
@@ -32,13 +36,15 @@ class Reject:
 
 @dataclasses.dataclass
 class Parsed:
-    columns: list[str]  # data columns, in file order
+    columns: list[str]  # raw data columns, in file order
     select_sql: str  # selects the data columns and _row_number, in file order
     rows: int
     rejects: list[Reject]
     temp_tables: list[str] = dataclasses.field(
         default_factory=list
     )  # drop once the rows are written
+    renames: dict[str, str] = dataclasses.field(default_factory=dict)  # source -> raw column
+    rename_reasons: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def q(name: str) -> str:
@@ -51,8 +57,55 @@ def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _check_columns(f: SourceFile, columns: list[str]) -> list[str]:
-    columns = [c.strip() for c in columns]
+def literal_path(f: SourceFile) -> str:
+    """The file's path as a DuckDB reader argument that matches only itself.
+
+    DuckDB's readers treat ``*``, ``?`` and ``[`` as glob characters; each is wrapped in a
+    character class (``[*]``) so a file named ``[ab].csv`` is read, not ``a.csv`` and ``b.csv``.
+    """
+    return lit("".join(f"[{c}]" if c in "*?[" else c for c in str(f.path)))
+
+
+def _no_nul(columns: list[str]) -> str:
+    """True for a row whose values hold no NUL character."""
+    if not columns:
+        return "true"
+    return "not (" + " or ".join(f"contains(coalesce({q(c)}, ''), chr(0))" for c in columns) + ")"
+
+
+NUL_REASON = (
+    "NUL CHARACTER: column {} holds a NUL character (U+0000), which a text column cannot store"
+)
+
+
+def _nul_rejects(
+    con: duckdb.DuckDBPyConnection, select_sql: str, columns: list[str], raw_sql: str
+) -> list[Reject]:
+    """Rows of ``select_sql`` with a NUL in a value, as rejects (``raw_sql`` renders the row)."""
+    which = (
+        "list_filter(["
+        + ", ".join(
+            f"case when contains(coalesce({q(c)}, ''), chr(0)) then {lit(c)} end" for c in columns
+        )
+        + "], lambda x: x is not null)"
+    )
+    found = con.execute(
+        f"select _row_number, {which}, {raw_sql} from ({select_sql}) where not {_no_nul(columns)} order by 1"
+    ).fetchall()
+    return [
+        Reject(int(n), NUL_REASON.format(", ".join(cols)), escape_raw(raw or ""))
+        for n, cols, raw in found
+    ]
+
+
+def escape_raw(text: str) -> str:
+    """A line as text storable anywhere: NUL shown as \\x00 (invalid bytes already are \\xNN)."""
+    return text.replace("\x00", "\\x00")
+
+
+def _check_columns(f: SourceFile, columns: list[str], strip: bool = True) -> list[str]:
+    """Names from a header are trimmed; JSON keys are taken exactly."""
+    columns = [c.strip() for c in columns] if strip else columns
     if not columns or any(not c for c in columns):
         raise FileLoadError(f"{f.rel}: header has an empty column name: {columns}")
     dupes = sorted({c for c in columns if columns.count(c) > 1})
@@ -62,8 +115,10 @@ def _check_columns(f: SourceFile, columns: list[str]) -> list[str]:
 
 
 def csv_header(f: SourceFile) -> list[str]:
-    with f.path.open("rb") as fh:
-        first = fh.readline()
+    """The source column names of a CSV file's header."""
+    if f.unreadable:
+        raise FileLoadError(f.unreadable)
+    first = first_line(f)
     if not first.strip():
         raise FileLoadError(f"{f.rel}: empty file, no header line")
     try:
@@ -85,9 +140,9 @@ def _raw_lines(f: SourceFile, numbers: list[int]) -> dict[int, str]:
     wanted = set(numbers)
     if not wanted:
         return {}
-    lines = f.path.read_bytes().split(b"\n")
+    lines = read_all(f).split(b"\n")
     return {
-        n: lines[n - 1].rstrip(b"\r").decode("utf-8", "backslashreplace")
+        n: escape_raw(lines[n - 1].rstrip(b"\r").decode("utf-8", "backslashreplace"))
         for n in wanted
         if 0 < n <= len(lines)
     }
@@ -123,21 +178,24 @@ def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
 def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str]) -> Parsed:
     """Two passes of DuckDB's parallel CSV reader: count and find rejects, then (lazily) the rows.
 
-    The first pass materialises nothing; the second is the query the target reads from,
-    numbering records with ``WITH ORDINALITY`` and mapping them to physical lines.
+    ``columns`` are the raw names, one per header field. The first pass materialises
+    nothing; the second is the query the target reads from, numbering records with
+    ``WITH ORDINALITY`` and mapping them to physical lines.
     """
     col_struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
     reader = (
-        f"read_csv({lit(str(f.path))}, header = true, auto_detect = false, columns = {col_struct}, "
+        f"read_csv({literal_path(f)}, header = true, auto_detect = false, columns = {col_struct}, "
         f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+        f"compression = {lit(f.compression or 'none')}, hive_partitioning = false, "
         "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
         "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
     )
     con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
     try:
-        # count every column: a bare count(*) lets DuckDB skip validating unprojected values
-        counts = ", ".join(f"count({q(c)})" for c in columns)
-        rows = int(con.execute(f"select count(*), {counts} from {reader}").fetchall()[0][0])
+        # the NUL check reads every value: a bare count(*) would let DuckDB skip validating them
+        rows, nul_rows = con.execute(
+            f"select count(*), count(*) filter (where not {_no_nul(columns)}) from {reader}"
+        ).fetchall()[0]
     except duckdb.Error as exc:
         raise FileLoadError(
             f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}"
@@ -161,17 +219,31 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
                     )
                 )
     rejects = sorted({r.line: r for r in rejects}.values(), key=lambda r: r.line)
-    raw = _raw_lines(f, [r.line for r in rejects])
-    for r in rejects:
-        r.raw = raw.get(r.line, "")
     names = ", ".join(q(c) for c in columns)
     row_number = _row_number_sql([r.line for r in rejects], first_data_line=2)
     select = f"select {names}, {row_number} as _row_number from {reader} with ordinality as t({names}, _ordinal)"
-    return Parsed(columns, select, rows, rejects)
+    if nul_rows:
+        rejects = sorted(rejects + _nul_rejects(con, select, columns, "''"), key=lambda r: r.line)
+        select = f"select * from ({select}) where {_no_nul(columns)}"
+    raw = _raw_lines(f, [r.line for r in rejects])
+    for r in rejects:
+        r.raw = raw.get(r.line, "")
+    return Parsed(columns, select, int(rows) - int(nul_rows), rejects)
 
 
-def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
-    lines = f.path.read_bytes().split(b"\n")
+def json_pointer(key: str) -> str:
+    """RFC 6901 pointer to a top-level key: any Unicode, '/' and '~' escaped."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
+def parse_jsonl(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, known: list[str] | None = None
+) -> Parsed:
+    """Check line by line; the keys of the valid objects (first seen first) become columns,
+    named against the raw table's ``known`` columns."""
+    if f.unreadable:
+        raise FileLoadError(f.unreadable)
+    lines = read_all(f).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     con.register(
@@ -202,7 +274,7 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
         "select c.line_no, c.reason, l.line from _elt_checked c join _elt_lines l using (line_no) where reason is not null order by line_no"
     ).fetchall()
     rejects = [
-        Reject(int(n), str(reason), bytes(raw).decode("utf-8", "backslashreplace"))
+        Reject(int(n), str(reason), escape_raw(bytes(raw).decode("utf-8", "backslashreplace")))
         for n, reason, raw in bad
     ]
     first = con.execute(
@@ -213,59 +285,103 @@ def parse_jsonl(con: duckdb.DuckDBPyConnection, f: SourceFile) -> Parsed:
         "select k from (select unnest(json_keys(text)) as k, line_no from _elt_checked where reason is null) group by k order by min(line_no), k"
     ).fetchall()
     keys += [k for (k,) in more if k not in keys]
-    columns = _check_columns(f, keys) if keys else []
-    paths = "[" + ", ".join(lit("$." + json.dumps(k)) for k in columns) + "]"
+    source = _check_columns(f, keys, strip=False) if keys else []
+    columns, renames, reasons = raw_columns(f.rel, source, known)
+    paths = "[" + ", ".join(lit(json_pointer(k)) for k in source) + "]"
     extracted = ", ".join(f"v[{i + 1}] as {q(c)}" for i, c in enumerate(columns))
     stage = (
         f"_elt_stage_{next(_stage_numbers)}"  # files of a group are written after all are parsed
     )
     con.execute(
         f"""create temp table {stage} as
-        select {extracted + "," if columns else ""} line_no as _row_number
-        from (select line_no, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
+        select {extracted + "," if columns else ""} line_no as _row_number, text as _text
+        from (select line_no, text, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
     )
     con.execute("drop table _elt_lines; drop table _elt_checked")
-    rows = int(con.execute(f"select count(*) from {stage}").fetchall()[0][0])
     cols = ", ".join(q(c) for c in columns)
+    nul = _nul_rejects(con, f"select * from {stage}", columns, "_text") if columns else []
+    if nul:
+        con.execute(f"delete from {stage} where not {_no_nul(columns)}")
+        rejects = sorted(rejects + nul, key=lambda r: r.line)
+    rows = int(con.execute(f"select count(*) from {stage}").fetchall()[0][0])
     return Parsed(
         columns,
         f"select {cols + ',' if columns else ''} _row_number from {stage}",
         rows,
         rejects,
         [stage],
+        renames,
+        reasons,
     )
 
 
-def parquet_columns(con: duckdb.DuckDBPyConnection, f: SourceFile) -> list[str]:
+def _parquet_reader(f: SourceFile) -> str:
+    return f"read_parquet({literal_path(f)}, file_row_number = true, hive_partitioning = false)"
+
+
+def parquet_columns(f: SourceFile) -> list[str]:
+    """The source column names of a Parquet file, as written (DuckDB would rename case twins)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = list(pq.read_schema(f.path).names)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise FileLoadError(
+            f"{f.rel}: cannot read it as Parquet: {str(exc).splitlines()[0]}"
+        ) from None
+    return _check_columns(f, names)
+
+
+def parse_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str]) -> Parsed:
+    """``columns`` are the raw names, one per column of the file, in order."""
+    src = _parquet_reader(f)
     try:
         described = con.execute(
-            f"describe select * from read_parquet({lit(str(f.path))})"
+            f"describe select * exclude (file_row_number) from {src}"
         ).fetchall()
     except duckdb.Error as exc:
         raise FileLoadError(
             f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}"
         ) from None
-    return _check_columns(f, [str(row[0]) for row in described])
-
-
-def parse_parquet(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None
-) -> Parsed:
-    src = f"read_parquet({lit(str(f.path))}, file_row_number = true)"
-    columns = columns if columns is not None else parquet_columns(con, f)
-    casts = ", ".join(f"cast({q(c)} as varchar) as {q(c)}" for c in columns)
-    rows = int(con.execute(f"select count(*) from {src}").fetchall()[0][0])
-    return Parsed(
-        columns, f"select {casts}, file_row_number + 1 as _row_number from {src}", rows, []
+    read_as = [str(row[0]) for row in described]  # DuckDB's names, by position
+    if len(read_as) != len(columns):
+        raise FileLoadError(
+            f"{f.rel}: DuckDB reads {len(read_as)} columns, its schema has {len(columns)}"
+        )
+    casts = ", ".join(
+        f"cast({q(d)} as varchar) as {q(c)}" for d, c in zip(read_as, columns, strict=True)
     )
+    select = f"select {casts}, file_row_number + 1 as _row_number from {src}"
+    try:
+        rows, nul_rows = con.execute(
+            f"select count(*), count(*) filter (where not {_no_nul(columns)}) from ({select})"
+        ).fetchall()[0]
+    except duckdb.Error as exc:
+        raise FileLoadError(
+            f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}"
+        ) from None
+    rejects: list[Reject] = []
+    if nul_rows:
+        row_json = "to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in columns) + "})"
+        rejects = _nul_rejects(con, select, columns, row_json)
+        select = f"select * from ({select}) where {_no_nul(columns)}"
+    return Parsed(columns, select, int(rows) - int(nul_rows), rejects)
 
 
 def parse(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    f: SourceFile,
+    columns: list[str] | None = None,
+    known: list[str] | None = None,
 ) -> Parsed:
-    """Parse a file; ``columns`` (from planning) saves reading a header or schema again."""
-    if f.table.format == "csv":
-        return parse_csv(con, f, columns if columns is not None else csv_header(f))
+    """Parse a file. CSV and Parquet: ``columns`` are the raw names planning gave the file's
+    columns; JSON lines: names are given here, against the table's ``known`` columns."""
+    if f.unreadable:
+        raise FileLoadError(f.unreadable)
     if f.table.format == "jsonl":
-        return parse_jsonl(con, f)
+        return parse_jsonl(con, f, known)
+    if columns is None:
+        raise ValueError("CSV and Parquet files are parsed with the columns planning found")
+    if f.table.format == "csv":
+        return parse_csv(con, f, columns)
     return parse_parquet(con, f, columns)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import time
@@ -15,8 +16,9 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, LoaderError
+from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit, q
 from elt.loader.warehouse import (
@@ -31,8 +33,6 @@ from elt.loader.warehouse import (
     check_inserted,
     failed_row,
     loaded_row,
-    manifest_ddl,
-    manifest_rows,
     record_batches,
     schema_changes,
     utcnow,
@@ -59,6 +59,18 @@ def _copy(
     return int(cur.rowcount)
 
 
+# the connection is gone or the server is shutting down: retry later, nothing half-written
+_CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def _lost(exc: BaseException, doing: str) -> TransientError:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return TransientError(
+        f"lost the connection to PostgreSQL {doing}: {reason}; files committed before it stay "
+        "loaded, rerun to load the rest"
+    )
+
+
 def _columns(conn: psycopg2.extensions.connection, schema: str, table: str) -> list[str] | None:
     with conn.cursor() as cur:
         cur.execute(
@@ -83,6 +95,7 @@ class PostgresSession(Session):
         return _columns(self.pg, schema, table)
 
     def write_group(self, loads: list[FileLoad]) -> None:
+        files = ", ".join(x.file.rel for x in loads)
         try:
             with self.pg.cursor() as cur:
                 for load in loads:
@@ -90,13 +103,17 @@ class PostgresSession(Session):
                 now = utcnow()
                 quarantine = all_quarantine(loads, now)
                 if quarantine is not None:
-                    _copy(cur, f"{self.meta}.{QUARANTINE}", quarantine.column_names, quarantine)
-                self._upsert_manifest(cur, manifest_rows([loaded_row(x, now) for x in loads]))
+                    _copy(
+                        cur, f"{self.meta}.{QUARANTINE.name}", quarantine.column_names, quarantine
+                    )
+                self._upsert_manifest(cur, MANIFEST.rows([loaded_row(x, now) for x in loads]))
             self.pg.commit()
+        except _CONNECTION_ERRORS as exc:
+            raise _lost(exc, f"while loading {files}") from None
         except psycopg2.Error as exc:
             self.pg.rollback()
             raise FileLoadError(
-                f"PostgreSQL refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).strip().splitlines()[0]}"
+                f"PostgreSQL refused the rows of {files}: {str(exc).strip().splitlines()[0]}"
             ) from None
         except FileLoadError:
             self.pg.rollback()
@@ -112,45 +129,52 @@ class PostgresSession(Session):
         if load.replace:
             cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
             cur.execute(
-                f"delete from {self.meta}.{QUARANTINE} where file_path = %s", [load.file.rel]
+                f"delete from {self.meta}.{QUARANTINE.name} where file_path = %s", [load.file.rel]
             )
         columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
         sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
-        inserted = sum(
-            _copy(cur, target, columns, batch) for batch in record_batches(self.duck, sql)
-        )
+        with record_batches(self.duck, sql) as batches:
+            inserted = sum(_copy(cur, target, columns, batch) for batch in batches)
         check_inserted(load, inserted)
 
     def _upsert_manifest(self, cur: psycopg2.extensions.cursor, rows: pa.Table) -> None:
         cur.execute(
-            f"delete from {self.meta}.{MANIFEST} where file_path = any(%s)",
+            f"delete from {self.meta}.{MANIFEST.name} where file_path = any(%s)",
             [rows["file_path"].to_pylist()],
         )
-        _copy(cur, f"{self.meta}.{MANIFEST}", rows.column_names, rows)
+        _copy(cur, f"{self.meta}.{MANIFEST.name}", rows.column_names, rows)
 
     def record_failure(
         self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
     ) -> None:
         with self.pg.cursor() as cur:
             self._upsert_manifest(
-                cur, manifest_rows([failed_row(f, message, batch_id, started, utcnow())])
+                cur, MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())])
             )
         self.pg.commit()
 
     def close(self) -> None:
         self.duck.close()
-        self.pg.close()
+        self.pg.close()  # never raises, even on a dead connection
 
 
 class PostgresWarehouse(Warehouse):
     def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
+        port = settings.get("port") or 5432
+        timeout = settings.get("connect_timeout") or 10
+        for name, value in (("port", port), ("connect_timeout", timeout)):
+            if not str(value).strip().isdigit():
+                raise LoaderError(
+                    f"target {target_name!r}: {name} must be a whole number, got {value!r} "
+                    f"(set in profiles.yml{', e.g. by ELT_PG_PORT' if name == 'port' else ''})"
+                )
         self.params: dict[str, Any] = {
             "host": settings.get("host"),
-            "port": int(settings.get("port") or 5432),
+            "port": int(port),
             "user": settings.get("user"),
             "password": settings.get("password") or settings.get("pass") or None,
             "dbname": settings.get("dbname") or settings.get("database"),
-            "connect_timeout": int(settings.get("connect_timeout") or 10),
+            "connect_timeout": int(timeout),
             "application_name": "elt-load",
         }
         p = self.params
@@ -169,7 +193,18 @@ class PostgresWarehouse(Warehouse):
         except psycopg2.OperationalError as exc:
             # libpq's message names host, port, database or user; it never holds the password
             reason = " ".join(str(exc).split())
-            raise LoaderError(f"cannot connect to {self.description}: {reason}") from None
+            # a missing database or role, or a refused login, will fail the same way on a retry
+            settings_wrong = any(
+                s in reason
+                for s in (
+                    "does not exist",
+                    "authentication failed",
+                    "no password supplied",
+                    "no pg_hba.conf entry",
+                )
+            )
+            error = LoaderError if settings_wrong else TransientError
+            raise error(f"cannot connect to {self.description}: {reason}") from None
 
     @contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
@@ -182,36 +217,56 @@ class PostgresWarehouse(Warehouse):
                 if row and row[0]:
                     break
                 if time.monotonic() >= deadline:
-                    raise LoaderError(
+                    raise TransientError(
                         f"another elt load is running on {self.description}; waited {timeout:.0f} s for its lock"
                     )
                 time.sleep(0.25)
         try:
             yield
         finally:
-            with self.conn.cursor() as cur:
+            # a lost connection took its session lock with it
+            with contextlib.suppress(*_CONNECTION_ERRORS), self.conn.cursor() as cur:
                 cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
-            self.conn.commit()
+                self.conn.commit()
 
     def prepare(self, schemas: set[str]) -> None:
         with self.conn.cursor() as cur:
             for schema in sorted(schemas | {self.meta_schema}):
                 cur.execute(f"create schema if not exists {q(schema)}")
-            for ddl in manifest_ddl(self.meta_schema, "text", "timestamptz"):
-                cur.execute(ddl)
+            for book in BOOKKEEPING:
+                cur.execute(book.ddl(q(self.meta_schema)))
+        self.conn.commit()
+        with self.conn.cursor() as cur:
+            for book in BOOKKEEPING:
+                have = self.columns(self.meta_schema, book.name) or []
+                for ddl in book.upgrades(q(self.meta_schema), have):
+                    cur.execute(ddl)
         self.conn.commit()
 
     def manifest(self) -> dict[str, ManifestEntry]:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"select file_path, content_hash, status from {q(self.meta_schema)}.{MANIFEST}"
+                f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file from {q(self.meta_schema)}.{MANIFEST.name}"
             )
             rows = cur.fetchall()
         self.conn.commit()
-        return {r[0]: ManifestEntry(r[0], r[1], r[2]) for r in rows}
+        return {r[0]: ManifestEntry(*r) for r in rows}
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.conn, schema, table)
+
+    def touch(self, files: list[SourceFile]) -> None:
+        if not files:
+            return
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = %s where file_path = %s",
+                [(f.modified_at, f.rel) for f in files],
+            )
+        self.conn.commit()
+
+    def transient(self, exc: BaseException) -> TransientError | None:
+        return _lost(exc, "during the load") if isinstance(exc, _CONNECTION_ERRORS) else None
 
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)
@@ -242,8 +297,8 @@ class PostgresWarehouse(Warehouse):
                     f"create index if not exists {index} on {q(t.schema)}.{q(t.identifier)} (_loaded_at)"
                 )
                 cur.execute(f"analyze {q(t.schema)}.{q(t.identifier)}")
-            cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST}")
-            cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE}")
+            cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST.name}")
+            cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE.name}")
         self.conn.commit()
 
     def close(self) -> None:

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import duckdb
-
+from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
 from elt.loader.config import SourceTable, load_sources
 from elt.loader.errors import FileLoadError, LoaderError
-from elt.loader.files import SourceFile, discover, fingerprint
+from elt.loader.files import Found, SourceFile, discover, fingerprint, stat
+from elt.loader.names import raw_columns
 from elt.loader.parse import csv_header, parquet_columns, parse
 from elt.loader.profile import Target, load_target
 from elt.loader.warehouse import FileLoad, FileResult, ManifestEntry, Session, Warehouse, utcnow
@@ -42,6 +42,7 @@ class LoadOptions:
     lock_timeout: float = 60.0
     workers: int = 2
     tables: tuple[str, ...] = ()  # only these source tables (source.table); all when empty
+    verify: bool = False  # rehash every file, even those whose size and time are unchanged
 
 
 @dataclasses.dataclass
@@ -50,18 +51,26 @@ class LoadReport:
     batch_id: str
     seconds: float
     results: list[FileResult]
+    unmatched: list[SourceTable] = dataclasses.field(default_factory=list)  # no file at all
 
     @property
     def ok(self) -> bool:
-        return all(r.status in ("loaded", "reloaded", "skipped") for r in self.results)
+        return all(r.status.ok for r in self.results)
 
     @property
     def drift(self) -> list[str]:
         return [
             f"{r.file.rel}: {note}"
             for r in self.results
-            for note in r.message.split("; ")
-            if "column" in note and r.status != "failed"
+            for note in r.drift
+            if r.status is not Outcome.FAILED
+        ]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"no file in the data directory matches {t.path} ({t.label}, {t.defined_in})"
+            for t in self.unmatched
         ]
 
 
@@ -71,8 +80,9 @@ class Planned:
 
     file: SourceFile
     replace: bool
-    columns: list[str] | None = None  # known up front for CSV and Parquet
-    notes: list[str] = dataclasses.field(default_factory=list)
+    columns: list[str] | None = None  # raw names, known up front for CSV and Parquet
+    renames: dict[str, str] = dataclasses.field(default_factory=dict)
+    notes: list[Note] = dataclasses.field(default_factory=list)
 
 
 def new_batch_id() -> str:
@@ -105,40 +115,111 @@ def select_tables(all_tables: list[SourceTable], wanted: tuple[str, ...]) -> lis
     return [by_label[w] for w in wanted]
 
 
+def _refused_outside(table: SourceTable, found: Found, data_dir: Path) -> FileResult:
+    f = SourceFile(table, found.path, found.rel, 0, utcnow(), "", 0)
+    return FileResult(
+        f,
+        Outcome.REFUSED,
+        message=(
+            f"{found.rel}: a symlink to {found.outside}, outside the data directory "
+            f"{data_dir.resolve()}; refused (copy the file into the data directory to load it)"
+        ),
+    )
+
+
+def _from_manifest(table: SourceTable, found: Found, entry: ManifestEntry) -> SourceFile:
+    """A loaded file whose size and time are unchanged: its fingerprint from the manifest."""
+    header = 1 if table.format == "csv" else 0
+    assert entry.modified_at is not None
+    return SourceFile(
+        table,
+        found.path,
+        found.rel,
+        entry.size,
+        entry.modified_at,
+        entry.sha256,
+        entry.rows + header,
+    )
+
+
 def plan_files(
-    tables: list[SourceTable], data_dir: Path, manifest: dict[str, ManifestEntry], reload: bool
-) -> tuple[dict[SourceTable, list[Planned]], list[FileResult]]:
-    """Which files to load per table; results for the files skipped or refused."""
+    tables: list[SourceTable],
+    data_dir: Path,
+    manifest: dict[str, ManifestEntry],
+    reload: bool,
+    verify: bool = False,
+) -> tuple[dict[SourceTable, list[Planned]], list[FileResult], list[SourceTable], list[SourceFile]]:
+    """Which files to load per table; results for the files skipped or refused; the tables
+    no file matched; the loaded files rehashed unchanged (their manifest time to update).
+
+    A loaded file with the size and modification time the manifest holds is not read
+    again unless ``verify``; any other file is hashed and compared.
+    """
     todo: dict[SourceTable, list[Planned]] = {}
     done: list[FileResult] = []
+    unmatched: list[SourceTable] = []
+    touched: list[SourceFile] = []
     for table in tables:
-        for path in discover(table, data_dir):
-            f = fingerprint(table, data_dir, path)
-            seen = manifest.get(f.rel)
-            if seen is None or seen.status != "loaded":
+        found_any = False
+        for found in discover(table, data_dir):
+            found_any = True
+            if found.outside:
+                done.append(_refused_outside(table, found, data_dir))
+                continue
+            seen = manifest.get(found.rel)
+            loaded = seen is not None and seen.status == FileStatus.LOADED
+            if found.same_as:
+                f = SourceFile(table, found.path, found.rel, 0, utcnow(), "", 0)
+                note = Note(
+                    NoteKind.DUPLICATE_FILE,
+                    reason=f"the same file as {found.same_as} (a symlink): loaded once, under that name",
+                )
+                done.append(FileResult(f, Outcome.SKIPPED, message=str(note), notes=(note,)))
+                continue
+            if (
+                loaded
+                and not verify
+                and seen is not None
+                and (seen.size, seen.modified_at) == stat(found.path)
+            ):
+                done.append(
+                    FileResult(
+                        _from_manifest(table, found, seen),
+                        Outcome.SKIPPED,
+                        message="already loaded (same size and modification time)",
+                    )
+                )
+                continue
+            f = fingerprint(table, data_dir, found.path)
+            if seen is None or not loaded:
                 todo.setdefault(table, []).append(Planned(f, replace=False))
             elif seen.sha256 == f.sha256:
-                done.append(FileResult(f, "skipped", message="already loaded (same content hash)"))
+                touched.append(f)
+                done.append(
+                    FileResult(f, Outcome.SKIPPED, message="already loaded (same content hash)")
+                )
             elif reload:
                 todo.setdefault(table, []).append(Planned(f, replace=True))
             else:
                 done.append(
                     FileResult(
                         f,
-                        "refused",
+                        Outcome.REFUSED,
                         message=(
                             f"{f.rel}: content changed since it was loaded (sha256 {seen.sha256[:12]}… → {f.sha256[:12]}…); "
                             "rerun with --reload to replace its rows"
                         ),
                     )
                 )
-    return todo, done
+        if not found_any:
+            unmatched.append(table)
+    return todo, done, unmatched, touched
 
 
 def drift_note(
     table: SourceTable, known: list[str] | None, columns: list[str], rel: str
-) -> tuple[list[str], list[str]]:
-    """(columns to add, notes) for a file's columns against the table's; raises when they share nothing."""
+) -> tuple[list[str], list[Note]]:
+    """(columns to add, notes) for a file's raw columns against the table's; raises when they share nothing."""
     existing = known or []
     if existing and columns and not set(columns) & set(existing):
         raise FileLoadError(
@@ -147,12 +228,16 @@ def drift_note(
         )
     added = [c for c in columns if c not in existing]
     missing = [c for c in existing if c not in columns] if columns else []
-    notes = []
-    if known is not None and added:
-        notes.append(f"new column(s) {', '.join(added)} added to {table.schema}.{table.identifier}")
-    if missing:
-        notes.append(f"column(s) {', '.join(missing)} missing from the file: null for its rows")
+    where = f"{table.schema}.{table.identifier}"
+    notes = (
+        [Note(NoteKind.COLUMN_ADDED, c, table=where) for c in added] if known is not None else []
+    )
+    notes += [Note(NoteKind.COLUMN_MISSING, c, table=where) for c in missing]
     return added, notes
+
+
+def rename_notes(renames: dict[str, str], reasons: dict[str, str]) -> list[Note]:
+    return [Note(NoteKind.COLUMN_RENAMED, c, raw, reason=reasons[c]) for c, raw in renames.items()]
 
 
 GROUP_RECORDS = 250_000  # files commit together up to about this many rows: fewer, bigger commits
@@ -218,27 +303,26 @@ class Loader:
     def _fail(self, p: Planned, message: str) -> None:
         if not p.replace:  # a refused reload keeps the manifest row of the loaded version
             self.session().record_failure(p.file, message, self.batch_id, utcnow())
-        self._report(FileResult(p.file, "failed", message=message))
+        self._report(FileResult(p.file, Outcome.FAILED, message=message))
 
     def prepare_columns(self, table: SourceTable, planned: list[Planned]) -> list[Planned]:
         """CSV and Parquet: read headers, refuse files that share no column, add new columns up front."""
         known = self.warehouse.columns(table.schema, table.identifier)
         before = known
         ok: list[Planned] = []
-        with duckdb.connect() as con:
-            for p in planned:
-                try:
-                    p.columns = (
-                        csv_header(p.file)
-                        if table.format == "csv"
-                        else parquet_columns(con, p.file)
-                    )
-                    added, p.notes = drift_note(table, known, p.columns, p.file.rel)
-                except FileLoadError as exc:
-                    self._fail(p, str(exc))
-                    continue
-                known = (known or []) + added
-                ok.append(p)
+        for p in planned:
+            try:
+                if p.file.unreadable:
+                    raise FileLoadError(p.file.unreadable)
+                source = csv_header(p.file) if table.format == "csv" else parquet_columns(p.file)
+                p.columns, p.renames, reasons = raw_columns(p.file.rel, source, known)
+                added, drift = drift_note(table, known, p.columns, p.file.rel)
+                p.notes = rename_notes(p.renames, reasons) + drift
+            except FileLoadError as exc:
+                self._fail(p, str(exc))
+                continue
+            known = (known or []) + added
+            ok.append(p)
         if known and known != before:
             self.warehouse.ensure_table(table, known)
         return ok
@@ -253,7 +337,7 @@ class Loader:
         """Parse one file and check it; returns what to write and the table's columns after it."""
         f = p.file
         started = utcnow()
-        parsed = parse(self.session().duck, f, p.columns)
+        parsed = parse(self.session().duck, f, p.columns, known)
         temp.extend(parsed.temp_tables)
         accounted = parsed.rows + len(parsed.rejects)
         if accounted != f.records:
@@ -270,14 +354,16 @@ class Loader:
         add: list[str] = []
         create = False
         notes = list(p.notes)
+        renames = dict(p.renames)
         if p.columns is None:  # JSON lines: columns known only now
             add, more = drift_note(f.table, known, parsed.columns, f.rel)
-            notes += more
+            notes += rename_notes(parsed.renames, parsed.rename_reasons) + more
+            renames = parsed.renames
             create = known is None and bool(parsed.columns)
             if parsed.columns:
                 known = (known or []) + add
         if f.records == 0:
-            notes.append("no records (empty or header only)")
+            notes.append(Note(NoteKind.NO_RECORDS))
         load = FileLoad(
             f,
             parsed.columns,
@@ -289,7 +375,8 @@ class Loader:
             p.replace,
             self.batch_id,
             started,
-            "; ".join(notes),
+            notes,
+            renames,
         )
         return load, known
 
@@ -322,9 +409,17 @@ class Loader:
         self._drop_temp(temp)
         seconds = (time.perf_counter() - clock) / len(loads)  # parse and write, shared out
         for p, load in loads:
-            status = "reloaded" if p.replace else "loaded"
+            status = Outcome.RELOADED if p.replace else Outcome.LOADED
             self._report(
-                FileResult(p.file, status, load.rows, len(load.rejects), seconds, load.message)
+                FileResult(
+                    p.file,
+                    status,
+                    load.rows,
+                    len(load.rejects),
+                    seconds,
+                    load.message,
+                    tuple(load.notes),
+                )
             )
 
     def load_table_in_order(self, planned: list[Planned]) -> None:
@@ -350,7 +445,18 @@ def load(
     try:
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
-            todo, skipped = plan_files(tables, opts.data_dir, warehouse.manifest(), opts.reload)
+            todo, skipped, unmatched, touched = plan_files(
+                tables, opts.data_dir, warehouse.manifest(), opts.reload, opts.verify
+            )
+            named = [t for t in unmatched if opts.tables]
+            if named or (unmatched and len(unmatched) == len(tables)):
+                which = named or unmatched
+                raise LoaderError(
+                    f"no file in {opts.data_dir} matches "
+                    + "; ".join(f"{t.path} ({t.label})" for t in which)
+                    + " (wrong --data-dir, or wrong meta.elt.path?)"
+                )
+            warehouse.touch(touched)
             if on_plan:
                 on_plan(sum(len(v) for v in todo.values()), len(skipped))
             tasks: list[tuple[int, Callable[[], object]]] = []
@@ -365,13 +471,33 @@ def load(
                         tasks.append((size, functools.partial(loader.load_group, group)))
             tasks.sort(key=lambda t: -t[0])  # biggest first keeps the workers busy to the end
             with ThreadPoolExecutor(max_workers=max(1, opts.workers)) as pool:
-                for future in [pool.submit(task) for _, task in tasks]:
-                    future.result()
-            loaded = {r.file.table for r in loader.results if r.status in ("loaded", "reloaded")}
+                futures = [pool.submit(task) for _, task in tasks]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+            loaded = {
+                r.file.table
+                for r in loader.results
+                if r.status in (Outcome.LOADED, Outcome.RELOADED)
+            }
             warehouse.analyze([t for t in tables if t in loaded])
+    except LoaderError:
+        raise
+    except Exception as exc:
+        lost = warehouse.transient(exc)
+        if lost is None:
+            raise
+        raise lost from None
     finally:
         loader.close()
         warehouse.close()
     return LoadReport(
-        warehouse.description, batch_id, time.perf_counter() - began, skipped + loader.results
+        warehouse.description,
+        batch_id,
+        time.perf_counter() - began,
+        skipped + loader.results,
+        unmatched,
     )

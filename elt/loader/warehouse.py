@@ -7,22 +7,31 @@ quarantine rows and its manifest row in one transaction: all of them or none.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import duckdb
 import pyarrow as pa
 
+from elt.loader.bookkeeping import (
+    MANIFEST,
+    QUARANTINE,
+    FileStatus,
+    Note,
+    Outcome,
+    render_notes,
+)
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError
+from elt.loader.errors import FileLoadError, TransientError
 from elt.loader.files import SourceFile
+from elt.loader.names import META_COLUMNS
 from elt.loader.parse import Reject, q
 
-MANIFEST = "_elt_manifest"
-QUARANTINE = "_elt_quarantine"
-META_COLUMNS = ("_batch_id", "_source_file", "_row_number", "_loaded_at")
+__all__ = ["MANIFEST", "META_COLUMNS", "QUARANTINE"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,16 +39,24 @@ class ManifestEntry:
     rel: str
     sha256: str
     status: str
+    size: int
+    modified_at: dt.datetime | None
+    rows: int  # rows_in_file
 
 
 @dataclasses.dataclass
 class FileResult:
     file: SourceFile
-    status: str  # loaded | reloaded | failed | refused | skipped
+    status: Outcome
     rows_loaded: int = 0
     rows_quarantined: int = 0
     seconds: float = 0.0
     message: str = ""
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def drift(self) -> list[Note]:
+        return [n for n in self.notes if n.is_drift]
 
 
 def raw_table_ddl(table_sql: str, columns: list[str], text: str, now: str) -> str:
@@ -59,49 +76,11 @@ def schema_changes(
     return [f"alter table {table_sql} add column {q(c)} {text}" for c in add]
 
 
-def manifest_ddl(schema: str, text: str, ts: str) -> list[str]:
-    return [
-        f"""create table if not exists {q(schema)}.{MANIFEST} (
-            file_path {text} primary key,
-            source_table {text} not null,
-            raw_table {text} not null,
-            size_bytes bigint not null,
-            content_hash {text} not null,
-            rows_in_file bigint not null,
-            rows_loaded bigint not null,
-            rows_quarantined bigint not null,
-            status {text} not null,
-            message {text},
-            started_at {ts} not null,
-            finished_at {ts} not null,
-            batch_id {text} not null
-        )""",
-        f"""create table if not exists {q(schema)}.{QUARANTINE} (
-            file_path {text} not null,
-            source_table {text} not null,
-            line_number bigint not null,
-            raw_line {text},
-            reason {text} not null,
-            batch_id {text} not null,
-            quarantined_at {ts} not null
-        )""",
-    ]
-
-
 def quarantine_table(
     f: SourceFile, rejects: list[Reject], batch_id: str, at: dt.datetime
 ) -> pa.Table:
-    n = len(rejects)
-    return pa.table(
-        {
-            "file_path": pa.array([f.rel] * n, pa.string()),
-            "source_table": pa.array([f.table.label] * n, pa.string()),
-            "line_number": pa.array([r.line for r in rejects], pa.int64()),
-            "raw_line": pa.array([r.raw for r in rejects], pa.string()),
-            "reason": pa.array([r.reason for r in rejects], pa.string()),
-            "batch_id": pa.array([batch_id] * n, pa.string()),
-            "quarantined_at": pa.array([at] * n, pa.timestamp("us", tz="UTC")),
-        }
+    return QUARANTINE.rows(
+        [(f.rel, f.table.label, r.line, r.raw, r.reason, batch_id, at) for r in rejects]
     )
 
 
@@ -119,7 +98,12 @@ class FileLoad:
     replace: bool  # reload: delete the file's earlier rows first
     batch_id: str
     started_at: dt.datetime
-    message: str
+    notes: list[Note]
+    renames: dict[str, str]  # source column -> raw column, where they differ
+
+    @property
+    def message(self) -> str:
+        return render_notes(self.notes)
 
 
 class Session(abc.ABC):
@@ -172,32 +156,19 @@ class Warehouse(abc.ABC):
     @abc.abstractmethod
     def session(self) -> Session: ...
 
+    @abc.abstractmethod
+    def touch(self, files: list[SourceFile]) -> None:
+        """Record the modification time of loaded files found unchanged by their hash."""
+
+    def transient(self, exc: BaseException) -> TransientError | None:
+        """The error to end the run with when ``exc`` means the database went away."""
+        return None
+
     def analyze(self, tables: list[SourceTable]) -> None:  # noqa: B027 - a no-op unless the database needs it
         """Refresh planner statistics of tables that received rows (where the database needs it)."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
-
-
-def manifest_rows(rows: list[tuple[object, ...]]) -> pa.Table:
-    columns: list[Sequence[object]] = (
-        list(zip(*rows, strict=True)) if rows else [() for _ in MANIFEST_COLUMNS]
-    )
-    types = (
-        [pa.string()] * 3
-        + [pa.int64()]
-        + [pa.string()]
-        + [pa.int64()] * 3
-        + [pa.string()] * 2
-        + [pa.timestamp("us", tz="UTC")] * 2
-        + [pa.string()]
-    )
-    return pa.table(
-        {
-            name: pa.array(list(col), typ)
-            for name, col, typ in zip(MANIFEST_COLUMNS, columns, types, strict=True)
-        }
-    )
 
 
 def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
@@ -211,11 +182,13 @@ def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
         f.records,
         load.rows,
         len(load.rejects),
-        "loaded",
+        FileStatus.LOADED.value,
         load.message or None,
         load.started_at,
         finished,
         load.batch_id,
+        f.modified_at,
+        json.dumps(load.renames, ensure_ascii=False) if load.renames else None,
     )
 
 
@@ -231,34 +204,19 @@ def failed_row(
         f.records,
         0,
         0,
-        "failed",
+        FileStatus.FAILED.value,
         message,
         started,
         finished,
         batch_id,
+        f.modified_at,
+        None,
     )
 
 
 def all_quarantine(loads: list[FileLoad], at: dt.datetime) -> pa.Table | None:
     tables = [quarantine_table(x.file, x.rejects, x.batch_id, at) for x in loads if x.rejects]
     return pa.concat_tables(tables) if tables else None
-
-
-MANIFEST_COLUMNS = (
-    "file_path",
-    "source_table",
-    "raw_table",
-    "size_bytes",
-    "content_hash",
-    "rows_in_file",
-    "rows_loaded",
-    "rows_quarantined",
-    "status",
-    "message",
-    "started_at",
-    "finished_at",
-    "batch_id",
-)
 
 
 def check_inserted(load: FileLoad, inserted: int) -> None:
@@ -273,8 +231,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@contextlib.contextmanager
 def record_batches(
     duck: duckdb.DuckDBPyConnection, sql: str, rows: int = 200_000
-) -> Iterator[pa.RecordBatch]:
+) -> Iterator[pa.RecordBatchReader]:
+    """The query's rows in batches; the DuckDB result is closed even when the caller stops
+    early (an open result would refuse the connection's next query: the file-by-file retry)."""
     reader = duck.sql(sql).to_arrow_reader(rows)
-    yield from reader
+    try:
+        yield reader
+    finally:
+        reader.close()

@@ -83,3 +83,21 @@ def test_generator_writes_what_the_dbt_sources_tell_the_loader_to_read(tmp_path:
         assert discover(sources[name], tmp_path), (
             f"{sources[name].path} finds no generated {name} file"
         )
+
+
+def test_the_bookkeeping_source_yaml_matches_the_loaders_definition() -> None:
+    """``_elt__sources.yml`` documents the manifest and quarantine the loader creates:
+    the same columns, in the same order, with the same descriptions and statuses."""
+    import yaml
+
+    from elt.loader.bookkeeping import BOOKKEEPING, FileStatus
+
+    doc = yaml.safe_load((REPO / "models/staging/elt/_elt__sources.yml").read_text())
+    tables = {t["identifier"]: t for t in doc["sources"][0]["tables"]}
+    assert set(tables) == {b.name for b in BOOKKEEPING}
+    for book in BOOKKEEPING:
+        documented = [(c["name"], c["description"]) for c in tables[book.name]["columns"]]
+        assert documented == [(c.name, c.description) for c in book.columns], book.name
+    [status] = [c for c in tables["_elt_manifest"]["columns"] if c["name"] == "status"]
+    values = status["data_tests"][0]["accepted_values"]["arguments"]["values"]
+    assert values == [s.value for s in FileStatus]

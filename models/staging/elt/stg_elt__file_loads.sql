@@ -16,6 +16,7 @@ renamed as (
         status as load_status,
         message as load_message,
         batch_id,
+        column_renames,
         cast(size_bytes as bigint) as size_bytes,
         cast(rows_in_file as bigint) as rows_in_file,
         cast(rows_loaded as bigint) as rows_loaded,
