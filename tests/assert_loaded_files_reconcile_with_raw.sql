@@ -28,19 +28,20 @@ quarantine as (
 
 raw_rows as (
 
-    {% set raw_tables = [
-        source('shop', 'customers'), source('shop', 'products'), source('shop', 'orders'),
-        source('shop', 'order_items'), source('payments', 'payments'), source('finance', 'fx_rates'),
-    ] %}
-    {% for raw_table in raw_tables %}
+    {#- every table the loader fills, from the sources' YAML (meta.elt) -#}
+    {% for raw_table in loaded_raw_relations() %}
     select
         _source_file as file_path,
         count(*) as loaded
     from {{ raw_table }}
     {% if raw_since %}where _loaded_at >= {{ raw_since }}{% endif %}
     group by _source_file
-    {% if not loop.last %}union all{% endif %}
+    union all
     {% endfor %}
+    select
+        cast(null as {{ dbt.type_string() }}) as file_path,
+        0 as loaded
+    where 1 = 0
 
 ),
 

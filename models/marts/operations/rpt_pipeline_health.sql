@@ -19,6 +19,13 @@ file_loads as (
 
 ),
 
+freshness_settings as (
+
+    {#- each source's own dbt freshness thresholds (none for a static source) -#}
+    {{ loader_source_freshness() }}
+
+),
+
 rejected_rows as (
 
     select * from {{ ref('rpt_rejected_rows') }}
@@ -104,9 +111,13 @@ final as (
         {{ hours_between('previous_load_finished_at', 'last_load_finished_at') }}
             as hours_since_previous_load,
         {{ hours_between('last_load_finished_at', lag_end) }} as freshness_lag_hours,
+        freshness_settings.freshness_warn_hours,
+        freshness_settings.freshness_error_hours,
         next_load_finished_at is null as is_latest_load,
         cast({{ as_of_sql }} as timestamp) as measured_at
     from sequenced
+    left join freshness_settings
+        on sequenced.source_table = freshness_settings.source_table
 
 )
 

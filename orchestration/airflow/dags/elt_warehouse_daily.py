@@ -16,6 +16,8 @@ Configuration comes from the environment of the Airflow deployment, not from thi
 
 A task that fails stops everything downstream of it: a model whose tests fail does not feed
 the marts built on it, and the docs and the report are not refreshed over a broken run.
+The load is retried only when a retry can succeed: `elt load` exits 3 for a transient error
+(connection lost, database busy); bad files (1) and bad settings (2) fail the task at once.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
@@ -68,6 +72,29 @@ def shell(*args: object) -> str:
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
+TRANSIENT_EXIT = 3  # elt load: connection lost, database busy (elt/loader/errors.py)
+
+
+class LoadOperator(BashOperator):
+    """`elt load`, retried only on a transient error; a failure a retry cannot mend fails now."""
+
+    def execute(self, context: Any) -> Any:
+        result = self.subprocess_hook.run_command(
+            command=["bash", "-c", self.bash_command],
+            env=self.get_env(context),
+            output_encoding=self.output_encoding,
+            cwd=self.cwd,
+        )
+        if result.exit_code == 0:
+            return result.output
+        if result.exit_code == TRANSIENT_EXIT:
+            raise AirflowException(f"elt load: transient error (exit {result.exit_code}); retrying")
+        raise AirflowFailException(
+            f"elt load failed for good (exit {result.exit_code}: bad files 1, bad settings 2); a retry would fail "
+            "the same way, see the log"
+        )
+
+
 def release_duckdb(context: object) -> None:
     """Close dbt's in-process DuckDB database before a task that starts dbt in a subprocess.
 
@@ -100,7 +127,7 @@ with DAG(
     tags=["elt", "dbt", TARGET],
     doc_md=__doc__,
 ) as dag:
-    load = BashOperator(
+    load = LoadOperator(
         task_id="load",
         doc_md="`elt load`: new files of the data directory into the raw schema (JSON-lines log).",
         bash_command=shell(

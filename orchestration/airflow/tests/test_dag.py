@@ -168,6 +168,28 @@ def test_target_and_elementary_come_from_configuration(
     assert "edr" in tasks["elementary_report"].bash_command
 
 
+@pytest.mark.parametrize(("exit_code", "retried"), [(0, None), (1, False), (2, False), (3, True)])
+def test_the_load_is_retried_only_after_a_transient_error(
+    manifest: dict[str, Any], monkeypatch: pytest.MonkeyPatch, exit_code: int, retried: bool | None
+) -> None:
+    """`elt load` exits 3 when the database went away: worth a retry; 1 (bad files) and 2
+    (bad settings) would fail the same way again, so the task fails without retrying."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    dag = load_dag(monkeypatch, {"ELT_TARGET": "duckdb"})
+    load = {t.task_id: t for t in dag.tasks}["load"]
+    assert load.retries == 2
+    load.bash_command = f"echo loading; exit {exit_code}"
+    if retried is None:
+        assert load.execute({}) == "loading"
+        return
+    with pytest.raises(AirflowException) as caught:
+        load.execute({})
+    # Airflow retries an AirflowException and never an AirflowFailException
+    assert isinstance(caught.value, AirflowFailException) is not retried
+    assert f"exit {exit_code}" in str(caught.value)
+
+
 def clean(**rates: float) -> GeneratorConfig:
     return GeneratorConfig(
         scale=0.005,
