@@ -81,6 +81,18 @@ sequenced as (
 
 ),
 
+with_settings as (
+
+    select
+        sequenced.*,
+        freshness_settings.freshness_warn_hours,
+        freshness_settings.freshness_error_hours
+    from sequenced
+    left join freshness_settings
+        on sequenced.source_table = freshness_settings.source_table
+
+),
+
 final as (
 
     select
@@ -111,13 +123,11 @@ final as (
         {{ hours_between('previous_load_finished_at', 'last_load_finished_at') }}
             as hours_since_previous_load,
         {{ hours_between('last_load_finished_at', lag_end) }} as freshness_lag_hours,
-        freshness_settings.freshness_warn_hours,
-        freshness_settings.freshness_error_hours,
+        freshness_warn_hours,
+        freshness_error_hours,
         next_load_finished_at is null as is_latest_load,
         cast({{ as_of_sql }} as timestamp) as measured_at
-    from sequenced
-    left join freshness_settings
-        on sequenced.source_table = freshness_settings.source_table
+    from with_settings
 
 )
 
