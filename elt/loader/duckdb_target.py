@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
+from elt.loader.duckdb_bulk import insert_csv_files
 from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit, q
@@ -75,6 +76,47 @@ class DuckDBSession(Session):
                 f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}"
             ) from None
 
+    bulk_csv = True
+
+    def write_csv_bulk(self, loads: list[FileLoad], max_quarantine_rate: float) -> dict[str, str]:
+        con = self.duck
+        t = loads[0].file.table
+        target = f"{q(t.schema)}.{q(t.identifier)}"
+        try:
+            con.execute("begin transaction")
+            scanned = insert_csv_files(
+                con,
+                target,
+                [x.file for x in loads],
+                loads[0].columns,
+                loads[0].batch_id,
+                max_quarantine_rate,
+            )
+            failed = {s.file.rel: s.error for s in scanned if s.error}
+            for load, s in zip(loads, scanned, strict=True):
+                load.rows, load.rejects = s.rows, s.rejects
+            written = [x for x in loads if x.file.rel not in failed]
+            now = utcnow()
+            quarantine = all_quarantine(written, now)
+            if quarantine is not None:
+                self._append(QUARANTINE.name, quarantine)
+            if written:
+                self._upsert_manifest(MANIFEST.rows([loaded_row(x, now) for x in written]))
+            con.execute("commit")
+        except (duckdb.Error, FileLoadError) as exc:
+            self._rollback()
+            if isinstance(exc, FileLoadError):
+                raise
+            raise FileLoadError(
+                f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}"
+            ) from None
+        return {rel: why for rel, why in failed.items() if why}
+
+    def _delete_file(self, target: str, rel: str) -> None:
+        """A reload: the file's earlier raw and quarantine rows go first."""
+        self.duck.execute(f"delete from {target} where _source_file = ?", [rel])
+        self.duck.execute(f"delete from {self.meta}.{QUARANTINE.name} where file_path = ?", [rel])
+
     def _write_rows(self, load: FileLoad) -> None:
         t = load.file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
@@ -83,10 +125,7 @@ class DuckDBSession(Session):
         ):
             self.duck.execute(ddl)
         if load.replace:
-            self.duck.execute(f"delete from {target} where _source_file = ?", [load.file.rel])
-            self.duck.execute(
-                f"delete from {self.meta}.{QUARANTINE.name} where file_path = ?", [load.file.rel]
-            )
+            self._delete_file(target, load.file.rel)
         cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
         inserted = self.duck.execute(
             f"insert into {target} ({cols}, _batch_id, _source_file) "

@@ -48,6 +48,7 @@ class SourceFile:
     lines: int  # physical lines of the (decompressed) text; rows for Parquet; 0 if unreadable
     compression: str | None = None  # gzip | zstd
     unreadable: str | None = None  # why the file cannot be read at all (it then fails)
+    has_nul: bool = False  # a NUL byte somewhere in the text: its rows are checked one by one
 
     @property
     def records(self) -> int:
@@ -143,16 +144,18 @@ def fingerprint(table: SourceTable, data_dir: Path, path: Path) -> SourceFile:
         return SourceFile(table, path, rel, size, modified, sha, 0, None, f"{rel}: {exc}")
     lines = 0
     last = b"\n"
+    nul = False
     try:
         for chunk in _chunks(open_text(path, compression)):
             lines += chunk.count(b"\n")
+            nul = nul or b"\x00" in chunk
             last = chunk[-1:]
     except (OSError, pa.ArrowException) as exc:
         why = f"{rel}: cannot decompress it as {compression}: {exc}"
         return SourceFile(table, path, rel, size, modified, sha, 0, compression, why)
     if last != b"\n":
         lines += 1
-    return SourceFile(table, path, rel, size, modified, sha, lines, compression)
+    return SourceFile(table, path, rel, size, modified, sha, lines, compression, has_nul=nul)
 
 
 def _parquet_rows(path: Path) -> int:

@@ -47,6 +47,26 @@ class Parsed:
     rename_reasons: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
+def accounting_error(
+    f: SourceFile, rows: int, rejects: list[Reject], max_quarantine_rate: float
+) -> str | None:
+    """Why a parsed file must not load: its records are not all accounted for (loaded or
+    quarantined), or too many of them were quarantined. None when it may load."""
+    accounted = rows + len(rejects)
+    if accounted != f.records:
+        return (
+            f"{f.rel}: {f.records} records in the file but {rows} parsed + {len(rejects)} quarantined = "
+            f"{accounted}; refusing to lose rows (quoted values spanning lines are not supported)"
+        )
+    if f.records and len(rejects) / f.records > max_quarantine_rate:
+        first = rejects[0]
+        return (
+            f"{f.rel}: {len(rejects)} of {f.records} records ({len(rejects) / f.records:.1%}) would be "
+            f"quarantined, above --max-quarantine-rate {max_quarantine_rate:.1%}; first: line {first.line}: {first.reason}"
+        )
+    return None
+
+
 def q(name: str) -> str:
     """Quote an identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -148,23 +168,31 @@ def _raw_lines(f: SourceFile, numbers: list[int]) -> dict[int, str]:
     }
 
 
-def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
-    """Physical line of the k-th accepted record (``_ordinal`` = k), skipping rejected lines.
+def reject_gaps(rejected_lines: list[int], first_data_line: int) -> tuple[list[int], list[int]]:
+    """Where rejected lines sit among the accepted records: (gaps, counts), ascending.
 
-    With rejected lines r_1 < r_2 < ..., record k sits at line k + first_data_line - 1 plus
-    the number of rejected lines before it: those whose count of accepted records before
-    them, g_i = r_i - first_data_line + 1 - i, is below k. The sum is written as a balanced
-    tree of vectorised comparisons (a long CASE is much slower in DuckDB).
+    With rejected lines r_1 < r_2 < ..., the k-th accepted record sits at line
+    k + first_data_line - 1 plus the number of rejected lines before it: those whose count
+    of accepted records before them, g_i = r_i - first_data_line + 1 - i, is below k.
+    ``counts`` says how many rejected lines share each gap.
     """
-    base = f"_ordinal + {first_data_line - 1}"
-    if not rejected_lines:
-        return base
     r = np.array(sorted(rejected_lines), dtype=np.int64)
     gaps = r - first_data_line + 1 - np.arange(1, len(r) + 1)
     values, counts = np.unique(gaps, return_counts=True)
-    terms = [
-        f"(_ordinal > {int(g)})::bigint * {int(n)}" for g, n in zip(values, counts, strict=True)
-    ]
+    return [int(v) for v in values], [int(n) for n in counts]
+
+
+def row_number_sql(
+    rejected_lines: list[int], first_data_line: int, ordinal: str = "_ordinal"
+) -> str:
+    """Physical line of the k-th accepted record (``ordinal`` = k), skipping rejected lines
+    (see ``reject_gaps``). The sum is written as a balanced tree of vectorised comparisons
+    (a long CASE is much slower in DuckDB)."""
+    base = f"{ordinal} + {first_data_line - 1}"
+    if not rejected_lines:
+        return base
+    gaps, counts = reject_gaps(rejected_lines, first_data_line)
+    terms = [f"({ordinal} > {g})::bigint * {n}" for g, n in zip(gaps, counts, strict=True)]
 
     def tree(ts: list[str]) -> str:
         if len(ts) == 1:
@@ -175,6 +203,64 @@ def _row_number_sql(rejected_lines: list[int], first_data_line: int) -> str:
     return f"{base} + {tree(terms)}"
 
 
+def csv_reader(files: list[SourceFile], columns: list[str], filename: bool = False) -> str:
+    """DuckDB's strict CSV reader over files of one table that share a header and compression;
+    bad lines go to the ``_elt_rejects``/``_elt_scans`` tables."""
+    f = files[0]
+    paths = "[" + ", ".join(literal_path(x) for x in files) + "]"
+    col_struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    return (
+        f"read_csv({paths}, header = true, auto_detect = false, columns = {col_struct}, "
+        f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
+        f"compression = {lit(f.compression or 'none')}, hive_partitioning = false, "
+        f"filename = {'true' if filename else 'false'}, union_by_name = false, "
+        "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
+        "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
+    )
+
+
+def clear_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
+
+
+def csv_rejects(con: duckdb.DuckDBPyConnection, files: list[SourceFile]) -> dict[str, list[Reject]]:
+    """The rejected lines DuckDB's reader recorded, per file (rel), with reasons and raw text.
+
+    A quote left open swallows the lines after it: they are rejected too, so that every
+    physical line is either loaded or quarantined.
+    """
+    by_path = {str(f.path): f for f in files}
+    found = con.execute(
+        """select s.file_path, e.line,
+                  string_agg(distinct e.error_type || ': ' || e.error_message, '; '
+                             order by e.error_type || ': ' || e.error_message),
+                  max(len(e.csv_line) - len(replace(e.csv_line, chr(10), '')))
+           from _elt_rejects e join _elt_scans s using (scan_id, file_id)
+           group by s.file_path, e.line order by 1, 2"""
+    ).fetchall()
+    clear_rejects(con)
+    out: dict[str, list[Reject]] = {}
+    for path, line, reason, extra_lines in found:
+        f = by_path[path]
+        rejects = out.setdefault(f.rel, [])
+        rejects.append(Reject(int(line), str(reason)))
+        for k in range(1, int(extra_lines or 0) + 1):
+            if int(line) + k <= f.lines:
+                rejects.append(
+                    Reject(
+                        int(line) + k, f"line swallowed by the unterminated quote of line {line}"
+                    )
+                )
+    for f in files:
+        if f.rel in out:
+            rejects = sorted({r.line: r for r in out[f.rel]}.values(), key=lambda r: r.line)
+            raw = _raw_lines(f, [r.line for r in rejects])
+            for r in rejects:
+                r.raw = raw.get(r.line, "")
+            out[f.rel] = rejects
+    return out
+
+
 def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str]) -> Parsed:
     """Two passes of DuckDB's parallel CSV reader: count and find rejects, then (lazily) the rows.
 
@@ -182,15 +268,8 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
     nothing; the second is the query the target reads from, numbering records with
     ``WITH ORDINALITY`` and mapping them to physical lines.
     """
-    col_struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    reader = (
-        f"read_csv({literal_path(f)}, header = true, auto_detect = false, columns = {col_struct}, "
-        f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
-        f"compression = {lit(f.compression or 'none')}, hive_partitioning = false, "
-        "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
-        "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
-    )
-    con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
+    reader = csv_reader([f], columns)
+    clear_rejects(con)
     try:
         # the NUL check reads every value: a bare count(*) would let DuckDB skip validating them
         rows, nul_rows = con.execute(
@@ -200,34 +279,17 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
         raise FileLoadError(
             f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}"
         ) from None
-    found = con.execute(
-        """select line, string_agg(distinct error_type || ': ' || error_message, '; ' order by error_type || ': ' || error_message),
-                  max(len(csv_line) - len(replace(csv_line, chr(10), '')))
-           from _elt_rejects group by line order by line"""
-    ).fetchall()
-    con.execute("drop table if exists _elt_rejects; drop table if exists _elt_scans")
-    rejects: list[Reject] = []
-    for line, reason, extra_lines in found:
-        rejects.append(Reject(int(line), str(reason)))
-        for k in range(
-            1, int(extra_lines or 0) + 1
-        ):  # a quote left open swallows the lines after it
-            if int(line) + k <= f.lines:
-                rejects.append(
-                    Reject(
-                        int(line) + k, f"line swallowed by the unterminated quote of line {line}"
-                    )
-                )
-    rejects = sorted({r.line: r for r in rejects}.values(), key=lambda r: r.line)
+    rejects = csv_rejects(con, [f]).get(f.rel, [])
     names = ", ".join(q(c) for c in columns)
-    row_number = _row_number_sql([r.line for r in rejects], first_data_line=2)
+    row_number = row_number_sql([r.line for r in rejects], first_data_line=2)
     select = f"select {names}, {row_number} as _row_number from {reader} with ordinality as t({names}, _ordinal)"
     if nul_rows:
-        rejects = sorted(rejects + _nul_rejects(con, select, columns, "''"), key=lambda r: r.line)
+        nul = _nul_rejects(con, select, columns, "''")
+        raw = _raw_lines(f, [r.line for r in nul])
+        for r in nul:
+            r.raw = raw.get(r.line, "")
+        rejects = sorted(rejects + nul, key=lambda r: r.line)
         select = f"select * from ({select}) where {_no_nul(columns)}"
-    raw = _raw_lines(f, [r.line for r in rejects])
-    for r in rejects:
-        r.raw = raw.get(r.line, "")
     return Parsed(columns, select, int(rows) - int(nul_rows), rejects)
 
 

@@ -24,7 +24,7 @@ from elt.loader.config import SourceTable, load_sources
 from elt.loader.errors import FileLoadError, LoaderError
 from elt.loader.files import Found, SourceFile, discover, fingerprint, stat
 from elt.loader.names import raw_columns
-from elt.loader.parse import csv_header, parquet_columns, parse
+from elt.loader.parse import accounting_error, csv_header, parquet_columns, parse
 from elt.loader.profile import Target, load_target
 from elt.loader.warehouse import FileLoad, FileResult, ManifestEntry, Session, Warehouse, utcnow
 
@@ -240,8 +240,8 @@ def rename_notes(renames: dict[str, str], reasons: dict[str, str]) -> list[Note]
     return [Note(NoteKind.COLUMN_RENAMED, c, raw, reason=reasons[c]) for c, raw in renames.items()]
 
 
-GROUP_RECORDS = 250_000  # files commit together up to about this many rows: fewer, bigger commits
-GROUP_FILES = 64
+GROUP_RECORDS = 1_000_000  # files commit together up to about this many rows: fewer, bigger commits
+GROUP_FILES = 256
 
 
 def groups(planned: list[Planned]) -> list[list[Planned]]:
@@ -339,18 +339,9 @@ class Loader:
         started = utcnow()
         parsed = parse(self.session().duck, f, p.columns, known)
         temp.extend(parsed.temp_tables)
-        accounted = parsed.rows + len(parsed.rejects)
-        if accounted != f.records:
-            raise FileLoadError(
-                f"{f.rel}: {f.records} records in the file but {parsed.rows} parsed + {len(parsed.rejects)} quarantined = "
-                f"{accounted}; refusing to lose rows (quoted values spanning lines are not supported)"
-            )
-        if f.records and len(parsed.rejects) / f.records > self.opts.max_quarantine_rate:
-            first = parsed.rejects[0]
-            raise FileLoadError(
-                f"{f.rel}: {len(parsed.rejects)} of {f.records} records ({len(parsed.rejects) / f.records:.1%}) would be "
-                f"quarantined, above --max-quarantine-rate {self.opts.max_quarantine_rate:.1%}; first: line {first.line}: {first.reason}"
-            )
+        error = accounting_error(f, parsed.rows, parsed.rejects, self.opts.max_quarantine_rate)
+        if error:
+            raise FileLoadError(error)
         add: list[str] = []
         create = False
         notes = list(p.notes)
@@ -381,8 +372,12 @@ class Loader:
         return load, known
 
     def load_group(self, group: list[Planned]) -> None:
-        clock = time.perf_counter()
         session = self.session()
+        if session.bulk_csv and group[0].file.table.format == "csv":
+            group = self._load_csv_bulk(group)
+            if not group:
+                return
+        clock = time.perf_counter()
         table = group[0].file.table
         known = session.columns(table.schema, table.identifier)
         loads: list[tuple[Planned, FileLoad]] = []
@@ -409,18 +404,70 @@ class Loader:
         self._drop_temp(temp)
         seconds = (time.perf_counter() - clock) / len(loads)  # parse and write, shared out
         for p, load in loads:
-            status = Outcome.RELOADED if p.replace else Outcome.LOADED
-            self._report(
-                FileResult(
-                    p.file,
-                    status,
-                    load.rows,
-                    len(load.rejects),
-                    seconds,
-                    load.message,
-                    tuple(load.notes),
-                )
+            self._loaded(p, load, seconds)
+
+    def _loaded(self, p: Planned, load: FileLoad, seconds: float) -> None:
+        status = Outcome.RELOADED if p.replace else Outcome.LOADED
+        self._report(
+            FileResult(
+                p.file,
+                status,
+                load.rows,
+                len(load.rejects),
+                seconds,
+                load.message,
+                tuple(load.notes),
             )
+        )
+
+    def _load_csv_bulk(self, group: list[Planned]) -> list[Planned]:
+        """Runs of files that share a header and a compression, each in one scan (DuckDB);
+        returns the files for the file-by-file path (a NUL byte, a reload, or a run the
+        database refused)."""
+        runs: list[list[Planned]] = []
+        rest: list[Planned] = []
+        for p in group:
+            if p.file.has_nul or p.columns is None or p.replace:
+                rest.append(p)
+            elif runs and (runs[-1][0].columns, runs[-1][0].file.compression) == (
+                p.columns,
+                p.file.compression,
+            ):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        for run in runs:
+            clock = time.perf_counter()
+            started = utcnow()
+            templates = [
+                FileLoad(
+                    p.file,
+                    list(p.columns or []),
+                    [],
+                    False,
+                    "",
+                    0,
+                    [],
+                    p.replace,
+                    self.batch_id,
+                    started,
+                    list(p.notes) + ([] if p.file.records else [Note(NoteKind.NO_RECORDS)]),
+                    dict(p.renames),
+                )
+                for p in run
+            ]
+            try:
+                failures = self.session().write_csv_bulk(templates, self.opts.max_quarantine_rate)
+            except FileLoadError:
+                rest.extend(run)
+                continue
+            seconds = (time.perf_counter() - clock) / len(run)
+            for p, load in zip(run, templates, strict=True):
+                if load.file.rel in failures:
+                    self._fail(p, failures[load.file.rel])
+                else:
+                    self._loaded(p, load, seconds)
+        return rest
 
     def load_table_in_order(self, planned: list[Planned]) -> None:
         for group in groups(planned):

@@ -110,10 +110,18 @@ class Session(abc.ABC):
     """One worker's connection; ``duck`` is the DuckDB connection that parses files."""
 
     duck: duckdb.DuckDBPyConnection
+    bulk_csv = False  # write_csv_bulk is implemented
 
     @abc.abstractmethod
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Data columns of a raw table, or None when it does not exist."""
+
+    def write_csv_bulk(self, loads: list[FileLoad], max_quarantine_rate: float) -> dict[str, str]:
+        """New CSV files sharing a header: read, checked and written in one transaction, filling
+        each load's rows and rejects. Returns {rel: why} for the files that failed their checks
+        (nothing of theirs is written). Raises FileLoadError when the database refuses the
+        group: the caller then loads the files one by one."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def write_group(self, loads: list[FileLoad]) -> None:

@@ -1,0 +1,125 @@
+"""DuckDB: many CSV files of a table into its raw table in one parallel scan.
+
+The files of a group that share a header and a compression are read by one ``read_csv``
+over the list of files, straight into the raw table, the way a bare ``CREATE TABLE AS``
+would: one pass over the data. Each row is numbered within its file as it is inserted;
+DuckDB's reader records the rejected lines on the side (``store_rejects``). Then, still in
+the group's transaction: each file's rows are counted and checked against its records
+(loaded + quarantined = records), a file that fails its checks has its rows deleted (it
+fails alone), and in the files with rejected lines the row numbers after them are shifted
+to their physical lines (one update, joined to a small table of shifts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import pyarrow as pa
+
+from elt.loader.errors import FileLoadError
+from elt.loader.files import SourceFile
+from elt.loader.parse import (
+    Reject,
+    accounting_error,
+    clear_rejects,
+    csv_reader,
+    csv_rejects,
+    lit,
+    q,
+    reject_gaps,
+)
+
+
+@dataclasses.dataclass
+class FileRows:
+    """What the scan did with one file."""
+
+    file: SourceFile
+    rows: int = 0
+    rejects: list[Reject] = dataclasses.field(default_factory=list)
+    error: str | None = None  # the file failed its checks; its rows were deleted
+
+
+def insert_csv_files(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    files: list[SourceFile],
+    columns: list[str],
+    batch_id: str,
+    max_quarantine_rate: float,
+) -> list[FileRows]:
+    """Insert the files' rows; inside the caller's transaction. Raises FileLoadError when
+    DuckDB cannot read one of them (the caller then loads them one by one)."""
+    prefix = len(str(files[0].path)) - len(files[0].rel)  # the data directory, with its slash
+    names = ", ".join(q(c) for c in columns)
+    reader = csv_reader(files, columns, filename=True)
+    clear_rejects(con)
+    try:
+        con.execute(
+            f"insert into {target} ({names}, _row_number, _batch_id, _source_file) "
+            f"select {names}, row_number() over (partition by filename order by _ordinal) + 1, "
+            f"{lit(batch_id)}, substr(filename, {prefix + 1}) "
+            f"from {reader} with ordinality as t({names}, filename, _ordinal)"
+        )
+    except duckdb.Error as exc:
+        clear_rejects(con)
+        raise FileLoadError(
+            f"DuckDB cannot read the group of {len(files)} files as CSV: {str(exc).splitlines()[0]}"
+        ) from None
+    rejects = csv_rejects(con, files)
+    rels = [f.rel for f in files]
+    counts = dict(
+        con.execute(
+            f"select _source_file, count(*) from {target} "
+            "where _batch_id = ? and list_contains(?, _source_file) group by _source_file",
+            [batch_id, rels],
+        ).fetchall()
+    )
+    out = []
+    for f in files:
+        got = FileRows(f, int(counts.get(f.rel, 0)), rejects.get(f.rel, []))
+        got.error = accounting_error(f, got.rows, got.rejects, max_quarantine_rate)
+        if got.error:
+            con.execute(
+                f"delete from {target} where _batch_id = ? and _source_file = ?", [batch_id, f.rel]
+            )
+        out.append(got)
+    _shift_past_rejects(con, target, batch_id, [g for g in out if g.rejects and not g.error])
+    return out
+
+
+def _shift_past_rejects(
+    con: duckdb.DuckDBPyConnection, target: str, batch_id: str, files: list[FileRows]
+) -> None:
+    """Rows were numbered 2, 3, ... by rank: the k-th row of a file moves down by the number
+    of rejected lines before it. For each file, the ranks between consecutive reject gaps
+    share one shift: (file, after rank, up to rank, shift) rows, joined in one update."""
+    rels: list[str] = []
+    lows: list[int] = []
+    highs: list[int] = []
+    shifts: list[int] = []
+    for got in files:
+        gaps, counts = reject_gaps([r.line for r in got.rejects], first_data_line=2)
+        shift = 0
+        for i, (gap, n) in enumerate(zip(gaps, counts, strict=True)):
+            shift += n
+            rels.append(got.file.rel)
+            lows.append(gap)
+            highs.append(gaps[i + 1] if i + 1 < len(gaps) else 2**62)
+            shifts.append(shift)
+    if not rels:
+        return
+    con.register(
+        "_elt_shifts",
+        pa.table({"rel": rels, "after_rank": lows, "up_to_rank": highs, "shift": shifts}),
+    )
+    try:
+        con.execute(
+            f"update {target} as t set _row_number = t._row_number + s.shift from _elt_shifts as s "
+            "where t._batch_id = ? and t._source_file = s.rel "
+            "and t._row_number - 1 > s.after_rank and t._row_number - 1 <= s.up_to_rank",
+            [batch_id],
+        )
+    finally:
+        con.unregister("_elt_shifts")
