@@ -86,7 +86,7 @@ def bare_duckdb(path: Path, grouped: dict[SourceTable, list[list[Path]]], messy:
     con = duckdb.connect(str(path))
     for t, runs in grouped.items():
         for i, files in enumerate(runs):
-            header = files[0].open().readline().rstrip("\n").split(",")
+            header = files[0].open("rb").readline().decode().rstrip("\n").split(",")
             if i == 0:
                 con.execute(
                     f"create table {q(t.identifier)} ({', '.join(f'{q(c)} varchar' for c in header)})"
@@ -109,7 +109,7 @@ def bare_postgres(grouped: dict[SourceTable, list[list[Path]]]) -> None:
     conn = psycopg2.connect(**pg_params(BENCH_DB))
     with conn.cursor() as cur:
         for t, runs in grouped.items():
-            headers = [r[0].open().readline().rstrip("\n").split(",") for r in runs]
+            headers = [r[0].open("rb").readline().decode().rstrip("\n").split(",") for r in runs]
             columns = list(dict.fromkeys(c for h in headers for c in h))
             cur.execute(
                 f"create table {q(t.identifier)} ({', '.join(f'{q(c)} text' for c in columns)})"

@@ -148,13 +148,16 @@ def plan_files(
     manifest: dict[str, ManifestEntry],
     reload: bool,
     verify: bool = False,
+    workers: int = 1,
 ) -> tuple[dict[SourceTable, list[Planned]], list[FileResult], list[SourceTable], list[SourceFile]]:
     """Which files to load per table; results for the files skipped or refused; the tables
     no file matched; the loaded files rehashed unchanged (their manifest time to update).
 
     A loaded file with the size and modification time the manifest holds is not read
-    again unless ``verify``; any other file is hashed and compared.
+    again unless ``verify``; any other file is hashed and compared (``workers`` files at a
+    time: hashing releases the interpreter's lock).
     """
+    found_files: dict[tuple[SourceTable, str], Found] = {}
     todo: dict[SourceTable, list[Planned]] = {}
     done: list[FileResult] = []
     unmatched: list[SourceTable] = []
@@ -190,7 +193,14 @@ def plan_files(
                     )
                 )
                 continue
-            f = fingerprint(table, data_dir, found.path)
+            found_files[(table, found.rel)] = found
+        if not found_any:
+            unmatched.append(table)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        hashed = pool.map(lambda k: fingerprint(k[0], data_dir, found_files[k].path), found_files)
+        for (table, rel), f in zip(found_files, hashed, strict=True):
+            seen = manifest.get(rel)
+            loaded = seen is not None and seen.status == FileStatus.LOADED
             if seen is None or not loaded:
                 todo.setdefault(table, []).append(Planned(f, replace=False))
             elif seen.sha256 == f.sha256:
@@ -211,8 +221,6 @@ def plan_files(
                         ),
                     )
                 )
-        if not found_any:
-            unmatched.append(table)
     return todo, done, unmatched, touched
 
 
@@ -493,7 +501,7 @@ def load(
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
             todo, skipped, unmatched, touched = plan_files(
-                tables, opts.data_dir, warehouse.manifest(), opts.reload, opts.verify
+                tables, opts.data_dir, warehouse.manifest(), opts.reload, opts.verify, opts.workers
             )
             named = [t for t in unmatched if opts.tables]
             if named or (unmatched and len(unmatched) == len(tables)):
