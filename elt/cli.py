@@ -328,6 +328,104 @@ def load_cmd(
     sys.exit(0 if report.ok else 1)
 
 
+@main.command("archive")
+@click.option(
+    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where the files are [env ELT_DATA_DIR, default ./data].",
+)
+@click.option(
+    "--archive-dir",
+    type=click.Path(path_type=Path),
+    envvar="ELT_ARCHIVE_DIR",
+    default=None,
+    help="Where archived files go [env ELT_ARCHIVE_DIR].",
+)
+@click.option(
+    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    metavar="SOURCE.TABLE",
+    help="Only this source table (repeatable).",
+)
+@click.option(
+    "--older-than",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Files loaded more than DAYS ago, instead of each source's meta.elt.retention.",
+)
+@click.option(
+    "--delete", is_flag=True, help="With --older-than: delete the files instead of archiving them."
+)
+@click.option("--restore", is_flag=True, help="Write archived files back into the data directory.")
+@click.option("--lock-timeout", type=float, default=60.0, show_default=True)
+def archive_cmd(
+    target: str | None,
+    data_dir: Path | None,
+    archive_dir: Path | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    tables: tuple[str, ...],
+    older_than: int | None,
+    delete: bool,
+    restore: bool,
+    lock_timeout: float,
+) -> None:
+    """Move loaded files out of the data directory after their retention (storage cost).
+
+    Archived files (zstd Parquet of their lines, or as they are when already compressed)
+    restore byte for byte with --restore, so raw can always be rebuilt from files. Deleted
+    files cannot: their rows then live only in the warehouse and its backups. The manifest
+    keeps every file's row either way, so nothing is loaded twice.
+    """
+    from elt.loader.archive import run_archive
+    from elt.loader.errors import LoaderError
+
+    if delete and older_than is None:
+        fail("--delete goes with --older-than (a source's own retention says archive or delete)")
+    try:
+        done = run_archive(
+            project_dir,
+            data_dir or default_out_dir(),
+            archive_dir,
+            profiles_dir,
+            target,
+            tables,
+            older_than,
+            delete,
+            restore,
+            lock_timeout,
+        )
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    counts: dict[str, int] = {}
+    for a in done:
+        counts[a.action] = counts.get(a.action, 0) + 1
+        if a.action == "skipped":
+            click.echo(f"skipped {a.rel}: {a.message}", err=True)
+    before = sum(a.bytes_before for a in done if a.action in ("archived", "deleted"))
+    after = sum(a.bytes_after for a in done if a.action == "archived")
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "nothing to do"
+    click.echo(
+        f"{summary}; {before / 1e6:.1f} MB left the data directory, {after / 1e6:.1f} MB archived"
+    )
+    if counts.get("deleted"):
+        click.echo(
+            "deleted files cannot be loaded again: their raw rows now live only in the warehouse "
+            "(keep its backups)",
+            err=True,
+        )
+
+
 @main.command("alert")
 @click.option(
     "--step", default="pipeline", show_default=True, help="Name of the step, for the message."

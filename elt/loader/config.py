@@ -5,6 +5,7 @@ A source table is loaded when its YAML carries, under ``config.meta.elt`` (or ``
     path: shop/orders/*/*.csv     # glob, relative to the data directory (.gz/.zst also match)
     format: csv                    # csv | jsonl | parquet
     delimiter: ","                 # optional, CSV only
+    retention: {days: 90, action: archive}  # optional: `elt archive` (archive | delete)
 
 Any other key is an error (a misspelt setting must not be ignored).
 """
@@ -20,7 +21,16 @@ import yaml
 from elt.loader.errors import LoaderError
 
 FORMATS = ("csv", "jsonl", "parquet")
-SETTINGS = ("path", "format", "delimiter")
+SETTINGS = ("path", "format", "delimiter", "retention")
+RETENTION_ACTIONS = ("archive", "delete")
+
+
+@dataclasses.dataclass(frozen=True)
+class Retention:
+    """How long loaded files stay in the data directory, and where they go then."""
+
+    days: int
+    action: str  # archive | delete
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +43,7 @@ class SourceTable:
     format: str
     delimiter: str = ","
     defined_in: str = ""
+    retention: Retention | None = None
 
     @property
     def label(self) -> str:
@@ -65,6 +76,7 @@ def _table(
     delimiter = str(meta.get("delimiter", ","))
     if len(delimiter) != 1:
         raise LoaderError(f"{label}: meta.elt.delimiter must be one character, got {delimiter!r}")
+    retention = _retention(label, meta.get("retention"))
     return SourceTable(
         source=str(source["name"]),
         name=str(table["name"]),
@@ -74,7 +86,23 @@ def _table(
         format=fmt,
         delimiter=delimiter,
         defined_in=where,
+        retention=retention,
     )
+
+
+def _retention(label: str, value: Any) -> Retention | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"days", "action"} or "days" not in value:
+        raise LoaderError(
+            f"{label}: meta.elt.retention must be {{days: N, action: archive|delete}}, got {value!r}"
+        )
+    days, action = value["days"], str(value.get("action", "archive"))
+    if not isinstance(days, int) or days < 0 or action not in RETENTION_ACTIONS:
+        raise LoaderError(
+            f"{label}: meta.elt.retention needs days >= 0 and action archive or delete, got {value!r}"
+        )
+    return Retention(days, action)
 
 
 def load_sources(project_dir: Path) -> list[SourceTable]:

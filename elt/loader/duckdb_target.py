@@ -209,7 +209,7 @@ class DuckDBWarehouse(Warehouse):
 
     def manifest(self) -> dict[str, ManifestEntry]:
         rows = self.con.execute(
-            f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file from {q(self.meta_schema)}.{MANIFEST.name}"
+            f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, finished_at, source_table from {q(self.meta_schema)}.{MANIFEST.name}"
         ).fetchall()
         return {r[0]: ManifestEntry(*r) for r in rows}
 

@@ -246,7 +246,7 @@ class PostgresWarehouse(Warehouse):
     def manifest(self) -> dict[str, ManifestEntry]:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file from {q(self.meta_schema)}.{MANIFEST.name}"
+                f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, finished_at, source_table from {q(self.meta_schema)}.{MANIFEST.name}"
             )
             rows = cur.fetchall()
         self.conn.commit()

@@ -42,6 +42,8 @@ class ManifestEntry:
     size: int
     modified_at: dt.datetime | None
     rows: int  # rows_in_file
+    finished_at: dt.datetime | None = None
+    source_table: str = ""
 
 
 @dataclasses.dataclass
