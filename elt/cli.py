@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
@@ -177,38 +178,54 @@ def generate_cmd(
 main.add_command(generate_cmd, name="generate")
 
 
+def warehouse_options(verb: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options `elt load` and `elt archive` share: where the files, the project and the
+    warehouse are, and which source tables."""
+
+    def apply(command: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed(
+            [
+                click.option(
+                    "--target",
+                    default=None,
+                    help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].",
+                ),
+                click.option(
+                    "--data-dir",
+                    type=click.Path(path_type=Path),
+                    default=None,
+                    help="Where the files are [env ELT_DATA_DIR, default ./data].",
+                ),
+                click.option(
+                    "--project-dir",
+                    type=click.Path(path_type=Path),
+                    default=Path("."),
+                    show_default=True,
+                    help="The dbt project (its sources carry the loader settings).",
+                ),
+                click.option(
+                    "--profiles-dir",
+                    type=click.Path(path_type=Path),
+                    default=None,
+                    help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].",
+                ),
+                click.option(
+                    "--table",
+                    "tables",
+                    multiple=True,
+                    metavar="SOURCE.TABLE",
+                    help=f"{verb} only this source table (repeatable).",
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return apply
+
+
 @main.command("load")
-@click.option(
-    "--target",
-    default=None,
-    help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].",
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where the files are [env ELT_DATA_DIR, default ./data].",
-)
-@click.option(
-    "--project-dir",
-    type=click.Path(path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The dbt project (its sources carry the loader settings).",
-)
-@click.option(
-    "--profiles-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].",
-)
-@click.option(
-    "--table",
-    "tables",
-    multiple=True,
-    metavar="SOURCE.TABLE",
-    help="Load only this source table (repeatable).",
-)
+@warehouse_options("Load")
 @click.option(
     "--reload",
     is_flag=True,
@@ -329,32 +346,13 @@ def load_cmd(
 
 
 @main.command("archive")
-@click.option(
-    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
-)
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where the files are [env ELT_DATA_DIR, default ./data].",
-)
+@warehouse_options("Archive")
 @click.option(
     "--archive-dir",
     type=click.Path(path_type=Path),
     envvar="ELT_ARCHIVE_DIR",
     default=None,
     help="Where archived files go [env ELT_ARCHIVE_DIR].",
-)
-@click.option(
-    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
-)
-@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
-@click.option(
-    "--table",
-    "tables",
-    multiple=True,
-    metavar="SOURCE.TABLE",
-    help="Only this source table (repeatable).",
 )
 @click.option(
     "--older-than",

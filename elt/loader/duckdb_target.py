@@ -56,18 +56,13 @@ class DuckDBSession(Session):
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.duck, schema, table)
 
-    def write_group(self, loads: list[FileLoad]) -> None:
-        con = self.duck
+    @contextlib.contextmanager
+    def _transaction(self, loads: list[FileLoad]) -> Iterator[None]:
+        """One transaction; a database error rolls it back and becomes a FileLoadError."""
         try:
-            con.execute("begin transaction")
-            for load in loads:
-                self._write_rows(load)
-            now = utcnow()
-            quarantine = all_quarantine(loads, now)
-            if quarantine is not None:
-                self._append(QUARANTINE.name, quarantine)
-            self._upsert_manifest(MANIFEST.rows([loaded_row(x, now) for x in loads]))
-            con.execute("commit")
+            self.duck.execute("begin transaction")
+            yield
+            self.duck.execute("commit")
         except (duckdb.Error, FileLoadError) as exc:
             self._rollback()
             if isinstance(exc, FileLoadError):
@@ -76,16 +71,29 @@ class DuckDBSession(Session):
                 f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}"
             ) from None
 
+    def _bookkeep(self, loads: list[FileLoad]) -> None:
+        """The quarantine rows and the manifest rows of loaded files."""
+        now = utcnow()
+        quarantine = all_quarantine(loads, now)
+        if quarantine is not None:
+            self._append(QUARANTINE.name, quarantine)
+        if loads:
+            self._upsert_manifest(MANIFEST.rows([loaded_row(x, now) for x in loads]))
+
+    def write_group(self, loads: list[FileLoad]) -> None:
+        with self._transaction(loads):
+            for load in loads:
+                self._write_rows(load)
+            self._bookkeep(loads)
+
     bulk_csv = True
 
     def write_csv_bulk(self, loads: list[FileLoad], max_quarantine_rate: float) -> dict[str, str]:
-        con = self.duck
         t = loads[0].file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
-        try:
-            con.execute("begin transaction")
+        with self._transaction(loads):
             scanned = insert_csv_files(
-                con,
+                self.duck,
                 target,
                 [x.file for x in loads],
                 loads[0].columns,
@@ -95,21 +103,7 @@ class DuckDBSession(Session):
             failed = {s.file.rel: s.error for s in scanned if s.error}
             for load, s in zip(loads, scanned, strict=True):
                 load.rows, load.rejects = s.rows, s.rejects
-            written = [x for x in loads if x.file.rel not in failed]
-            now = utcnow()
-            quarantine = all_quarantine(written, now)
-            if quarantine is not None:
-                self._append(QUARANTINE.name, quarantine)
-            if written:
-                self._upsert_manifest(MANIFEST.rows([loaded_row(x, now) for x in written]))
-            con.execute("commit")
-        except (duckdb.Error, FileLoadError) as exc:
-            self._rollback()
-            if isinstance(exc, FileLoadError):
-                raise
-            raise FileLoadError(
-                f"DuckDB refused the rows of {', '.join(x.file.rel for x in loads)}: {str(exc).splitlines()[0]}"
-            ) from None
+            self._bookkeep([x for x in loads if x.file.rel not in failed])
         return {rel: why for rel, why in failed.items() if why}
 
     def _delete_file(self, target: str, rel: str) -> None:

@@ -118,6 +118,21 @@ def _nul_rejects(
     ]
 
 
+def _count(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, relation: str, columns: list[str], kind: str
+) -> tuple[int, int]:
+    """(rows, rows holding a NUL character) of a file's reader."""
+    try:
+        rows, nul_rows = con.execute(
+            f"select count(*), count(*) filter (where not {_no_nul(columns)}) from {relation}"
+        ).fetchall()[0]
+    except duckdb.Error as exc:
+        raise FileLoadError(
+            f"{f.rel}: DuckDB cannot read it as {kind}: {str(exc).splitlines()[0]}"
+        ) from None
+    return int(rows), int(nul_rows)
+
+
 def escape_raw(text: str) -> str:
     """A line as text storable anywhere: NUL shown as \\x00 (invalid bytes already are \\xNN)."""
     return text.replace("\x00", "\\x00")
@@ -270,15 +285,8 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
     """
     reader = csv_reader([f], columns)
     clear_rejects(con)
-    try:
-        # the NUL check reads every value: a bare count(*) would let DuckDB skip validating them
-        rows, nul_rows = con.execute(
-            f"select count(*), count(*) filter (where not {_no_nul(columns)}) from {reader}"
-        ).fetchall()[0]
-    except duckdb.Error as exc:
-        raise FileLoadError(
-            f"{f.rel}: DuckDB cannot read it as CSV: {str(exc).splitlines()[0]}"
-        ) from None
+    # the NUL check reads every value: a bare count(*) would let DuckDB skip validating them
+    rows, nul_rows = _count(con, f, reader, columns, "CSV")
     rejects = csv_rejects(con, [f]).get(f.rel, [])
     names = ", ".join(q(c) for c in columns)
     row_number = row_number_sql([r.line for r in rejects], first_data_line=2)
@@ -290,7 +298,7 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
             r.raw = raw.get(r.line, "")
         rejects = sorted(rejects + nul, key=lambda r: r.line)
         select = f"select * from ({select}) where {_no_nul(columns)}"
-    return Parsed(columns, select, int(rows) - int(nul_rows), rejects)
+    return Parsed(columns, select, rows - nul_rows, rejects)
 
 
 def json_pointer(key: str) -> str:
@@ -414,20 +422,13 @@ def parse_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[s
         f"cast({q(d)} as varchar) as {q(c)}" for d, c in zip(read_as, columns, strict=True)
     )
     select = f"select {casts}, file_row_number + 1 as _row_number from {src}"
-    try:
-        rows, nul_rows = con.execute(
-            f"select count(*), count(*) filter (where not {_no_nul(columns)}) from ({select})"
-        ).fetchall()[0]
-    except duckdb.Error as exc:
-        raise FileLoadError(
-            f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}"
-        ) from None
+    rows, nul_rows = _count(con, f, f"({select})", columns, "Parquet")
     rejects: list[Reject] = []
     if nul_rows:
         row_json = "to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in columns) + "})"
         rejects = _nul_rejects(con, select, columns, row_json)
         select = f"select * from ({select}) where {_no_nul(columns)}"
-    return Parsed(columns, select, int(rows) - int(nul_rows), rejects)
+    return Parsed(columns, select, rows - nul_rows, rejects)
 
 
 def parse(

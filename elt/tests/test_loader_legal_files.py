@@ -451,3 +451,85 @@ def test_unchanged_files_are_not_rehashed_unless_verified(
         "things/b.csv": "refused",
     }
     assert sorted(hashed) == ["things/a.csv", "things/a.csv", "things/b.csv"]
+
+
+def _fuzz_names(seed: int) -> tuple[list[str], list[str]]:
+    """File and column names mixing glob characters, quotes, Unicode, spaces, case twins
+    and lengths over the identifier limit (deterministic for a seed)."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = [
+        "a",
+        "Z",
+        "[",
+        "]",
+        "*",
+        "?",
+        "{",
+        "}",
+        ",",
+        "'",
+        '"',
+        " ",
+        "ä",
+        "日",
+        "é",
+        "-",
+        "_",
+        "~",
+        "$",
+        "%",
+        "#",
+    ]
+    files = sorted(
+        {
+            "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))).replace("/", "") + ".csv"
+            for _ in range(12)
+        }
+    )
+    base = [
+        "id",
+        "value",
+        "Value",
+        "VALUE",
+        "_row_number",
+        "_Loaded_At",
+        "x" * 70,
+        "x" * 70 + "y",
+        "ß" * 40,
+    ]
+    extra = [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))).strip() or "blank"
+        for _ in range(8)
+    ]
+    columns = list(dict.fromkeys(base + [c for c in extra if c.lower() not in {"id"}]))
+    return files, columns
+
+
+def test_a_fuzzed_corpus_of_names_loads_every_value_once(wh: Wh, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    data = tmp_path / "data"
+    files, columns = _fuzz_names(13)
+    for n, name in enumerate(files):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerow([str(n)] + [f"{n}:{i}" for i in range(1, len(columns))])
+        write(data, f"things/{name}", out.getvalue().encode())
+    report = wh.load(data, project=_project(tmp_path))
+    assert report.ok, [r.message for r in report.results if r.status != "loaded"]
+    assert {r.file.rel for r in report.results} == {f"things/{name}" for name in files}
+    renames = {
+        rel: json.loads(mapping) if mapping else {}
+        for rel, mapping in wh.sql("select file_path, column_renames from raw._elt_manifest")
+    }
+    for n, name in enumerate(files):
+        rel = f"things/{name}"
+        raw = [renames[rel].get(c, c) for c in columns]
+        quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in raw)
+        literal = rel.replace("'", "''")
+        rows = wh.sql(f"select {quoted} from raw.corpus__things where _source_file = '{literal}'")
+        assert rows == [tuple([str(n)] + [f"{n}:{i}" for i in range(1, len(columns))])], rel
