@@ -424,6 +424,73 @@ def archive_cmd(
         )
 
 
+@main.command("backup")
+@click.option(
+    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
+)
+@click.option(
+    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--to",
+    "root",
+    type=click.Path(path_type=Path),
+    required=True,
+    envvar="ELT_BACKUP_DIR",
+    help="Folder to write the backup into (a subfolder per backup) [env ELT_BACKUP_DIR].",
+)
+def backup_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, root: Path
+) -> None:
+    """Back up what the files cannot give back: the manifest, the quarantine, raw, the snapshot.
+
+    DuckDB: a copy of the warehouse file, taken under its lock. PostgreSQL: pg_dump of the
+    raw and snapshots schemas as ELT_PG_ADMIN_USER, under the loader's lock. Checked: the
+    copy's row counts (DuckDB) or pg_restore --list (PostgreSQL); recorded in backup.json.
+    """
+    from elt.backup import backup
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+
+    try:
+        b = backup(load_target(project_dir, profiles_dir, target), root)
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    click.echo(
+        f"backup {b.folder}: {len(b.rows)} tables, {sum(b.rows.values()):,} rows, "
+        f"{b.size / 1e6:.1f} MB in {b.seconds:.1f} s"
+    )
+
+
+@main.command("restore")
+@click.option(
+    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
+)
+@click.option(
+    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
+)
+@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
+@click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def restore_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, folder: Path
+) -> None:
+    """Restore a backup folder (written by `elt backup`) into the target, checked against its
+    record; then run `dbt build` to remake what is derived."""
+    from elt.backup import restore
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+
+    try:
+        b = restore(load_target(project_dir, profiles_dir, target), folder)
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    click.echo(
+        f"restored {folder} (taken {b.created_at}): {len(b.rows)} tables, "
+        f"{sum(b.rows.values()):,} rows in {b.seconds:.1f} s; now run dbt build"
+    )
+
+
 @main.command("alert")
 @click.option(
     "--step", default="pipeline", show_default=True, help="Name of the step, for the message."
