@@ -94,6 +94,32 @@ def test_analyst_reads_every_mart(warehouse: str) -> None:
     conn.close()
 
 
+def test_built_tables_are_analyzed_and_analysts_run_without_jit(warehouse: str) -> None:
+    """Analysts' plans rest on real statistics: every table dbt builds is analyzed right
+    after (autovacuum would wait for enough changes); and JIT, which costs more than it
+    saves on their short queries, is off for their role."""
+    conn = connect_as("postgres", warehouse)
+    with conn.cursor() as cur:
+        cur.execute(
+            "select schemaname || '.' || relname from pg_stat_user_tables "
+            "where schemaname in ('intermediate', 'marts') and last_analyze is null"
+        )
+        never = cur.fetchall()
+        cur.execute(
+            "select count(*) from pg_stat_user_tables where schemaname in ('intermediate', 'marts')"
+        )
+        tables = cur.fetchone()
+    conn.close()
+    assert tables
+    assert tables[0] > 10
+    assert never == []
+    analyst = connect_as("elt_analyst", warehouse)
+    with analyst.cursor() as cur:
+        cur.execute("show jit")
+        assert cur.fetchone() == ("off",)
+    analyst.close()
+
+
 def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
     for table in [

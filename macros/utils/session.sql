@@ -16,3 +16,16 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    Fresh planner statistics for a model's table (a post-hook of the intermediate models and
+    the marts), PostgreSQL only: autovacuum analyzes a table only after enough of it changed,
+    so a table just rebuilt or grown by an incremental run was planned on stale or default
+    estimates, off by orders of magnitude, by the next model and by analysts' queries.
+    Views have no statistics of their own; DuckDB keeps its statistics as it writes.
+-#}
+{% macro analyze_table() -%}
+    {%- if target.type == 'postgres' and config.get('materialized') in ('table', 'incremental') -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
