@@ -320,7 +320,11 @@ def test_unreachable_or_missing_postgres_is_reported_without_the_password(
     postgres_available: None, tmp_path: Path
 ) -> None:
     (tmp_path / "data").mkdir()
-    base = {"ELT_PG_HOST": "127.0.0.1", "ELT_PG_PASSWORD": "s3cret-value"}
+    base = {
+        "ELT_PG_HOST": "127.0.0.1",
+        "ELT_PG_USER": "postgres",
+        "ELT_PG_PASSWORD": "s3cret-value",
+    }
     down = run_elt(
         "load",
         "--target",

@@ -13,8 +13,9 @@ import pytest
 
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
+from elt.loader.profile import load_target
 from elt.pgsetup import Admin, Roles, setup
-from elt.tests.conftest import ANALYST_MARTS, OPERATIONS_MARTS, pg_settings, run_elt
+from elt.tests.conftest import ANALYST_MARTS, OPERATIONS_MARTS, REPO, pg_settings, run_elt
 from elt.tests.dbt_runner import dbt
 
 pytestmark = pytest.mark.postgres
@@ -192,3 +193,34 @@ def test_setup_reports_an_unreachable_server(tmp_path: Path) -> None:
     assert "cannot connect to postgres" in result.stderr
     assert "127.0.0.1:1" in result.stderr
     assert "hunter2-secret" not in result.stderr
+
+
+def test_dbt_as_another_role_stops_naming_the_owner(
+    warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dbt run once as the superuser leaves a relation the transformer cannot replace: the
+    next run as the transformer stops before any model, naming it, its owner and the fix
+    (not "must be owner" on every model). The profile's default role is the transformer."""
+    s = pg_settings()
+    # the superuser, as a `dbt build --target postgres` with the old profile default did
+    monkeypatch.setenv("ELT_PG_USER", s["user"])
+    as_super = dbt(tmp_path, "postgres", "run", "--select", "dim_channel", database=warehouse)
+    assert as_super.returncode == 0, as_super.stdout[-3000:]
+    try:
+        blocked = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "dim_channel")
+        assert blocked.returncode != 0
+        out = " ".join(blocked.stdout.split())
+        assert (
+            "dbt runs as elt_transformer, but 1 relation(s) it builds belong to another role" in out
+        )
+        assert f"marts.dim_channel (owner {s['user']})" in out
+        assert "alter table marts.dim_channel owner to elt_transformer;" in out
+    finally:
+        conn = connect_as(s["user"], warehouse)
+        with conn.cursor() as cur:
+            cur.execute("alter table marts.dim_channel owner to elt_transformer")
+        conn.close()
+    again = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "dim_channel")
+    assert again.returncode == 0, again.stdout[-3000:]
+    monkeypatch.delenv("ELT_PG_USER", raising=False)
+    assert load_target(REPO, REPO, "postgres").settings["user"] == "elt_transformer"
