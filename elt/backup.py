@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from typing import Any
 import duckdb
 
 from elt.loader.errors import LoaderError
+from elt.loader.files import sha256_file
 from elt.loader.profile import Target
 from elt.pgsetup import Admin
 
@@ -51,14 +51,6 @@ class Backup:
     @property
     def size(self) -> int:
         return (self.folder / self.dump).stat().st_size
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _duck_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -117,7 +109,12 @@ def backup_duckdb(path: Path, root: Path) -> Backup:
     finally:
         con.close()
     b = Backup(
-        folder, "duckdb", created, rows, "warehouse.duckdb", _sha256(folder / "warehouse.duckdb")
+        folder,
+        "duckdb",
+        created,
+        rows,
+        "warehouse.duckdb",
+        sha256_file(folder / "warehouse.duckdb"),
     )
     check = duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True)
     try:
@@ -212,7 +209,7 @@ def backup_postgres(admin: Admin, root: Path) -> Backup:
         )
     finally:
         conn.close()  # releases the lock
-    b = Backup(folder, "postgres", created, rows, dump.name, _sha256(dump))
+    b = Backup(folder, "postgres", created, rows, dump.name, sha256_file(dump))
     _run(
         ["pg_restore", "--list", str(dump)], _pg_env(admin), "pg_restore --list (checking the dump)"
     )
@@ -268,7 +265,7 @@ def restore(target: Target, folder: Path) -> Backup:
     b = read_backup(folder)
     if b.kind != target.type:
         raise LoaderError(f"{folder} is a {b.kind} backup; the target is {target.type}")
-    if _sha256(folder / b.dump) != b.sha256:
+    if sha256_file(folder / b.dump) != b.sha256:
         raise LoaderError(f"{folder / b.dump} does not match the sha256 recorded at backup time")
     if target.type == "duckdb":
         restore_duckdb(b, Path(str(target.settings.get("path"))))

@@ -178,50 +178,59 @@ def generate_cmd(
 main.add_command(generate_cmd, name="generate")
 
 
-def warehouse_options(verb: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """The options `elt load` and `elt archive` share: where the files, the project and the
-    warehouse are, and which source tables."""
-
+def _apply(
+    *options: Callable[[Callable[..., None]], Callable[..., None]],
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
     def apply(command: Callable[..., None]) -> Callable[..., None]:
-        for option in reversed(
-            [
-                click.option(
-                    "--target",
-                    default=None,
-                    help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].",
-                ),
-                click.option(
-                    "--data-dir",
-                    type=click.Path(path_type=Path),
-                    default=None,
-                    help="Where the files are [env ELT_DATA_DIR, default ./data].",
-                ),
-                click.option(
-                    "--project-dir",
-                    type=click.Path(path_type=Path),
-                    default=Path("."),
-                    show_default=True,
-                    help="The dbt project (its sources carry the loader settings).",
-                ),
-                click.option(
-                    "--profiles-dir",
-                    type=click.Path(path_type=Path),
-                    default=None,
-                    help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].",
-                ),
-                click.option(
-                    "--table",
-                    "tables",
-                    multiple=True,
-                    metavar="SOURCE.TABLE",
-                    help=f"{verb} only this source table (repeatable).",
-                ),
-            ]
-        ):
+        for option in reversed(options):
             command = option(command)
         return command
 
     return apply
+
+
+def target_options() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Which warehouse: the dbt target, the project and its profiles (every warehouse command)."""
+    return _apply(
+        click.option(
+            "--target",
+            default=None,
+            help="dbt target of profiles.yml [default: the profile's target, env ELT_TARGET].",
+        ),
+        click.option(
+            "--project-dir",
+            type=click.Path(path_type=Path),
+            default=Path("."),
+            show_default=True,
+            help="The dbt project (its sources carry the loader settings).",
+        ),
+        click.option(
+            "--profiles-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Folder of profiles.yml [env DBT_PROFILES_DIR, default the project].",
+        ),
+    )
+
+
+def warehouse_options(verb: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options `elt load` and `elt archive` share: the warehouse, the files, the tables."""
+    return _apply(
+        target_options(),
+        click.option(
+            "--data-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Where the files are [env ELT_DATA_DIR, default ./data].",
+        ),
+        click.option(
+            "--table",
+            "tables",
+            multiple=True,
+            metavar="SOURCE.TABLE",
+            help=f"{verb} only this source table (repeatable).",
+        ),
+    )
 
 
 @main.command("load")
@@ -425,13 +434,7 @@ def archive_cmd(
 
 
 @main.command("backup")
-@click.option(
-    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
-)
-@click.option(
-    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
-)
-@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
+@target_options()
 @click.option(
     "--to",
     "root",
@@ -464,13 +467,7 @@ def backup_cmd(
 
 
 @main.command("restore")
-@click.option(
-    "--target", default=None, help="dbt target of profiles.yml [default: the profile's target]."
-)
-@click.option(
-    "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True
-)
-@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None)
+@target_options()
 @click.argument("folder", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def restore_cmd(
     target: str | None, project_dir: Path, profiles_dir: Path | None, folder: Path

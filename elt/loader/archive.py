@@ -213,7 +213,7 @@ def run_archive(
                 assert archive_dir is not None
                 labels = {t.label for t in chosen}
                 wanted = {
-                    rel for rel in manifest if not tables or _label_of(rel, manifest) in labels
+                    rel for rel, e in manifest.items() if not tables or e.source_table in labels
                 }
                 return restore(archive_dir, data_dir, manifest, wanted)
             if older_than_days is not None:
@@ -226,7 +226,3 @@ def run_archive(
             )
     finally:
         warehouse.close()
-
-
-def _label_of(rel: str, manifest: dict[str, ManifestEntry]) -> str:
-    return manifest[rel].source_table

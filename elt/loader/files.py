@@ -119,6 +119,14 @@ def first_line(f: SourceFile) -> bytes:
     return head.split(b"\n", 1)[0] + b"\n" if b"\n" in head else head
 
 
+def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes as stored, read in chunks."""
+    digest = hashlib.sha256()
+    for chunk in _chunks(path.open("rb")):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def read_all(f: SourceFile) -> bytes:
     with open_text(f.path, f.compression) as stream:
         return bytes(stream.read())
@@ -132,12 +140,9 @@ def fingerprint(table: SourceTable, data_dir: Path, path: Path) -> SourceFile:
     """
     rel = str(path.relative_to(data_dir))
     size, modified = stat(path)
-    digest = hashlib.sha256()
-    for chunk in _chunks(path.open("rb")):
-        digest.update(chunk)
+    sha = sha256_file(path)
     if table.format == "parquet":
-        return SourceFile(table, path, rel, size, modified, digest.hexdigest(), _parquet_rows(path))
-    sha = digest.hexdigest()
+        return SourceFile(table, path, rel, size, modified, sha, _parquet_rows(path))
     try:
         compression = compression_of(path)
     except FileLoadError as exc:

@@ -269,9 +269,10 @@ class Loader:
     """Runs one load: a session per worker thread, one transaction per group of files.
 
     A group commits all its files or none, so each file's rows, quarantine rows and
-    manifest row still commit together. Files are parsed and checked before the group's
-    transaction opens; a file that fails its checks is failed alone. If the database
-    refuses a group, every file of it is retried in a transaction of its own.
+    manifest row still commit together; a file that fails its checks is failed alone (on
+    DuckDB's one-scan CSV path its rows are removed inside the transaction; elsewhere files
+    are parsed and checked before it opens). If the database refuses a group, every file of
+    it is retried in a transaction of its own.
     """
 
     def __init__(
@@ -447,20 +448,20 @@ class Loader:
         for run in runs:
             clock = time.perf_counter()
             started = utcnow()
-            templates = [
+            templates = [  # rows and rejects are filled in by the scan
                 FileLoad(
-                    p.file,
-                    list(p.columns or []),
-                    [],
-                    False,
-                    "",
-                    0,
-                    [],
-                    p.replace,
-                    self.batch_id,
-                    started,
-                    list(p.notes) + ([] if p.file.records else [Note(NoteKind.NO_RECORDS)]),
-                    dict(p.renames),
+                    file=p.file,
+                    columns=list(p.columns or []),
+                    add_columns=[],  # added while planning
+                    create=False,
+                    select_sql="",
+                    rows=0,
+                    rejects=[],
+                    replace=False,
+                    batch_id=self.batch_id,
+                    started_at=started,
+                    notes=list(p.notes) + ([] if p.file.records else [Note(NoteKind.NO_RECORDS)]),
+                    renames=dict(p.renames),
                 )
                 for p in run
             ]

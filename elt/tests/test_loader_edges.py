@@ -275,6 +275,10 @@ def test_cli_exit_codes_and_summary(wh: Wh, tmp_path: Path) -> None:
             SOURCES.replace('delimiter: "|"', 'delimiter: "||"'),
             "meta.elt.delimiter must be one character",
         ),
+        (
+            SOURCES.replace("format: csv}", "format: csv, key: [id]}", 1),
+            "corpus.things in models/_corpus__sources.yml: meta.elt has unknown setting(s) key",
+        ),
         ("sources: [oops", "invalid YAML"),
         ("version: 2\n", "no source table under"),
     ],

@@ -396,25 +396,6 @@ def test_patterns_that_match_nothing_are_reported(wh: Wh, tmp_path: Path) -> Non
     )
 
 
-def test_unknown_loader_settings_are_refused(tmp_path: Path) -> None:
-    sources = SOURCES.replace("format: csv}", "format: csv, key: [id]}", 1)
-    (tmp_path / "data").mkdir()
-    result = run_elt(
-        "load",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--project-dir",
-        str(project(tmp_path, sources)),
-        "--profiles-dir",
-        str(REPO),
-    )
-    assert result.returncode == 2
-    assert (
-        "corpus.things in models/_corpus__sources.yml: meta.elt has unknown setting(s) key"
-        in result.stderr
-    )
-
-
 def test_unchanged_files_are_not_rehashed_unless_verified(
     wh: Wh, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

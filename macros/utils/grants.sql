@@ -26,10 +26,18 @@
 -#}
 {% macro check_model_owners() -%}
     {%- if execute and target.type == 'postgres' -%}
+        {#- the schemas of what this project builds, from the graph (not a list kept here) -#}
         {%- set schemas = [] -%}
-        {%- for layer in ['staging', 'intermediate', 'marts', 'snapshots', 'reference'] -%}
-            {%- do schemas.append("'" ~ generate_schema_name(layer, none) ~ "'") -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- set quoted = "'" ~ node.schema ~ "'" -%}
+            {%- if node.package_name == project_name and node.resource_type in ('model', 'seed', 'snapshot')
+                  and quoted not in schemas -%}
+                {%- do schemas.append(quoted) -%}
+            {%- endif -%}
         {%- endfor -%}
+        {%- if schemas | length == 0 -%}
+            {{ return('') }}
+        {%- endif -%}
         {%- set foreign = run_query(
             "select n.nspname, c.relname, pg_get_userbyid(c.relowner), c.relkind"
             ~ " from pg_class as c join pg_namespace as n on c.relnamespace = n.oid"
