@@ -12,6 +12,15 @@ PYTEST_ARGS ?=
 DOCS_PORT   ?= 8080
 
 export ELT_TARGET := $(TARGET)
+# The environment (dev, ci, prod): schema names and the settings of environments/<env>.env
+# (each KEY=value there, unless the environment or the command line already sets KEY)
+export ELT_ENV ?= dev
+export ELT_DEV_USER ?= $(or $(USER),$(shell id -un))
+ENV_FILE := environments/$(ELT_ENV).env
+ifeq ($(wildcard $(ENV_FILE)),)
+$(error ELT_ENV=$(ELT_ENV): no $(ENV_FILE) (environments: dev, ci, prod))
+endif
+$(foreach kv,$(shell grep -E '^[A-Z][A-Z0-9_]*=' $(ENV_FILE)),$(if $(filter environment command line,$(origin $(firstword $(subst =, ,$(kv))))),,$(eval export $(kv))))
 # On PostgreSQL the loader and dbt log in as their own roles (see `make pg-setup`)
 ifeq ($(TARGET),postgres)
 LOAD_TARGET ?= postgres_loader
@@ -41,7 +50,8 @@ STAMP := $(VENV)/.installed
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
-        clean clean-data distclean bench-generate bench-load bench-dbt
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt \
+        env publish rollback versions
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -63,14 +73,15 @@ tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) $(PG_SETUP) data load dbt docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), docs
+run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs
 	@echo ""
-	@echo "Done. Warehouse ($(TARGET)):"
-	@if [ "$(TARGET)" = duckdb ]; then \
-	  echo "  DuckDB file: $(abspath $(DUCKDB_PATH))  (override with ELT_DUCKDB_PATH or DUCKDB_PATH=)"; \
-	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DUCKDB_PATH)', read_only=True).sql('select * from marts.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
+	@schema=$$($(BIN)/python -c "from elt.environment import current; print(current().published_schema)"); \
+	echo "Done. Published for analysts ($(TARGET), environment $(ELT_ENV)): schema $$schema"; \
+	if [ "$(TARGET)" = duckdb ]; then \
+	  echo "  DuckDB file: $(abspath $(dir $(DUCKDB_PATH)))/published.duckdb  (the build itself: $(DUCKDB_PATH))"; \
+	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(dir $(DUCKDB_PATH))published.duckdb', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
 	else \
-	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c 'select * from marts.rpt_daily_sales limit 10'"; \
+	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c 'select * from '$$schema'.rpt_daily_sales limit 10'"; \
 	fi
 	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
 
@@ -96,6 +107,19 @@ pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer
 	$(ELT) setup-postgres
 
 dbt: build ## dbt build: seeds, staging, intermediate, marts, the report snapshot and every test, in DAG order
+
+env: ## Show the environment (ELT_ENV) and the settings make passes on: each of its file's keys, effective value and where it came from
+	@echo "ELT_ENV=$(ELT_ENV) (schema prefix: $(if $(filter prod,$(ELT_ENV)),none,$(ELT_ENV)_<$(if $(filter ci,$(ELT_ENV)),ELT_CI_RUN_ID,ELT_DEV_USER)>_)); settings file $(ENV_FILE)"
+	@$(foreach k,$(shell sed -n 's/^\([A-Z][A-Z0-9_]*\)=.*/\1/p' $(ENV_FILE)),echo "  $(k)=$($(k))  ($(origin $(k)))";)
+
+publish: $(STAMP) _warehouse_dir ## Publish the last dbt build to analysts if every test passed (blocked: alert, exit 1, previous version stays)
+	$(ELT) publish --target $(TARGET)
+
+rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one)
+	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO))
+
+versions: $(STAMP) ## List the kept published versions (build time, commit, rows, tests; * = current)
+	$(ELT) versions --target $(TARGET)
 
 seed: $(STAMP) _warehouse_dir ## dbt seed
 	$(DBT) seed --target $(TARGET)
@@ -172,6 +196,7 @@ observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `
 	$(DBT) run --target $(TARGET) --select elementary
 	@mkdir -p "$(dir $(OBSERVE_REPORT))"
 	@# edr runs dbt from its own project folder: the DuckDB path must be absolute
+	ELT_ELEMENTARY_SCHEMA=$$($(BIN)/python -c "from elt.environment import current; print(current().schema('elementary'))") \
 	ELT_DUCKDB_PATH="$(abspath $(DUCKDB_PATH))" DBT_PACKAGES_FOLDER="$$ELT_ELEMENTARY_PACKAGES" $(BIN)/edr report \
 	  --profiles-dir "$(CURDIR)" --profile-target $(TARGET) --config-dir observability/edr \
 	  --target-path target/edr --file-path "$(abspath $(OBSERVE_REPORT))" --open-browser false
@@ -240,11 +265,17 @@ bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scal
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental
 
-clean: ## Remove dbt build output and the DuckDB warehouse (keeps .venv and data)
-	rm -rf target logs dbt_packages "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal"
+BACKUP_DIR ?= $(or $(ELT_BACKUP_DIR),backups)
+
+clean: ## Remove dbt build output (target, logs); never the warehouse
+	rm -rf target logs dbt_packages
+
+clean-warehouse: $(STAMP) ## Back up the DuckDB warehouse into BACKUP_DIR (what files cannot rebuild), then delete it and its published versions
+	@if [ -f "$(DUCKDB_PATH)" ]; then $(ELT) backup --target duckdb --to "$(BACKUP_DIR)"; fi
+	rm -rf "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" "$(dir $(DUCKDB_PATH))published.duckdb" "$(dir $(DUCKDB_PATH))published.versions"
 
 clean-data: ## Remove the generated dataset in DATA_DIR
 	rm -rf "$(DATA_DIR)"
 
-distclean: clean clean-data ## Remove everything made locally, .venv included
+distclean: clean clean-warehouse clean-data ## Remove everything made locally, .venv included (the warehouse is backed up first)
 	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache

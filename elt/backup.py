@@ -32,7 +32,7 @@ import duckdb
 from elt.loader.errors import LoaderError
 from elt.loader.files import sha256_file
 from elt.loader.profile import Target
-from elt.pgsetup import Admin
+from elt.pgsetup import Admin, tls_settings
 
 SCHEMAS = ("raw", "snapshots")
 INFO = "backup.json"
@@ -159,7 +159,8 @@ def _pg_args(admin: Admin) -> list[str]:
 
 
 def _pg_env(admin: Admin) -> dict[str, str]:
-    return {**os.environ, "PGPASSWORD": admin.password or "", "PGCONNECT_TIMEOUT": "10"}
+    tls = {f"PG{k.upper()}": v for k, v in tls_settings().items()}  # PGSSLMODE, PGSSLROOTCERT
+    return {**os.environ, "PGPASSWORD": admin.password or "", "PGCONNECT_TIMEOUT": "10", **tls}
 
 
 def _pg_rows(cur: Any) -> dict[str, int]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
@@ -486,6 +489,180 @@ def restore_cmd(
         f"restored {folder} (taken {b.created_at}): {len(b.rows)} tables, "
         f"{sum(b.rows.values()):,} rows in {b.seconds:.1f} s; now run dbt build"
     )
+
+
+def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
+    if given is not None:
+        return given
+    return Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target") / name
+
+
+@main.command("publish")
+@target_options()
+@click.option(
+    "--run-results",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The build's run_results.json [default: DBT_TARGET_PATH or <project>/target].",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The build's manifest.json [default: beside the run results].",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=2),
+    envvar="ELT_PUBLISH_KEEP",
+    default=3,
+    show_default=True,
+    help="Versions to keep for rollback, the new one included [env ELT_PUBLISH_KEEP].",
+)
+@click.option(
+    "--command",
+    envvar="ELT_ALERT_COMMAND",
+    default=None,
+    help="Alert hook run when publication is blocked [env ELT_ALERT_COMMAND] (see elt alert).",
+)
+@click.option(
+    "--audited-by",
+    default=None,
+    metavar="RUN",
+    help="The orchestrator audited the build node by node (Airflow runs this only when every "
+    "dbt task passed): skip run_results.json, record RUN as the build's id.",
+)
+def publish_cmd(
+    target: str | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    run_results: Path | None,
+    manifest: Path | None,
+    keep: int,
+    command: str | None,
+    audited_by: str | None,
+) -> None:
+    """Publish the last `dbt build` to analysts, if every node of it passed (write-audit-publish).
+
+    The marts are copied into a new version and analysts switched to it at once (PostgreSQL:
+    the views of <prefix>analytics in one transaction; DuckDB: the file published.duckdb
+    replaced by a rename). A build with a failed test, an error, a skipped node or a
+    partial selection is not published: the alert hook runs, analysts keep the version
+    they have, and the command exits 1.
+    """
+    from elt.alert import Summary, notify
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.publish import audit as auditing
+    from elt.publish.run import open_store, publish
+
+    results = _dbt_artifact(project_dir, run_results, "run_results.json")
+    manifest = manifest or results.with_name("manifest.json")
+    try:
+        if audited_by:
+            checked = auditing.audited_by(audited_by, manifest)
+        else:
+            checked = auditing.audit(results, manifest)
+        store = open_store(load_target(project_dir, profiles_dir, target))
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    try:
+        if not checked.passed:
+            live = next((v for v in store.versions() if v.is_current), None)
+            keeps = (
+                f"analysts keep {live.label} (built {live.built_at})"
+                if live
+                else "nothing is published yet"
+            )
+            summary = Summary(
+                "elt publish",
+                1,
+                [{"name": p, "status": "blocked", "message": p} for p in checked.problems],
+                [],
+                checked.invocation_id,
+            )
+            click.echo(f"publication blocked: {'; '.join(checked.problems)}; {keeps}", err=True)
+            if command and notify(summary, command) != 0:
+                click.echo("publish: the alert hook command failed", err=True)
+            sys.exit(1)
+        version, pruned, already = publish(store, checked, project_dir, keep)
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    finally:
+        store.close()
+    took = ", ".join(f"{k} {v:.2f} s" for k, v in version.seconds.items())
+    click.echo(
+        f"published {version.label}: {sum(version.rows.values()):,} rows in {len(version.rows)} marts"
+        + (" (this build was published already)" if already else f" ({took})")
+        + (f"; dropped {', '.join(f'v{n:06d}' for n in pruned)}" if pruned else "")
+    )
+
+
+@main.command("rollback")
+@target_options()
+@click.option(
+    "--to",
+    "number",
+    type=int,
+    default=None,
+    help="Version number [default: the one before the current].",
+)
+def rollback_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, number: int | None
+) -> None:
+    """Switch analysts back to a kept version (the previous one by default), in one step."""
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.publish.run import open_store, previous
+
+    try:
+        store = open_store(load_target(project_dir, profiles_dir, target))
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    try:
+        if number is None:
+            before = previous(store.versions())
+            if before is None:
+                fail("no earlier version is kept: nothing to roll back to (`elt versions`)", 1)
+            number = before.number
+        began = time.monotonic()
+        version = store.switch(number)
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    finally:
+        store.close()
+    click.echo(
+        f"analysts now read {version.label} (built {version.built_at}, commit {version.git_commit}) "
+        f"- switched in {time.monotonic() - began:.2f} s"
+    )
+
+
+@main.command("versions")
+@target_options()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, rows per mart included.")
+def versions_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, as_json: bool
+) -> None:
+    """List the kept published versions (* marks what analysts read now)."""
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.publish.run import describe_version, open_store
+
+    try:
+        store = open_store(load_target(project_dir, profiles_dir, target))
+        try:
+            versions = store.versions()
+        finally:
+            store.close()
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    if as_json:
+        click.echo(json.dumps([v.as_json() for v in versions], indent=2))
+    elif not versions:
+        click.echo("nothing published yet (`elt publish` after a passing `dbt build`)")
+    else:
+        for v in versions:
+            click.echo(describe_version(v))
 
 
 @main.command("alert")

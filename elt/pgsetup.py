@@ -2,7 +2,7 @@
 
 - loader (``elt_loader``): owns and writes the ``raw`` schema;
 - transformer (``elt_transformer``): dbt; reads ``raw``, creates and writes the model schemas;
-- analyst (``elt_analyst``): reads the marts only (dbt's ``grants`` give it ``select``).
+- analyst (``elt_analyst``): reads the published schema only (``analytics``; `elt publish` grants its views).
 
 Runs as an administrator (a role that may create databases and roles). Every statement
 is safe to repeat. Role names and passwords come from the environment; nothing is stored.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -33,6 +34,15 @@ class Roles:
             os.environ.get("ELT_PG_TRANSFORMER_USER", cls.transformer),
             os.environ.get("ELT_PG_ANALYST_USER", cls.analyst),
         )
+
+
+def tls_settings() -> dict[str, str]:
+    """libpq's TLS settings from the environment, as profiles.yml gives them to dbt:
+    ELT_PG_SSLMODE (default prefer; verify-full in production) and ELT_PG_SSLROOTCERT."""
+    settings = {"sslmode": os.environ.get("ELT_PG_SSLMODE") or "prefer"}
+    if os.environ.get("ELT_PG_SSLROOTCERT"):
+        settings["sslrootcert"] = os.environ["ELT_PG_SSLROOTCERT"]
+    return settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,16 +67,18 @@ class Admin:
         return f"postgres {self.user}@{self.host}:{self.port}/{dbname}"
 
     def connect(self, dbname: str) -> psycopg2.extensions.connection:
+        params: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": dbname,
+            "connect_timeout": 10,
+            "application_name": "elt-setup",
+            **tls_settings(),
+        }
         try:
-            conn = psycopg2.connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self.password,
-                dbname=dbname,
-                connect_timeout=10,
-                application_name="elt-setup",
-            )
+            conn: psycopg2.extensions.connection = psycopg2.connect(**params)
         except psycopg2.OperationalError as exc:
             raise LoaderError(
                 f"cannot connect to {self.describe(dbname)}: {' '.join(str(exc).split())}"
@@ -85,7 +97,13 @@ def _ensure_role(cur: psycopg2.extensions.cursor, role: str, password: str | Non
         )
 
 
-def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts",)) -> list[str]:
+# the production schemas (ELT_ENV=prod; dev and ci schemas are prefixed and made by dbt and
+# `elt publish` themselves): dbt's build area, then what `elt publish` writes
+BUILD_SCHEMAS = ("staging", "intermediate", "snapshots", "reference", "marts")
+PUBLISH_SCHEMAS = ("analytics", "publish")
+
+
+def setup(admin: Admin, roles: Roles) -> list[str]:
     """Create what is missing and (re)apply every grant; returns what was done, for the log."""
     done = []
     conn = admin.connect("postgres")  # not `with conn`: psycopg2 would open a transaction
@@ -126,8 +144,9 @@ def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts
                 "alter default privileges for role {} in schema raw grant select on tables to {}"
             ).format(loader, transformer),
         ]
-        # the schemas dbt writes: created by the transformer; the analyst may enter the marts
-        for schema in ("staging", "intermediate", "snapshots", "reference", *analyst_schemas):
+        # the schemas dbt and `elt publish` write: the transformer's; analysts read only the
+        # published schema (`elt publish` grants its views), never the build area
+        for schema in (*BUILD_SCHEMAS, *PUBLISH_SCHEMAS):
             statements.append(
                 sql.SQL("create schema if not exists {} authorization {}").format(
                     sql.Identifier(schema), transformer
@@ -136,10 +155,12 @@ def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts
             statements.append(
                 sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), transformer)
             )
-        for schema in analyst_schemas:
-            statements.append(
-                sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), analyst)
-            )
+        statements += [
+            # before write-audit-publish, dbt granted the marts to analysts: taken back
+            sql.SQL("revoke all on schema marts from {}").format(analyst),
+            sql.SQL("revoke all on all tables in schema marts from {}").format(analyst),
+            sql.SQL("grant usage on schema analytics to {}").format(analyst),
+        ]
         # analysts run short queries: JIT compilation costs them more than it saves (up to
         # 1.4 s on sub-second queries at scale 1)
         statements.append(sql.SQL("alter role {} in database {} set jit = off").format(analyst, db))
@@ -148,7 +169,7 @@ def setup(admin: Admin, roles: Roles, analyst_schemas: tuple[str, ...] = ("marts
     conn.close()
     done.append(
         f"schema raw owned by {roles.loader} and readable by {roles.transformer}; model schemas owned by "
-        f"{roles.transformer}; {roles.analyst} may use {', '.join(analyst_schemas)} (dbt grants it select on marts), "
+        f"{roles.transformer}; {roles.analyst} may read analytics (the views `elt publish` grants it), "
         "without JIT compilation"
     )
     return done

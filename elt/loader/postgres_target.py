@@ -158,53 +158,73 @@ class PostgresSession(Session):
         self.pg.close()  # never raises, even on a dead connection
 
 
+def connection_params(
+    settings: dict[str, Any], target_name: str, application_name: str
+) -> dict[str, Any]:
+    """psycopg2's arguments from a dbt postgres target (TLS settings included)."""
+    port = settings.get("port") or 5432
+    timeout = settings.get("connect_timeout") or 10
+    for name, value in (("port", port), ("connect_timeout", timeout)):
+        if not str(value).strip().isdigit():
+            raise LoaderError(
+                f"target {target_name!r}: {name} must be a whole number, got {value!r} "
+                f"(set in profiles.yml{', e.g. by ELT_PG_PORT' if name == 'port' else ''})"
+            )
+    params = {
+        "host": settings.get("host"),
+        "port": int(port),
+        "user": settings.get("user"),
+        "password": settings.get("password") or settings.get("pass") or None,
+        "dbname": settings.get("dbname") or settings.get("database"),
+        "connect_timeout": int(timeout),
+        "application_name": application_name,
+    }
+    for name in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+        if settings.get(name):
+            params[name] = str(settings[name])
+    return params
+
+
+def describe(params: dict[str, Any], target_name: str) -> str:
+    p = params
+    return f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
+
+
+def connect(params: dict[str, Any], description: str) -> psycopg2.extensions.connection:
+    """A connection, or an error naming the target: LoaderError when the settings are wrong
+    (a retry fails the same way), TransientError otherwise (server down, network)."""
+    try:
+        conn: psycopg2.extensions.connection = psycopg2.connect(
+            **{k: v for k, v in params.items() if v is not None}
+        )
+        return conn
+    except psycopg2.OperationalError as exc:
+        # libpq's message names host, port, database or user; it never holds the password
+        reason = " ".join(str(exc).split())
+        settings_wrong = any(
+            s in reason
+            for s in (
+                "does not exist",
+                "authentication failed",
+                "no password supplied",
+                "no pg_hba.conf entry",
+                "SSL",
+                "certificate",
+            )
+        )
+        error = LoaderError if settings_wrong else TransientError
+        raise error(f"cannot connect to {description}: {reason}") from None
+
+
 class PostgresWarehouse(Warehouse):
     def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
-        port = settings.get("port") or 5432
-        timeout = settings.get("connect_timeout") or 10
-        for name, value in (("port", port), ("connect_timeout", timeout)):
-            if not str(value).strip().isdigit():
-                raise LoaderError(
-                    f"target {target_name!r}: {name} must be a whole number, got {value!r} "
-                    f"(set in profiles.yml{', e.g. by ELT_PG_PORT' if name == 'port' else ''})"
-                )
-        self.params: dict[str, Any] = {
-            "host": settings.get("host"),
-            "port": int(port),
-            "user": settings.get("user"),
-            "password": settings.get("password") or settings.get("pass") or None,
-            "dbname": settings.get("dbname") or settings.get("database"),
-            "connect_timeout": int(timeout),
-            "application_name": "elt-load",
-        }
-        p = self.params
-        self.description = (
-            f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
-        )
+        self.params = connection_params(settings, target_name, "elt-load")
+        self.description = describe(self.params, target_name)
         self.meta_schema = meta_schema
         self.conn = self._connect()
 
     def _connect(self) -> psycopg2.extensions.connection:
-        try:
-            conn: psycopg2.extensions.connection = psycopg2.connect(
-                **{k: v for k, v in self.params.items() if v is not None}
-            )
-            return conn
-        except psycopg2.OperationalError as exc:
-            # libpq's message names host, port, database or user; it never holds the password
-            reason = " ".join(str(exc).split())
-            # a missing database or role, or a refused login, will fail the same way on a retry
-            settings_wrong = any(
-                s in reason
-                for s in (
-                    "does not exist",
-                    "authentication failed",
-                    "no password supplied",
-                    "no pg_hba.conf entry",
-                )
-            )
-            error = LoaderError if settings_wrong else TransientError
-            raise error(f"cannot connect to {self.description}: {reason}") from None
+        return connect(self.params, self.description)
 
     @contextmanager
     def lock(self, timeout: float) -> Iterator[None]:

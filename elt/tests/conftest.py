@@ -31,6 +31,10 @@ ANALYST_MARTS = [
 OPERATIONS_MARTS = ["rpt_pipeline_health", "rpt_rejected_rows"]
 MARTS = ANALYST_MARTS + OPERATIONS_MARTS
 
+# every test warehouse is a throwaway of its own (a temporary file or database): production
+# schema names, unless a test sets another environment (test_publish, test_environments)
+os.environ["ELT_ENV"] = "prod"
+
 REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
 
 

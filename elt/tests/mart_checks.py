@@ -37,14 +37,14 @@ def columns(wh: Wh, schema: str, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def fingerprints(wh: Wh) -> dict[str, tuple[int, str]]:
+def fingerprints(wh: Wh, schema: str = "marts") -> dict[str, tuple[int, str]]:
     """Per data mart: (rows, sha256 of every row in order), run metadata columns left out."""
     out = {}
     for mart in DATA_MARTS:
-        cols = [c for c in columns(wh, "marts", mart) if c not in RUN_METADATA_COLUMNS]
+        cols = [c for c in columns(wh, schema, mart) if c not in RUN_METADATA_COLUMNS]
         assert cols, mart
         order = ", ".join(str(i + 1) for i in range(len(cols)))
-        rows = wh.sql(f"select {', '.join(cols)} from marts.{mart} order by {order}")
+        rows = wh.sql(f"select {', '.join(cols)} from {schema}.{mart} order by {order}")
         out[mart] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return out
 

@@ -57,6 +57,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None
     assert loaded.returncode == 0, loaded.stderr
     result = dbt_as_transformer(work, name, "build")
     assert result.returncode == 0, result.stdout[-4000:]
+    published = publish_as_transformer(work, name)
+    assert published.returncode == 0, published.stderr
     yield name
     with admin.cursor() as cur:
         cur.execute(f"drop database if exists {name} with (force)")
@@ -75,6 +77,19 @@ def dbt_as_transformer(work: Path, database: str, *args: str):
             os.environ["ELT_PG_USER"] = old
 
 
+def publish_as_transformer(work: Path, database: str):
+    return run_elt(
+        "publish",
+        "--target",
+        "postgres",
+        env={
+            "ELT_PG_DATABASE": database,
+            "ELT_PG_USER": "elt_transformer",
+            "DBT_TARGET_PATH": str(work / "target"),
+        },
+    )
+
+
 def test_raw_belongs_to_the_loader_and_models_to_the_transformer(warehouse: str) -> None:
     conn = connect_as(pg_settings()["user"], warehouse)
     with conn.cursor() as cur:
@@ -86,11 +101,11 @@ def test_raw_belongs_to_the_loader_and_models_to_the_transformer(warehouse: str)
         assert cur.fetchall() == [("elt_transformer",)]
 
 
-def test_analyst_reads_every_mart(warehouse: str) -> None:
+def test_analyst_reads_every_published_mart(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
     with conn.cursor() as cur:
         for mart in ANALYST_MARTS:
-            cur.execute(f"select count(*) from marts.{mart}")
+            cur.execute(f"select count(*) from analytics.{mart}")
             assert cur.fetchone()[0] > 0, mart  # type: ignore[index]
     conn.close()
 
@@ -122,8 +137,14 @@ def test_built_tables_are_analyzed_and_analysts_run_without_jit(warehouse: str) 
 
 
 def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str) -> None:
+    """Nor the build area (issue 14: analysts read a mart whose test had failed): only what
+    `elt publish` put in analytics."""
     conn = connect_as("elt_analyst", warehouse)
     for table in [
+        *(f"marts.{mart}" for mart in ANALYST_MARTS),
+        *(f"analytics.{mart}" for mart in OPERATIONS_MARTS),
+        "analytics__v000001.fct_orders",
+        "publish.versions",
         "raw.shop__customers",
         "raw._elt_manifest",
         "staging.stg_shop__customers",
@@ -138,12 +159,12 @@ def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str)
 
 def test_analyst_cannot_change_the_marts(warehouse: str) -> None:
     conn = connect_as("elt_analyst", warehouse)
-    assert denied(conn, "insert into marts.dim_channel (channel_sk, channel) values ('x', 'x')")
-    assert denied(conn, "update marts.fct_orders set net_revenue = 0")
-    assert denied(conn, "delete from marts.fct_payments")
-    assert denied(conn, "drop table marts.rpt_daily_sales")
+    assert denied(conn, "insert into analytics.dim_channel (channel_sk, channel) values ('x', 'x')")
+    assert denied(conn, "update analytics.fct_orders set net_revenue = 0")
+    assert denied(conn, "delete from analytics.fct_payments")
+    assert denied(conn, "drop view analytics.rpt_daily_sales")
+    assert denied(conn, "create table analytics.mine (id int)")
     assert denied(conn, "create table marts.mine (id int)")
-    assert denied(conn, "truncate marts.fct_order_items")
     conn.close()
 
 
@@ -178,9 +199,11 @@ def test_setup_and_grants_are_idempotent(warehouse: str, tmp_path: Path) -> None
     )
     assert again.returncode == 0, again.stderr
     assert "created database" not in again.stdout
-    rebuilt = dbt_as_transformer(tmp_path, warehouse, "build", "--select", "marts")
+    rebuilt = dbt_as_transformer(tmp_path, warehouse, "build")
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
-    test_analyst_reads_every_mart(warehouse)
+    published = publish_as_transformer(tmp_path, warehouse)
+    assert published.returncode == 0, published.stderr
+    test_analyst_reads_every_published_mart(warehouse)
     test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse)
     test_analyst_cannot_change_the_marts(warehouse)
 

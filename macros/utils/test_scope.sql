@@ -2,7 +2,7 @@
     Tests that follow the new data (docs: test_scope). Generic tests on models that carry
     `source_loaded_at` check, in an incremental build, only the rows of the last
     var('test_recent_loads') runs of `elt load` (from the loader's manifest): the rows the
-    build just wrote.
+    build just wrote, and every row loaded since the last published build.
     A `--full-refresh` build, or var('test_all_rows'), tests every row (run it weekly,
     e.g. `dbt test --vars '{test_all_rows: true}'`). dbt_project.yml gives every test the
     `where` `__recent_loads__`; a test's own `where` may keep it
@@ -27,13 +27,17 @@
 {%- endmacro %}
 
 
-{#- When the oldest of the last var('test_recent_loads') loader runs started (a timestamp
-    with time zone, from the loader's manifest): rows loaded since were written by them. -#}
+{#- When the oldest load the build must test started (a timestamp with time zone, from the
+    loader's manifest): the last var('test_recent_loads') runs of `elt load`, and every run
+    since the last published build (`elt publish` records it in <prefix>publish.published_loads),
+    so rows of a build whose tests failed stay under test until they are fixed and published. -#}
 {% macro recent_loads_start() -%}
     {%- if not execute -%}
         {{ return('cast(null as ' ~ timestamptz_type() ~ ')') }}
     {%- endif -%}
     {%- set manifest = graph.sources['source.' ~ project_name ~ '.elt.manifest'].relation_name -%}
+    {%- set published = adapter.get_relation(
+        database=target.database, schema=env_schema_prefix() ~ 'publish', identifier='published_loads') -%}
     {%- set sql -%}
         (select min(started_at) from {{ manifest }} where batch_id in (
             select batch_id from (
@@ -41,6 +45,11 @@
                 order by batch_id desc
                 limit {{ var('test_recent_loads') }}
             ) as latest
+            {%- if published is not none %}
+            union all
+            select batch_id from {{ manifest }}
+            where batch_id > (select coalesce(max(last_batch_id), '') from {{ published }})
+            {%- endif %}
         ))
     {%- endset -%}
     {{ return(sql) }}

@@ -1,8 +1,14 @@
 """The warehouse's daily run on Apache Airflow 3: load -> dbt (seeds, snapshots, models and their
-tests, rendered by Cosmos) -> docs -> (optional) elementary report.
+tests, rendered by Cosmos) -> publish -> docs -> (optional) elementary report.
+
+Write-audit-publish: the dbt tasks write the build area only; `publish` switches analysts to
+the new build once every dbt task upstream of it succeeded (the audit is the tasks' states:
+Airflow's all_success). When any failed, `publish` does not run, analysts keep the version
+they have, and `publication_blocked` raises the alert through `elt alert`.
 
 Configuration comes from the environment of the Airflow deployment, not from this file:
 
+    ELT_ENV                     dev, ci or prod (default prod): schema names (README: Environments)
     ELT_TARGET                  duckdb (default) or postgres: the dbt target and the loader's
     ELT_LOAD_TARGET             the loader's target (default: ELT_TARGET; postgres_loader on PostgreSQL)
     ELT_DATA_DIR                where the extracts land (default <project>/data)
@@ -53,6 +59,7 @@ BIN = Path(sys.executable).parent  # elt, dbt and edr of the environment Airflow
 # (dbt's target path stays <project>/target: a shared DBT_TARGET_PATH would hand Cosmos's
 # per-task project copies a partial-parse file pointing at another task's deleted copy)
 ENV = {
+    "ELT_ENV": os.environ.get("ELT_ENV", "prod"),
     "ELT_TARGET": TARGET,
     "ELT_DATA_DIR": str(DATA_DIR),
     "ELT_DUCKDB_PATH": str(DUCKDB_PATH),
@@ -196,7 +203,49 @@ with DAG(
         pre_execute=release_duckdb,
     )
 
-    load >> dbt >> docs
+    publish = BashOperator(
+        task_id="publish",
+        doc_md="`elt publish`: analysts switched to this build, all marts at once (runs only "
+        "when every dbt task passed).",
+        bash_command=shell(
+            BIN / "elt",
+            "publish",
+            "--target",
+            TARGET,
+            "--project-dir",
+            PROJECT,
+            "--profiles-dir",
+            PROJECT,
+            "--audited-by",
+            "airflow:{{ dag.dag_id }}/{{ run_id }}",
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+        pre_execute=release_duckdb,
+    )
+
+    blocked = BashOperator(
+        task_id="publication_blocked",
+        doc_md="A dbt task failed: nothing is published (analysts keep the previous version); "
+        "`elt alert` runs the alert hook (ELT_ALERT_COMMAND).",
+        trigger_rule="one_failed",
+        retries=0,
+        bash_command=shell(
+            BIN / "elt",
+            "alert",
+            "--step",
+            "elt publish: blocked, a dbt task of {{ run_id }} failed",
+            "--exit-code",
+            1,
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+    )
+
+    load >> dbt >> publish >> docs
+    dbt >> blocked
 
     if ELEMENTARY:
         report = BashOperator(

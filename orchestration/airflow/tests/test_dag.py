@@ -137,12 +137,20 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(
     roots = [t for t in dbt_tasks if not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
     assert roots
     assert all("load" in t.upstream_task_ids for t in roots)
-    assert tasks["docs"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
+    # publish after every dbt task (its audit: all succeeded), then the docs; a failure
+    # anywhere in dbt raises the blocked-publication alert instead
+    assert tasks["docs"].upstream_task_ids == {"publish"}
+    assert tasks["publish"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
+    assert tasks["publish"].trigger_rule == "all_success"
+    assert " publish --target duckdb " in tasks["publish"].bash_command
+    assert tasks["publication_blocked"].upstream_task_ids == tasks["publish"].upstream_task_ids
+    assert tasks["publication_blocked"].trigger_rule == "one_failed"
     assert dag.has_task("dbt.assert_revenue_reconciles_across_marts_test")
     assert "dbt.int_orders_resolved.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
     assert "dbt.dim_product.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
     # retries, timeouts, schedule
-    assert all(t.retries == 2 for t in tasks.values())
+    assert tasks["publication_blocked"].retries == 0  # an alert, not work to retry
+    assert all(t.retries == 2 for t in tasks.values() if t.task_id != "publication_blocked")
     assert all(t.retry_delay == dt.timedelta(minutes=5) for t in tasks.values())
     assert all(t.execution_timeout is not None for t in tasks.values())
     assert all(t.owner == "data-engineering" for t in tasks.values())
@@ -206,6 +214,7 @@ def airflow(tmp_path: Path) -> Any:
         generate(data, cfg, days=3)
         warehouse = tmp_path / "warehouse.duckdb"
         extra = {
+            "ELT_ENV": "prod",
             "ELT_TARGET": "duckdb",
             "ELT_DATA_DIR": str(data),
             "ELT_DUCKDB_PATH": str(warehouse),
@@ -224,7 +233,15 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert af.dag_run_state() == "success"
     states = af.task_states()
+    assert states.pop("publication_blocked") == "skipped"
     assert set(states.values()) == {"success"}, {k: v for k, v in states.items() if v != "success"}
+    # analysts read the published file: every mart, from this run
+    with duckdb.connect(str(warehouse.with_name("published.duckdb")), read_only=True) as con:
+        published = con.sql(
+            "select count(*) from information_schema.tables where table_schema = 'analytics'"
+        ).fetchall()[0][0]
+        assert published >= 13
+        assert con.sql("select count(*) from analytics.fct_orders").fetchall()[0][0] > 0
     with duckdb.connect(str(warehouse), read_only=True) as con:
         marts = [
             r[0]
@@ -261,5 +278,9 @@ def test_a_failing_dbt_test_fails_the_run_and_stops_downstream(airflow: Any) -> 
     assert states["dbt.rpt_pipeline_health.test"] == "failed"
     assert states["docs"] == "upstream_failed"
     assert states["load"] == "success"
+    # nothing published; the blocked publication raised the alert (elt alert exits 1)
+    assert states["publish"] == "upstream_failed"
+    assert states["publication_blocked"] == "failed"
+    assert "elt publish: blocked" in result.stdout + result.stderr
     # the other marts, which do not depend on the failed node, were still built
     assert states["dbt.fct_order_items.run"] == "success"

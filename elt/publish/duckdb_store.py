@@ -1,0 +1,227 @@
+"""Published versions on DuckDB: one read-only file per version, analysts open a hard link.
+
+    warehouse/warehouse.duckdb          the build (dbt and the loader write it)
+    warehouse/published.duckdb          what analysts open (read-only): a hard link to ...
+    warehouse/published.versions/v000042.duckdb (+ .json)   ... one of the kept versions
+
+A version file is written whole, beside the others, then renamed into place; switching
+analysts to it is one rename of a new hard link over ``published.duckdb`` (atomic on POSIX).
+An analyst who has the old file open keeps reading it, whole, until they reconnect; nobody
+ever opens the build file but dbt and the loader, so analysts and the build never wait for
+each other. Which version is current is read from the file system (the inode the published
+name points at), so there is no second record to drift.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from elt.environment import Environment
+from elt.loader.errors import LoaderError, TransientError
+from elt.publish.audit import Audit
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Version
+
+
+def published_path(build: Path) -> Path:
+    """ELT_DUCKDB_PUBLISHED_PATH, or published.duckdb beside the build file."""
+    configured = os.environ.get("ELT_DUCKDB_PUBLISHED_PATH")
+    return Path(configured) if configured else build.with_name("published.duckdb")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class DuckDBStore:
+    def __init__(self, build: Path, env: Environment, lock_timeout: float = 60.0) -> None:
+        self.build = build
+        self.env = env
+        self.published = published_path(build)
+        self.folder = self.published.with_name(self.published.stem + ".versions")
+        self.lock_timeout = lock_timeout
+        self._lock_file: int | None = None
+
+    # --- the publisher's lock: one publish or rollback at a time --------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.lock_timeout
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TransientError(
+                            f"another elt publish or rollback holds {self.folder / '.lock'}; "
+                            f"waited {self.lock_timeout:.0f} s"
+                        ) from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            os.close(fd)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _file(self, number: int) -> Path:
+        return self.folder / f"v{number:06d}.duckdb"
+
+    def versions(self) -> list[Version]:
+        if not self.folder.is_dir():
+            return []
+        current = self.published.stat().st_ino if self.published.exists() else None
+        found = []
+        for meta in sorted(self.folder.glob("v*.json")):
+            version = Version.from_json(json.loads(meta.read_text()))
+            data = self._file(version.number)
+            if not data.exists():
+                continue
+            version.is_current = data.stat().st_ino == current
+            found.append(version)
+        return found
+
+    # --- writing ------------------------------------------------------------------------
+
+    def publish(self, audit: Audit, version: Version) -> Version:
+        with self.locked():
+            known = self.versions()
+            same = [v for v in known if v.invocation_id == audit.invocation_id]
+            if same:
+                return same[-1] if same[-1].is_current else self._switch(same[-1])
+            version.number = max((v.number for v in known), default=0) + 1
+            began = time.monotonic()
+            version.rows = self._write(audit, self._file(version.number))
+            copied = time.monotonic()
+            self._record(version, copy=copied - began)
+            self._switch(version)
+            self._record(version, copy=copied - began, switch=time.monotonic() - copied)
+            self._mark_loads(audit, version)
+            return version
+
+    def _mark_loads(self, audit: Audit, version: Version) -> None:
+        """In the build: the last load this version holds (tests of the next builds cover
+        every row loaded since; macros/utils/test_scope.sql)."""
+        try:
+            con = duckdb.connect(str(self.build))
+        except duckdb.IOException as exc:
+            raise TransientError(
+                f"published {version.label}, but could not record its loads in {self.build} "
+                f"(dbt or the loader is writing it?): {' '.join(str(exc).split())}"
+            ) from None
+        try:
+            record_published_loads(con, self.env, audit, version.number)
+        finally:
+            con.close()
+
+    def _record(self, version: Version, **seconds: float) -> None:
+        """The version's sidecar (whether it is current is not recorded: the link says)."""
+        version.seconds = {k: round(v, 3) for k, v in seconds.items()}
+        sidecar = self._file(version.number).with_suffix(".json")
+        partial = sidecar.with_name(sidecar.name + ".partial")
+        partial.write_text(json.dumps({**version.as_json(), "is_current": False}, indent=2) + "\n")
+        os.replace(partial, sidecar)
+
+    def _write(self, audit: Audit, final: Path) -> dict[str, int]:
+        """Copy every mart of the build into a new file (its own temporary name until whole)."""
+        partial = final.with_name(final.name + ".partial")
+        partial.unlink(missing_ok=True)
+        schema = _quote(self.env.published_schema)
+        try:
+            con = duckdb.connect(str(partial))
+        except duckdb.Error as exc:
+            raise LoaderError(f"cannot create {partial}: {exc}") from None
+        rows: dict[str, int] = {}
+        try:
+            try:
+                con.execute(f"attach {_sql_text(str(self.build))} as build (read_only)")
+            except duckdb.IOException as exc:
+                raise TransientError(
+                    f"cannot open the build {self.build} to publish it (dbt or the loader is "
+                    f"writing it?): {' '.join(str(exc).split())}"
+                ) from None
+            con.execute(f"create schema {schema}")
+            for mart in audit.marts:
+                table = _quote(mart.name)
+                con.execute(
+                    f"create table {schema}.{table} as "
+                    f"select * from build.{_quote(mart.schema)}.{table}"
+                )
+                result = con.execute(f"select count(*) from {schema}.{table}").fetchone()
+                rows[mart.name] = int(result[0]) if result else 0
+            con.execute("detach build")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
+        os.replace(partial, final)
+        final.chmod(0o444)  # a version never changes (analysts open it read-only)
+        return rows
+
+    def switch(self, number: int) -> Version:
+        with self.locked():
+            version = next((v for v in self.versions() if v.number == number), None)
+            if version is None:
+                raise LoaderError(f"version {number} is not kept in {self.folder}")
+            return self._switch(version)
+
+    def _switch(self, version: Version) -> Version:
+        """Point the published name at the version: a new hard link renamed over it."""
+        link = self.published.with_name(self.published.name + ".switching")
+        link.unlink(missing_ok=True)
+        os.link(self._file(version.number), link)
+        os.replace(link, self.published)
+        _fsync_dir(self.published.parent)
+        version.is_current = True
+        return version
+
+    def prune(self, keep: int) -> list[int]:
+        """Delete all but the newest ``keep`` versions (never the current one)."""
+        with self.locked():
+            known = self.versions()
+            newest = {v.number for v in known[-keep:]}
+            dropped = []
+            for v in known:
+                if v.number not in newest and not v.is_current:
+                    self._file(v.number).unlink()
+                    self._file(v.number).with_suffix(".json").unlink(missing_ok=True)
+                    dropped.append(v.number)
+            return dropped
+
+    def close(self) -> None:
+        pass
+
+
+def record_published_loads(
+    con: duckdb.DuckDBPyConnection, env: Environment, audit: Audit, number: int
+) -> None:
+    meta = _quote(env.schema("publish"))
+    loads = ".".join(_quote(p) for p in audit.loads)
+    con.execute(f"create schema if not exists {meta}")
+    con.execute(f"create table if not exists {meta}.published_loads ({PUBLISHED_LOADS_COLUMNS})")
+    con.execute(
+        f"insert into {meta}.published_loads select ?, (select max(batch_id) from {loads}), now()",
+        [number],
+    )
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,351 @@
+"""Published versions on PostgreSQL: one schema per version, analysts read views over one.
+
+    marts.fct_orders                      the build (dbt writes it; analysts have no access)
+    analytics__v000042.fct_orders         a version: a copy of the build's marts, indexed, analyzed
+    analytics.fct_orders                  what analysts read: a view over the current version
+    publish.versions                      one row per version (what, when, from which commit)
+
+(with the environment's prefix before each name.) Publishing copies the marts into a new
+version schema and replaces every view of the analysts' schema in the same transaction:
+an analyst's query sees the old version or the new one, never a mix, and a failure at any
+point leaves the old one published. Views are owned by the role that publishes, so the
+analyst needs no right on the version schemas. Rolling back replaces the views only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from elt.environment import Environment
+from elt.loader.errors import LoaderError, TransientError
+from elt.publish.audit import Audit, Mart
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Version
+
+COLUMNS = (
+    "version, published_at, built_at, git_commit, invocation_id, environment, "
+    "row_counts, tests, seconds, analyst_marts, is_current"
+)
+
+
+class PostgresStore:
+    def __init__(
+        self,
+        conn: psycopg2.extensions.connection,
+        env: Environment,
+        analyst_role: str,
+        lock_timeout: float = 120.0,
+    ) -> None:
+        self.conn = conn
+        self.env = env
+        self.analyst_role = analyst_role
+        self.lock_timeout = lock_timeout
+        self.meta = sql.Identifier(env.schema("publish"))
+        self.published = sql.Identifier(env.published_schema)
+
+    def _version_schema(self, number: int) -> str:
+        return f"{self.env.published_schema}__v{number:06d}"
+
+    # --- one transaction per change, under the publisher's lock ------------------------------
+
+    def _begin(self, cur: Any) -> None:
+        cur.execute("set local lock_timeout = %s", [f"{int(self.lock_timeout * 1000)}ms"])
+        cur.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))", [f"elt publish {self.env.prefix}"]
+        )
+        cur.execute(sql.SQL("create schema if not exists {}").format(self.meta))
+        cur.execute(
+            sql.SQL(
+                "create table if not exists {}.versions ("
+                " version integer primary key, schema_name text not null,"
+                " published_at timestamptz not null, built_at timestamptz, git_commit text,"
+                " invocation_id text not null, environment text not null, row_counts jsonb,"
+                " tests jsonb, seconds jsonb, analyst_marts jsonb,"
+                " is_current boolean not null default false, pruned_at timestamptz)"
+            ).format(self.meta)
+        )
+
+    def _transaction(self, work: Any) -> Any:
+        try:
+            with self.conn.cursor() as cur:
+                self._begin(cur)
+                result = work(cur)
+            self.conn.commit()
+            return result
+        except psycopg2.errors.LockNotAvailable as exc:
+            self.conn.rollback()
+            raise TransientError(
+                f"publishing waited {self.lock_timeout:.0f} s for a lock (an analyst's long query "
+                f"on {self.env.published_schema}, a running dbt or another publish): "
+                f"{' '.join(str(exc).split())}; nothing changed"
+            ) from None
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise LoaderError(
+                f"publishing failed, nothing changed: {' '.join(str(exc).split())}"
+            ) from None
+
+    # --- reading ------------------------------------------------------------------------
+
+    def versions(self) -> list[Version]:
+        with self.conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", [f"{self.env.schema('publish')}.versions"])
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                self.conn.rollback()
+                return []
+            cur.execute(
+                sql.SQL(
+                    "select "
+                    + COLUMNS
+                    + " from {}.versions where pruned_at is null order by version"
+                ).format(self.meta)
+            )
+            rows = cur.fetchall()
+        self.conn.rollback()
+        return [_version(r) for r in rows]
+
+    # --- writing ------------------------------------------------------------------------
+
+    def publish(self, audit: Audit, version: Version) -> Version:
+        def work(cur: Any) -> Version:
+            cur.execute(
+                sql.SQL(
+                    "select " + COLUMNS + " from {}.versions"
+                    " where invocation_id = %s and pruned_at is null order by version desc limit 1"
+                ).format(self.meta),
+                [audit.invocation_id],
+            )
+            same = cur.fetchone()
+            if same is not None:  # this build is published already
+                done = _version(same)
+                if not done.is_current:
+                    self._switch(cur, done)
+                return done
+            cur.execute(
+                sql.SQL("select coalesce(max(version), 0) + 1 from {}.versions").format(self.meta)
+            )
+            version.number = int(cur.fetchone()[0])
+            version.analyst_marts = [m.name for m in audit.marts if m.analyst_access]
+            began = time.monotonic()
+            version.rows = self._copy(cur, audit.marts, self._version_schema(version.number))
+            copied = time.monotonic()
+            self._switch(cur, version)
+            version.seconds = {
+                "copy": round(copied - began, 3),
+                "switch": round(time.monotonic() - copied, 3),
+            }
+            cur.execute(
+                sql.SQL(
+                    "insert into {}.versions (" + COLUMNS + ", schema_name)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s)"
+                ).format(self.meta),
+                [
+                    version.number,
+                    version.published_at,
+                    version.built_at,
+                    version.git_commit,
+                    version.invocation_id,
+                    version.environment,
+                    json.dumps(version.rows),
+                    json.dumps(version.tests),
+                    json.dumps(version.seconds),
+                    json.dumps(version.analyst_marts),
+                    self._version_schema(version.number),
+                ],
+            )
+            cur.execute(
+                sql.SQL(
+                    "create table if not exists {}.published_loads ("
+                    + PUBLISHED_LOADS_COLUMNS
+                    + ")"
+                ).format(self.meta)
+            )
+            cur.execute(
+                sql.SQL(
+                    "insert into {}.published_loads select %s, (select max(batch_id) from {}), now()"
+                ).format(self.meta, sql.Identifier(*audit.loads)),
+                [version.number],
+            )
+            version.is_current = True
+            return version
+
+        result: Version = self._transaction(work)
+        return result
+
+    def _copy(self, cur: Any, marts: list[Mart], schema_name: str) -> dict[str, int]:
+        """The build's marts into a new schema: structure (keys, checks, indexes) and rows.
+
+        A share lock on every mart first: no build writes them while they are copied, so
+        the copies are one consistent state of the build."""
+        schema = sql.Identifier(schema_name)
+        builds = [sql.Identifier(m.schema, m.name) for m in marts]
+        cur.execute(sql.SQL("lock table {} in share mode").format(sql.SQL(", ").join(builds)))
+        cur.execute(sql.SQL("create schema {}").format(schema))
+        rows = {}
+        for mart, build in zip(marts, builds, strict=True):
+            copy = sql.Identifier(schema_name, mart.name)
+            cur.execute(sql.SQL("create table {} (like {} including all)").format(copy, build))
+            cur.execute(sql.SQL("insert into {} select * from {}").format(copy, build))
+            rows[mart.name] = cur.rowcount
+            cur.execute(sql.SQL("analyze {}").format(copy))
+        return rows
+
+    def _switch(self, cur: Any, version: Version) -> None:
+        """Every view of the analysts' schema over the version's tables; grants to the analyst
+        where the mart allows it."""
+        source = self._version_schema(version.number)
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = %s"
+            " and table_type = 'BASE TABLE' order by 1",
+            [source],
+        )
+        tables = [r[0] for r in cur.fetchall()]
+        if not tables:
+            raise LoaderError(f"version {version.number}: schema {source} is gone or empty")
+        cur.execute(sql.SQL("create schema if not exists {}").format(self.published))
+        cur.execute(
+            "select table_name from information_schema.views where table_schema = %s order by 1",
+            [self.env.published_schema],
+        )
+        views = [sql.Identifier(self.env.published_schema, r[0]) for r in cur.fetchall()]
+        self._lock_all(cur, views)
+        for view in views:
+            cur.execute(sql.SQL("drop view {}").format(view))
+        cur.execute("select 1 from pg_roles where rolname = %s", [self.analyst_role])
+        analyst = sql.Identifier(self.analyst_role) if cur.fetchone() else None
+        if analyst is not None:
+            cur.execute(sql.SQL("grant usage on schema {} to {}").format(self.published, analyst))
+        for table in tables:
+            view = sql.Identifier(self.env.published_schema, table)
+            cur.execute(
+                sql.SQL("create view {} as select * from {}").format(
+                    view, sql.Identifier(source, table)
+                )
+            )
+            if analyst is not None and table in version.analyst_marts:
+                cur.execute(sql.SQL("grant select on {} to {}").format(view, analyst))
+        cur.execute(
+            sql.SQL("comment on schema {} is %s").format(self.published),
+            [
+                f"published version {version.number} (built {version.built_at}, "
+                f"commit {version.git_commit}); `elt versions` lists the others"
+            ],
+        )
+        cur.execute(
+            sql.SQL("update {}.versions set is_current = (version = %s)").format(self.meta),
+            [version.number],
+        )
+
+    def _lock_all(self, cur: Any, views: list[sql.Identifier]) -> None:
+        """Every published view at once, or none: an analyst's query locks the views it reads
+        one by one, so a publisher waiting for one view while holding another could
+        deadlock with it. Instead, try all without waiting; on a conflict let go of all,
+        pause, try again (for up to the lock timeout)."""
+        if not views:
+            return
+        deadline = time.monotonic() + self.lock_timeout
+        statement = sql.SQL("lock table {} in access exclusive mode nowait").format(
+            sql.SQL(", ").join(views)
+        )
+        while True:
+            cur.execute("savepoint publish_locks")
+            try:
+                cur.execute(statement)
+                cur.execute("release savepoint publish_locks")
+                return
+            except psycopg2.errors.LockNotAvailable:
+                cur.execute("rollback to savepoint publish_locks")
+                if time.monotonic() >= deadline:
+                    raise TransientError(
+                        f"analysts' queries kept the views of {self.env.published_schema} busy for "
+                        f"{self.lock_timeout:.0f} s; nothing changed, try again"
+                    ) from None
+                time.sleep(0.02 + random.random() * 0.05)
+
+    def switch(self, number: int) -> Version:
+        def work(cur: Any) -> Version:
+            cur.execute(
+                sql.SQL(
+                    "select "
+                    + COLUMNS
+                    + " from {}.versions where version = %s and pruned_at is null"
+                ).format(self.meta),
+                [number],
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise LoaderError(f"version {number} is not kept (`elt versions` lists them)")
+            version = _version(row)
+            self._switch(cur, version)
+            version.is_current = True
+            return version
+
+        result: Version = self._transaction(work)
+        return result
+
+    def prune(self, keep: int) -> list[int]:
+        def work(cur: Any) -> list[int]:
+            cur.execute(
+                sql.SQL(
+                    "select version, schema_name from {}.versions where pruned_at is null"
+                    " and not is_current and version not in"
+                    " (select version from {}.versions where pruned_at is null"
+                    "  order by version desc limit %s) order by version"
+                ).format(self.meta, self.meta),
+                [keep],
+            )
+            dropped = []
+            for number, schema_name in cur.fetchall():
+                cur.execute(
+                    sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema_name))
+                )
+                cur.execute(
+                    sql.SQL("update {}.versions set pruned_at = now() where version = %s").format(
+                        self.meta
+                    ),
+                    [number],
+                )
+                dropped.append(int(number))
+            return dropped
+
+        result: list[int] = self._transaction(work)
+        return result
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _version(row: tuple[Any, ...]) -> Version:
+    (
+        number,
+        published_at,
+        built_at,
+        commit,
+        invocation,
+        environment,
+        rows,
+        tests,
+        seconds,
+        analyst_marts,
+        is_current,
+    ) = row
+    return Version(
+        number=int(number),
+        published_at=published_at.isoformat(timespec="seconds"),
+        built_at=built_at.isoformat(timespec="seconds") if built_at else "",
+        git_commit=commit or "",
+        invocation_id=invocation,
+        environment=environment,
+        rows=rows or {},
+        tests=tests or {},
+        seconds=seconds or {},
+        analyst_marts=analyst_marts or [],
+        is_current=bool(is_current),
+    )

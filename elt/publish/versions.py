@@ -1,0 +1,106 @@
+"""A published version: what it holds and where it came from, and the stores that keep them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Protocol
+
+from elt.environment import Environment
+from elt.publish.audit import Audit
+
+DEFAULT_KEEP = 3
+# <prefix>publish.published_loads, in the build area: the last load each version held, so the
+# next builds test every row loaded since the last publication (macros/utils/test_scope.sql)
+PUBLISHED_LOADS_COLUMNS = "version integer not null, last_batch_id varchar, published_at timestamp with time zone not null"
+
+
+@dataclasses.dataclass
+class Version:
+    number: int
+    published_at: str  # UTC, ISO
+    built_at: str  # when the build's dbt run finished (UTC, ISO)
+    git_commit: str
+    invocation_id: str  # dbt's, of the audited build
+    environment: str
+    rows: dict[str, int]  # mart -> rows
+    tests: dict[str, int]  # test status -> count
+    is_current: bool = False
+    analyst_marts: list[str] = dataclasses.field(default_factory=list)  # granted to analysts
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # copy, switch
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number:06d}"
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Version:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+def new_version(number: int, audit: Audit, env: Environment, project_dir: Path) -> Version:
+    return Version(
+        number=number,
+        published_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        built_at=audit.built_at,
+        git_commit=git_commit(project_dir),
+        invocation_id=audit.invocation_id,
+        environment=env.name,
+        rows={},
+        tests=audit.tests,
+    )
+
+
+def git_commit(project_dir: Path) -> str:
+    """The project's commit (ELT_GIT_COMMIT wins: an image has no .git); '+dirty' when the
+    working tree has changes; 'unknown' outside a checkout."""
+    if os.environ.get("ELT_GIT_COMMIT"):
+        return os.environ["ELT_GIT_COMMIT"]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(project_dir), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(project_dir), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def keep_from_env() -> int:
+    value = os.environ.get("ELT_PUBLISH_KEEP", str(DEFAULT_KEEP))
+    if not value.isdigit() or int(value) < 2:
+        from elt.loader.errors import LoaderError
+
+        raise LoaderError(f"ELT_PUBLISH_KEEP must be a whole number of at least 2, got {value!r}")
+    return int(value)
+
+
+class Store(Protocol):
+    """Where versions live; each database has one (duckdb_store, postgres_store)."""
+
+    def versions(self) -> list[Version]: ...
+
+    def publish(self, audit: Audit, version: Version) -> Version: ...
+
+    def switch(self, number: int) -> Version: ...
+
+    def prune(self, keep: int) -> list[int]: ...
+
+    def close(self) -> None: ...
