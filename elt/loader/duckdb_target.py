@@ -7,10 +7,12 @@ import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from elt.loader import hash_key
 from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
 from elt.loader.duckdb_bulk import insert_csv_files
@@ -200,6 +202,12 @@ class DuckDBWarehouse(Warehouse):
                 q(self.meta_schema), self.columns(self.meta_schema, book.name) or []
             ):
                 self.con.execute(ddl)
+
+    def store_hash_key(self) -> str:
+        def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+            return self.con.execute(statement, params).fetchall()
+
+        return hash_key.ensure(run, q(self.meta_schema), "blob", "?")
 
     def manifest(self) -> dict[str, ManifestEntry]:
         rows = self.con.execute(

@@ -16,6 +16,7 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from elt.loader import hash_key
 from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
 from elt.loader.errors import FileLoadError, LoaderError, TransientError
@@ -262,6 +263,17 @@ class PostgresWarehouse(Warehouse):
                 for ddl in book.upgrades(q(self.meta_schema), have):
                     cur.execute(ddl)
         self.conn.commit()
+
+    def store_hash_key(self) -> str:
+        with self.conn.cursor() as cur:
+
+            def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else []
+
+            notice = hash_key.ensure(run, q(self.meta_schema), "bytea", "%s")
+        self.conn.commit()
+        return notice
 
     def manifest(self) -> dict[str, ManifestEntry]:
         with self.conn.cursor() as cur:

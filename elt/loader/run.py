@@ -52,6 +52,7 @@ class LoadReport:
     seconds: float
     results: list[FileResult]
     unmatched: list[SourceTable] = dataclasses.field(default_factory=list)  # no file at all
+    notices: list[str] = dataclasses.field(default_factory=list)  # e.g. the hash key changed
 
     @property
     def ok(self) -> bool:
@@ -71,7 +72,7 @@ class LoadReport:
         return [
             f"no file in the data directory matches {t.path} ({t.label}, {t.defined_in})"
             for t in self.unmatched
-        ]
+        ] + self.notices
 
 
 @dataclasses.dataclass
@@ -497,10 +498,12 @@ def load(
     target = load_target(opts.project_dir, opts.profiles_dir, opts.target)
     warehouse = open_warehouse(target, opts.lock_timeout)
     batch_id = new_batch_id()
+    notice = ""
     loader = Loader(warehouse, opts, batch_id, on_file or (lambda r: None))
     try:
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
+            notice = warehouse.store_hash_key()
             todo, skipped, unmatched, touched = plan_files(
                 tables, opts.data_dir, warehouse.manifest(), opts.reload, opts.verify, opts.workers
             )
@@ -556,4 +559,5 @@ def load(
         time.perf_counter() - began,
         skipped + loader.results,
         unmatched,
+        [notice] if notice else [],
     )

@@ -34,6 +34,9 @@ MARTS = ANALYST_MARTS + OPERATIONS_MARTS
 # every test warehouse is a throwaway of its own (a temporary file or database): production
 # schema names, unless a test sets another environment (test_publish, test_environments)
 os.environ["ELT_ENV"] = "prod"
+# production needs the email hash key (elt/loader/hash_key.py): a test's own, from the environment
+TEST_EMAIL_HASH_KEY = "test-only-email-hash-key-0123456789abcdef"
+os.environ["ELT_EMAIL_HASH_KEY"] = TEST_EMAIL_HASH_KEY
 
 REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
 

@@ -81,3 +81,35 @@ def row_identities(wh: Wh, table: str, key: str) -> dict[str, str]:
     are renumbered when a checkpoint compacts deleted rows.)"""
     assert wh.kind == "postgres"
     return {str(k): str(v) for k, v in wh.sql(f"select {key}, cast(xmin as text) from {table}")}
+
+
+def assert_emails_hashed_with_the_key(wh: Wh, work: Path) -> None:
+    """dim_customer.email_hash is HMAC-SHA-256 with the test's key (so the same on every
+    database); unkeyed digests of the raw emails match nothing; the key appears in no
+    compiled SQL, manifest or log of the build."""
+    from elt.loader.hash_key import email_hash
+    from elt.tests.conftest import TEST_EMAIL_HASH_KEY
+
+    emails = [
+        r[0]
+        for r in wh.sql("select distinct email from raw.shop__customers where email is not null")
+    ]
+    hashes = {
+        r[0]
+        for r in wh.sql("select email_hash from marts.dim_customer where email_hash is not null")
+    }
+    assert len(hashes) > 10
+    # staging's cleaning: SQL trim (spaces only), lower case
+    keyed = {email_hash(TEST_EMAIL_HASH_KEY.encode(), e.strip(" ").lower()) for e in emails}
+    assert hashes <= keyed, sorted(hashes - keyed)[:3]
+    plain = {
+        digest(form.encode()).hexdigest()
+        for e in emails
+        for form in (e, e.strip(), e.strip().lower(), e.strip(" ").lower())
+        for digest in (hashlib.md5, hashlib.sha256, hashlib.sha1)
+    }
+    assert hashes & plain == set()
+    for folder in (work / "target", work / "logs"):
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix in (".sql", ".json", ".log"):
+                assert TEST_EMAIL_HASH_KEY not in path.read_text(errors="replace"), path

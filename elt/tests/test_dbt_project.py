@@ -14,6 +14,7 @@ from elt.generator.run import generate
 from elt.tests.conftest import MARTS
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import Wh
+from elt.tests.mart_checks import assert_emails_hashed_with_the_key
 
 START = dt.date(2025, 3, 3)  # a Monday: FX rates exist from the first day
 
@@ -53,6 +54,7 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
     assert {"model", "snapshot", "seed", "test", "unit_test"} <= kinds
     for mart in MARTS:
         assert wh.sql(f"select count(*) from marts.{mart}")[0][0] > 0, mart
+    assert_emails_hashed_with_the_key(wh, tmp_path)
     # the schema drift column reached staging and the fact
     assert wh.sql("select count(*) from marts.fct_orders where coupon_code is not null")[0][0] > 0
     # analyses compile and run on this target

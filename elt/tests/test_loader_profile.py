@@ -90,11 +90,14 @@ def test_the_bookkeeping_source_yaml_matches_the_loaders_definition() -> None:
     the same columns, in the same order, with the same descriptions and statuses."""
     import yaml
 
+    from elt.loader import hash_key
     from elt.loader.bookkeeping import BOOKKEEPING, FileStatus
 
     doc = yaml.safe_load((REPO / "models/staging/elt/_elt__sources.yml").read_text())
     tables = {t["identifier"]: t for t in doc["sources"][0]["tables"]}
-    assert set(tables) == {b.name for b in BOOKKEEPING}
+    assert set(tables) == {b.name for b in BOOKKEEPING} | {hash_key.TABLE}
+    documented = [(c["name"], c["description"]) for c in tables[hash_key.TABLE]["columns"]]
+    assert documented == [(name, text) for name, _, text in hash_key.COLUMNS]
     for book in BOOKKEEPING:
         documented = [(c["name"], c["description"]) for c in tables[book.name]["columns"]]
         assert documented == [(c.name, c.description) for c in book.columns], book.name

@@ -215,6 +215,7 @@ def airflow(tmp_path: Path) -> Any:
         warehouse = tmp_path / "warehouse.duckdb"
         extra = {
             "ELT_ENV": "prod",
+            "ELT_EMAIL_HASH_KEY": "airflow-test-email-hash-key-0123456789",
             "ELT_TARGET": "duckdb",
             "ELT_DATA_DIR": str(data),
             "ELT_DUCKDB_PATH": str(warehouse),
