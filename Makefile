@@ -51,7 +51,7 @@ STAMP := $(VENV)/.installed
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt \
-        env publish rollback versions
+        env publish rollback versions ci-slim ci-clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -75,11 +75,12 @@ venv: $(STAMP) ## Create .venv and install the project (only when missing or pyp
 
 run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs
 	@echo ""
-	@schema=$$($(BIN)/python -c "from elt.environment import current; print(current().published_schema)"); \
+	@prefix=$$($(BIN)/python -c "from elt.environment import current; print(current().prefix)"); \
+	schema=$${prefix}analytics; published="$(dir $(DUCKDB_PATH))$${prefix}published.duckdb"; \
 	echo "Done. Published for analysts ($(TARGET), environment $(ELT_ENV)): schema $$schema"; \
 	if [ "$(TARGET)" = duckdb ]; then \
-	  echo "  DuckDB file: $(abspath $(dir $(DUCKDB_PATH)))/published.duckdb  (the build itself: $(DUCKDB_PATH))"; \
-	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(dir $(DUCKDB_PATH))published.duckdb', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
+	  echo "  DuckDB file: $$published  (read-only; the build itself: $(DUCKDB_PATH))"; \
+	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$$published', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
 	else \
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c 'select * from '$$schema'.rpt_daily_sales limit 10'"; \
 	fi
@@ -112,8 +113,17 @@ env: ## Show the environment (ELT_ENV) and the settings make passes on: each of 
 	@echo "ELT_ENV=$(ELT_ENV) (schema prefix: $(if $(filter prod,$(ELT_ENV)),none,$(ELT_ENV)_<$(if $(filter ci,$(ELT_ENV)),ELT_CI_RUN_ID,ELT_DEV_USER)>_)); settings file $(ENV_FILE)"
 	@$(foreach k,$(shell sed -n 's/^\([A-Z][A-Z0-9_]*\)=.*/\1/p' $(ENV_FILE)),echo "  $(k)=$($(k))  ($(origin $(k)))";)
 
-publish: $(STAMP) _warehouse_dir ## Publish the last dbt build to analysts if every test passed (blocked: alert, exit 1, previous version stays)
-	$(ELT) publish --target $(TARGET)
+STATE_DIR ?= $(or $(ELT_STATE_DIR),state)
+
+publish: $(STAMP) _warehouse_dir ## Publish the last dbt build to analysts if every test passed (blocked: alert, exit 1, previous version stays); keeps its manifest in STATE_DIR/<env>
+	$(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)"
+
+ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID)
+	@test -f "$(STATE_DIR)/prod/manifest.json" || { echo "ci-slim: no production manifest in $(STATE_DIR)/prod (a production publish keeps it there: make publish ELT_ENV=prod, or copy it from production)"; exit 2; }
+	ELT_ENV=ci $(DBT) build --target $(TARGET) --select state:modified+ --defer --state "$(STATE_DIR)/prod"
+
+ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
+	ELT_ENV=ci $(ELT) drop-environment --target $(TARGET)
 
 rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one)
 	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO))
@@ -272,7 +282,7 @@ clean: ## Remove dbt build output (target, logs); never the warehouse
 
 clean-warehouse: $(STAMP) ## Back up the DuckDB warehouse into BACKUP_DIR (what files cannot rebuild), then delete it and its published versions
 	@if [ -f "$(DUCKDB_PATH)" ]; then $(ELT) backup --target duckdb --to "$(BACKUP_DIR)"; fi
-	rm -rf "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" "$(dir $(DUCKDB_PATH))published.duckdb" "$(dir $(DUCKDB_PATH))published.versions"
+	rm -rf "$(DUCKDB_PATH)" "$(DUCKDB_PATH).wal" "$(dir $(DUCKDB_PATH))"*published.duckdb "$(dir $(DUCKDB_PATH))"*published.versions
 
 clean-data: ## Remove the generated dataset in DATA_DIR
 	rm -rf "$(DATA_DIR)"

@@ -526,6 +526,14 @@ def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
     help="Alert hook run when publication is blocked [env ELT_ALERT_COMMAND] (see elt alert).",
 )
 @click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    envvar="ELT_STATE_DIR",
+    default=None,
+    help="Also keep the published build's manifest as STATE_DIR/<env>/manifest.json, the state "
+    "slim CI compares against (make ci-slim) [env ELT_STATE_DIR].",
+)
+@click.option(
     "--audited-by",
     default=None,
     metavar="RUN",
@@ -540,6 +548,7 @@ def publish_cmd(
     manifest: Path | None,
     keep: int,
     command: str | None,
+    state_dir: Path | None,
     audited_by: str | None,
 ) -> None:
     """Publish the last `dbt build` to analysts, if every node of it passed (write-audit-publish).
@@ -590,6 +599,14 @@ def publish_cmd(
         fail(str(exc), exc.exit_code)
     finally:
         store.close()
+    if state_dir is not None:
+        from elt.environment import current
+
+        kept = state_dir / current().name / "manifest.json"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_name("manifest.json.partial")
+        partial.write_bytes(manifest.read_bytes())
+        partial.replace(kept)
     took = ", ".join(f"{k} {v:.2f} s" for k, v in version.seconds.items())
     click.echo(
         f"published {version.label}: {sum(version.rows.values()):,} rows in {len(version.rows)} marts"
@@ -663,6 +680,30 @@ def versions_cmd(
     else:
         for v in versions:
             click.echo(describe_version(v))
+
+
+@main.command("drop-environment")
+@target_options()
+def drop_environment_cmd(target: str | None, project_dir: Path, profiles_dir: Path | None) -> None:
+    """Drop every schema of the current dev or ci environment (ELT_ENV) and what it published;
+    production is refused."""
+    from elt.environment import current
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.publish.run import open_store
+
+    try:
+        env = current()
+        if env.name == "prod":
+            fail("drop-environment refuses production (ELT_ENV=prod)", 2)
+        store = open_store(load_target(project_dir, profiles_dir, target), env)
+        try:
+            dropped = store.drop()
+        finally:
+            store.close()
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    click.echo(f"dropped {len(dropped)} of {env.prefix}*: {', '.join(dropped) or 'nothing'}")
 
 
 @main.command("alert")

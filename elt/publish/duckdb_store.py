@@ -4,6 +4,7 @@
     warehouse/published.duckdb          what analysts open (read-only): a hard link to ...
     warehouse/published.versions/v000042.duckdb (+ .json)   ... one of the kept versions
 
+(dev and ci publish <prefix>published.duckdb beside it.)
 A version file is written whole, beside the others, then renamed into place; switching
 analysts to it is one rename of a new hard link over ``published.duckdb`` (atomic on POSIX).
 An analyst who has the old file open keeps reading it, whole, until they reconnect; nobody
@@ -18,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +32,11 @@ from elt.publish.audit import Audit
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Version
 
 
-def published_path(build: Path) -> Path:
-    """ELT_DUCKDB_PUBLISHED_PATH, or published.duckdb beside the build file."""
+def published_path(build: Path, env: Environment) -> Path:
+    """ELT_DUCKDB_PUBLISHED_PATH, or <prefix>published.duckdb beside the build file (each
+    environment publishes a file of its own: published.duckdb in production)."""
     configured = os.environ.get("ELT_DUCKDB_PUBLISHED_PATH")
-    return Path(configured) if configured else build.with_name("published.duckdb")
+    return Path(configured) if configured else build.with_name(f"{env.prefix}published.duckdb")
 
 
 def _quote(name: str) -> str:
@@ -44,7 +47,7 @@ class DuckDBStore:
     def __init__(self, build: Path, env: Environment, lock_timeout: float = 60.0) -> None:
         self.build = build
         self.env = env
-        self.published = published_path(build)
+        self.published = published_path(build, env)
         self.folder = self.published.with_name(self.published.stem + ".versions")
         self.lock_timeout = lock_timeout
         self._lock_file: int | None = None
@@ -197,6 +200,29 @@ class DuckDBStore:
                     self._file(v.number).with_suffix(".json").unlink(missing_ok=True)
                     dropped.append(v.number)
             return dropped
+
+    def drop(self) -> list[str]:
+        """Everything of this environment: its schemas in the build, its published files."""
+        dropped = []
+        con = duckdb.connect(str(self.build))
+        try:
+            for (schema,) in con.execute(
+                "select schema_name from information_schema.schemata "
+                "where catalog_name = current_database() and starts_with(schema_name, ?)",
+                [self.env.prefix],
+            ).fetchall():
+                con.execute(f"drop schema {_quote(schema)} cascade")
+                dropped.append(schema)
+        finally:
+            con.close()
+        for path in (self.published, self.folder):
+            if path.is_dir():
+                shutil.rmtree(path)
+                dropped.append(str(path))
+            elif path.exists():
+                path.unlink()
+                dropped.append(str(path))
+        return dropped
 
     def close(self) -> None:
         pass

@@ -318,6 +318,24 @@ class PostgresStore:
         result: list[int] = self._transaction(work)
         return result
 
+    def drop(self) -> list[str]:
+        """Every schema of this environment (build area, versions, published), one transaction."""
+
+        def work(cur: Any) -> list[str]:
+            cur.execute(
+                "select nspname from pg_namespace where starts_with(nspname, %s) order by 1",
+                [self.env.prefix],
+            )
+            names = [r[0] for r in cur.fetchall()]
+            for name in names:
+                cur.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(name)))
+            return names
+
+        with self.conn.cursor() as cur:
+            result = work(cur)
+        self.conn.commit()
+        return result
+
     def close(self) -> None:
         self.conn.close()
 

@@ -55,7 +55,7 @@ def environment(wh: Wh, monkeypatch: pytest.MonkeyPatch) -> None:
 def published(wh: Wh) -> Wh:
     """What analysts open: DuckDB's published file, or the same PostgreSQL database."""
     if wh.kind == "duckdb":
-        path = Path(wh.env["ELT_DUCKDB_PATH"]).with_name("published.duckdb")
+        path = Path(wh.env["ELT_DUCKDB_PATH"]).with_name(f"{current().prefix}published.duckdb")
         return Wh(wh.kind, {**wh.env, "ELT_DUCKDB_PATH": str(path)})
     return wh
 
