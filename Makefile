@@ -50,7 +50,7 @@ STAMP := $(VENV)/.installed
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
-        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt \
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries \
         env publish rollback versions ci-slim ci-clean
 
 help: ## List the targets
@@ -271,6 +271,9 @@ bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days),
 
 bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.load
+
+bench-queries: $(STAMP) ## Benchmark: the analyst queries of analyses/ on the published marts, publish/rollback, backup/restore/recovery, at scale 1, DuckDB and PostgreSQL
+	$(BIN)/python -m elt.bench.queries
 
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental
