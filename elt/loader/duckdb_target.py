@@ -29,6 +29,7 @@ from elt.loader.warehouse import (
     Warehouse,
     all_quarantine,
     check_inserted,
+    disk_full,
     failed_row,
     loaded_row,
     schema_changes,
@@ -246,5 +247,12 @@ class DuckDBWarehouse(Warehouse):
         return DuckDBSession(cur, self.meta_schema)
 
     def close(self) -> None:
-        self.con.execute("checkpoint")
+        try:
+            self.con.execute("checkpoint")
+        except duckdb.Error as exc:
+            full = disk_full(exc, self.description)
+            self.con.close()
+            if full is not None:
+                raise full from None
+            raise
         self.con.close()

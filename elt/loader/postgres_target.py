@@ -32,6 +32,7 @@ from elt.loader.warehouse import (
     Warehouse,
     all_quarantine,
     check_inserted,
+    disk_full,
     failed_row,
     loaded_row,
     record_batches,
@@ -298,7 +299,9 @@ class PostgresWarehouse(Warehouse):
         self.conn.commit()
 
     def transient(self, exc: BaseException) -> TransientError | None:
-        return _lost(exc, "during the load") if isinstance(exc, _CONNECTION_ERRORS) else None
+        if isinstance(exc, _CONNECTION_ERRORS):
+            return _lost(exc, "during the load")
+        return disk_full(exc, self.description)
 
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)

@@ -141,6 +141,22 @@ class Session(abc.ABC):
     def close(self) -> None: ...
 
 
+# what DuckDB and PostgreSQL say when the disk is full (PostgreSQL: SQLSTATE 53100)
+_DISK_FULL = ("no space left on device", "could not extend file", "disk full")
+
+
+def disk_full(exc: BaseException, description: str) -> TransientError | None:
+    """A clear error for a full disk, or None when ``exc`` is something else."""
+    text = " ".join(str(exc).split())
+    if not any(s in text.lower() for s in _DISK_FULL):
+        return None
+    return TransientError(
+        f"{description}: the disk is full ({text[:300]}); every file committed before it stays "
+        "loaded and none is half-written: free space (elt archive, fewer kept versions with "
+        "ELT_PUBLISH_KEEP, old backups) and rerun"
+    )
+
+
 class Warehouse(abc.ABC):
     description: str
 
@@ -176,8 +192,9 @@ class Warehouse(abc.ABC):
         """Record the modification time of loaded files found unchanged by their hash."""
 
     def transient(self, exc: BaseException) -> TransientError | None:
-        """The error to end the run with when ``exc`` means the database went away."""
-        return None
+        """The error to end the run with when ``exc`` means the database went away or its
+        disk is full (a rerun succeeds once that is mended)."""
+        return disk_full(exc, self.description)
 
     def analyze(self, tables: list[SourceTable]) -> None:  # noqa: B027 - a no-op unless the database needs it
         """Refresh planner statistics of tables that received rows (where the database needs it)."""

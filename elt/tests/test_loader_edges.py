@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -441,3 +442,84 @@ def test_postgres_loaders_take_turns(pg_database: str, tmp_path: Path) -> None:
         "select count(*), count(distinct (_source_file, _row_number)) from raw.corpus__things"
     ) == [(40_000, 40_000)]
     assert wh.sql("select count(*) from raw._elt_manifest") == [(20,)]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB file system (tmpfs), where a day of sample files does not fit."""
+    disk = tmp_path / "small"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(
+            f"cannot mount a small tmpfs here (needs root): {mounted.stderr.decode().strip()}"
+        )
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_full_disk_stops_the_load_clearly_and_a_rerun_finishes_it(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """Disk full (DuckDB): exit 3 with a one-line reason, no traceback; moved to a disk with
+    room, a rerun loads the rest and the warehouse equals a load that never failed."""
+    import datetime as dt
+
+    from elt.generator.config import GeneratorConfig
+    from elt.generator.run import generate
+
+    data = tmp_path / "data"
+    generate(data, GeneratorConfig(scale=0.02, seed=2, start=dt.date(2025, 3, 3)), days=4)
+    full = run_elt(
+        "load",
+        "--target",
+        "duckdb",
+        "--data-dir",
+        str(data),
+        "--quiet",
+        env={"ELT_DUCKDB_PATH": str(small_disk / "warehouse.duckdb")},
+    )
+    assert full.returncode == 3, full.stderr[-2000:]
+    assert "the disk is full" in full.stderr
+    assert "No space left on device" in full.stderr
+    assert "Traceback" not in full.stderr
+    roomy = tmp_path / "roomy"
+    roomy.mkdir()
+    for part in small_disk.iterdir():
+        (roomy / part.name).write_bytes(part.read_bytes())
+    rerun = run_elt(
+        "load",
+        "--target",
+        "duckdb",
+        "--data-dir",
+        str(data),
+        "--quiet",
+        env={"ELT_DUCKDB_PATH": str(roomy / "warehouse.duckdb")},
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    clean = run_elt(
+        "load",
+        "--target",
+        "duckdb",
+        "--data-dir",
+        str(data),
+        "--quiet",
+        env={"ELT_DUCKDB_PATH": str(tmp_path / "clean.duckdb")},
+    )
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    count = "select source_table, sum(rows_loaded), count(*) from raw._elt_manifest group by 1 order by 1"
+    with (
+        duckdb.connect(str(roomy / "warehouse.duckdb"), read_only=True) as a,
+        duckdb.connect(str(tmp_path / "clean.duckdb"), read_only=True) as b,
+    ):
+        assert a.execute(count).fetchall() == b.execute(count).fetchall()
+        assert (
+            a.execute("select count(*) from raw.shop__order_items").fetchall()
+            == b.execute("select count(*) from raw.shop__order_items").fetchall()
+        )
