@@ -64,7 +64,7 @@ def tls_server(postgres_available: None, tmp_path: Path) -> Iterator[Path]:
     admin.autocommit = True
     cur = admin.cursor()
     cur.execute("show data_directory")
-    data_dir = Path(cur.fetchone()[0])  # type: ignore[index]
+    data_dir = Path(cur.fetchone()[0])
     owner = pwd.getpwuid(data_dir.stat().st_uid)
     server_dir = data_dir.parent / f"elt-test-tls-{uuid.uuid4().hex[:8]}"
     server_dir.mkdir()
@@ -108,7 +108,7 @@ def tls_server(postgres_available: None, tmp_path: Path) -> Iterator[Path]:
     os.chmod(server_dir / "server.key", 0o600)
     os.chown(server_dir, owner.pw_uid, owner.pw_gid)
     cur.execute("show ssl")
-    was_on = cur.fetchone() == ("on",)  # type: ignore[comparison-overlap]
+    was_on = cur.fetchone() == ("on",)
     try:
         cur.execute("alter system set ssl_cert_file = %s", [str(server_dir / "server.crt")])
         cur.execute("alter system set ssl_key_file = %s", [str(server_dir / "server.key")])
