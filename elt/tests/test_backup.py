@@ -65,3 +65,59 @@ def test_backup_restore_and_rebuild_give_back_the_same_marts(wh: Wh, tmp_path: P
     assert wh.load(data).ok
     build(wh, tmp_path, allow_warnings=True)
     assert differing(before, fingerprints(wh)) == []
+
+
+def test_make_clean_keeps_the_warehouse_and_clean_warehouse_backs_it_up(tmp_path: Path) -> None:
+    """`make clean` once deleted the only copy of raw, the manifest, the quarantine and the
+    snapshot (issue 14): now it removes dbt's output only, and `make clean-warehouse` backs the
+    warehouse up before deleting it (restorable)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from elt.tests.conftest import REPO
+    from elt.tests.loader_helpers import make_wh
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Makefile", "pyproject.toml", "dbt_project.yml", "profiles.yml"):
+        shutil.copy2(REPO / name, project / name)
+    shutil.copytree(REPO / "environments", project / "environments")
+    shutil.copytree(REPO / "models", project / "models")
+    (project / "target").mkdir()
+    wh = make_wh("duckdb", tmp_path, None)
+    data = tmp_path / "data"
+    generate(data, GeneratorConfig(scale=0.002, seed=4, start=MONDAY), days=1)
+    assert wh.load(data).ok
+    warehouse = Path(wh.env["ELT_DUCKDB_PATH"])
+    manifest = wh.sql("select count(*) from raw._elt_manifest")
+    venv = Path(sys.executable).parent.parent
+
+    def make(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                *args,
+                f"VENV={venv}",
+                f"DUCKDB_PATH={warehouse}",
+                f"BACKUP_DIR={tmp_path / 'backups'}",
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    cleaned = make("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert not (project / "target").exists()
+    assert warehouse.is_file()
+    removed = make("clean-warehouse")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert not warehouse.exists()
+    [folder] = list((tmp_path / "backups").iterdir())
+    restored = run_elt("restore", "--target", "duckdb", str(folder), env=wh.env)
+    assert restored.returncode == 0, restored.stderr
+    assert wh.sql("select count(*) from raw._elt_manifest") == manifest
