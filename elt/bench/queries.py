@@ -1,7 +1,7 @@
 """Benchmark what analysts and operators wait for, on the published marts at scale 1.
 
 Usage: python -m elt.bench.queries [--scale 1] [--days 90] [--targets duckdb,postgres]
-                                   [--runs 7] [--work DIR] [--reuse]
+                                   [--runs 7] [--work DIR] [--reuse | --reuse-data]
 
 For each target: `--days` days of sample data loaded and built (prod environment), then:
 1. publish (copy and switch), one more day built and published, rollback and roll forward;
@@ -261,7 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = GeneratorConfig(scale=args.scale, seed=1, start=dt.date(2025, 1, 6))
     data = args.work / "data"
-    if not args.reuse:
+    if not (args.reuse or args.reuse_data):
         shutil.rmtree(args.work, ignore_errors=True)
         args.work.mkdir(parents=True)
         generate(data, cfg, days=args.days)

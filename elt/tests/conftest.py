@@ -26,6 +26,8 @@ ANALYST_MARTS = [
     "fct_orders",
     "fct_payments",
     "rpt_daily_sales",
+    "rpt_monthly_product_sales",
+    "rpt_customer_cohorts",
 ]
 # models/marts/operations/: for the data team, not granted to analysts
 OPERATIONS_MARTS = ["rpt_pipeline_health", "rpt_rejected_rows"]
