@@ -258,6 +258,9 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="Keep the warehouses built by an earlier run."
     )
+    parser.add_argument(
+        "--reuse-data", action="store_true", help="Keep the data of an earlier run; build again."
+    )
     args = parser.parse_args()
     cfg = GeneratorConfig(scale=args.scale, seed=1, start=dt.date(2025, 1, 6))
     data = args.work / "data"
