@@ -191,9 +191,17 @@ class PostgresStore:
         rows = {}
         for mart, build in zip(marts, builds, strict=True):
             copy = sql.Identifier(schema_name, mart.name)
-            cur.execute(sql.SQL("create table {} (like {} including all)").format(copy, build))
+            # rows first, then the indexes and keys: building an index once is faster than
+            # maintaining it row by row
+            cur.execute(
+                sql.SQL("create table {} (like {} including all excluding indexes)").format(
+                    copy, build
+                )
+            )
             cur.execute(sql.SQL("insert into {} select * from {}").format(copy, build))
             rows[mart.name] = cur.rowcount
+            for statement in _index_statements(cur, mart, schema_name):
+                cur.execute(statement)
             cur.execute(sql.SQL("analyze {}").format(copy))
         return rows
 
@@ -338,6 +346,42 @@ class PostgresStore:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _index_statements(cur: Any, mart: Mart, schema_name: str) -> list[sql.Composable]:
+    """The build table's keys and indexes, for its copy in ``schema_name``: constraints by
+    their definition, other indexes by theirs with the table's name replaced."""
+    table = sql.Identifier(schema_name, mart.name)
+    cur.execute(
+        "select conname, pg_get_constraintdef(c.oid) from pg_constraint as c"
+        " where c.conrelid = %s::regclass and c.contype in ('p', 'u', 'x') order by 1",
+        [f'"{mart.schema}"."{mart.name}"'],
+    )
+    statements: list[sql.Composable] = [
+        sql.Composed(
+            [
+                sql.SQL("alter table "),
+                table,
+                sql.SQL(" add constraint "),
+                sql.Identifier(name),
+                sql.SQL(" " + definition),
+            ]
+        )
+        for name, definition in cur.fetchall()
+    ]
+    cur.execute(
+        "select pg_get_indexdef(i.indexrelid), split_part(pg_get_indexdef(i.indexrelid), ' USING ', 2)"
+        " from pg_index as i where i.indrelid = %s::regclass"
+        " and not exists (select 1 from pg_constraint as c where c.conindid = i.indexrelid)"
+        " order by 1",
+        [f'"{mart.schema}"."{mart.name}"'],
+    )
+    for definition, method in cur.fetchall():
+        unique = "unique " if definition.upper().startswith("CREATE UNIQUE") else ""
+        statements.append(
+            sql.Composed([sql.SQL(f"create {unique}index on "), table, sql.SQL(" using " + method)])
+        )
+    return statements
 
 
 def _version(row: tuple[Any, ...]) -> Version:

@@ -247,3 +247,31 @@ def test_dbt_as_another_role_stops_naming_the_owner(
     assert again.returncode == 0, again.stdout[-3000:]
     monkeypatch.delenv("ELT_PG_USER", raising=False)
     assert load_target(REPO, REPO, "postgres").settings["user"] == "elt_transformer"
+
+
+def test_published_versions_keep_the_indexes_and_statistics(warehouse: str) -> None:
+    """Analysts' queries rest on the build's indexes (an order lookup, dates, keys) and on
+    fresh statistics: every published copy has the same indexes as its build table, and
+    is analyzed."""
+    conn = connect_as("postgres", warehouse)
+    with conn.cursor() as cur:
+        cur.execute("select schema_name from publish.versions where is_current")
+        [(version,)] = cur.fetchall()
+        indexed = (
+            "select tablename, count(*), string_agg(regexp_replace(indexdef, '^.* USING ', ''), ', '"
+            " order by regexp_replace(indexdef, '^.* USING ', '')) from pg_indexes"
+            " where schemaname = %s group by 1 order by 1"
+        )
+        cur.execute(indexed, ["marts"])
+        build = cur.fetchall()
+        cur.execute(indexed, [version])
+        published = cur.fetchall()
+        cur.execute(
+            "select count(*) from pg_stat_user_tables where schemaname = %s and last_analyze is null",
+            [version],
+        )
+        never = cur.fetchone()
+    conn.close()
+    assert len(build) > 8
+    assert published == build
+    assert never == (0,)
