@@ -1,6 +1,6 @@
 -- The five best-selling products of each category by net revenue in US dollars, with
 -- the product attributes current today (not as sold); from the monthly product sales,
--- which hold the order lines' figures in about 60 times fewer rows.
+-- which hold the order lines' figures in about 50 times fewer rows.
 with
 
 product_months as (

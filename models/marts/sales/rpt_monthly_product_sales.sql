@@ -1,6 +1,6 @@
 {#-
     Net revenue and units per product and month, in US dollars: what product rankings read
-    (about 60 times fewer rows than the order lines at scale 1). Lines of unknown products
+    (49 times fewer rows than the order lines at scale 1). Lines of unknown products
     are left out. Incremental by load: a run rebuilds every month that has a rebuilt line.
 -#}
 {{
