@@ -82,7 +82,7 @@ run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate ## Whole pipeline 
 	  echo "  DuckDB file: $$published  (read-only; the build itself: $(DUCKDB_PATH))"; \
 	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$$published', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
 	else \
-	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c 'select * from '$$schema'.rpt_daily_sales limit 10'"; \
+	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c \"select * from $$schema.rpt_daily_sales limit 10\""; \
 	fi
 	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
 
