@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
@@ -32,8 +33,10 @@ from elt.generator.config import (
 from elt.generator.run import Summary, default_out_dir, generate
 
 if TYPE_CHECKING:
+    from elt.environment import Environment
     from elt.loader.run import LoadReport
     from elt.loader.warehouse import FileResult
+    from elt.publish.versions import Store
 
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 130)
@@ -491,6 +494,26 @@ def restore_cmd(
     )
 
 
+@contextlib.contextmanager
+def version_store(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, env: Environment | None = None
+) -> Iterator[Store]:
+    """The target's published versions; a LoaderError inside ends the command with its
+    message and exit code (the store closed)."""
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.publish.run import open_store
+
+    try:
+        store = open_store(load_target(project_dir, profiles_dir, target), env)
+        try:
+            yield store
+        finally:
+            store.close()
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+
+
 def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
     if given is not None:
         return given
@@ -561,9 +584,8 @@ def publish_cmd(
     """
     from elt.alert import Summary, notify
     from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
     from elt.publish import audit as auditing
-    from elt.publish.run import open_store, publish
+    from elt.publish.run import publish
 
     results = _dbt_artifact(project_dir, run_results, "run_results.json")
     manifest = manifest or results.with_name("manifest.json")
@@ -572,10 +594,9 @@ def publish_cmd(
             checked = auditing.audited_by(audited_by, manifest)
         else:
             checked = auditing.audit(results, manifest)
-        store = open_store(load_target(project_dir, profiles_dir, target))
     except LoaderError as exc:
         fail(str(exc), exc.exit_code)
-    try:
+    with version_store(target, project_dir, profiles_dir) as store:
         if not checked.passed:
             live = next((v for v in store.versions() if v.is_current), None)
             keeps = (
@@ -595,10 +616,6 @@ def publish_cmd(
                 click.echo("publish: the alert hook command failed", err=True)
             sys.exit(1)
         version, pruned, already = publish(store, checked, project_dir, keep)
-    except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
-    finally:
-        store.close()
     if state_dir is not None:
         from elt.environment import current
 
@@ -628,15 +645,9 @@ def rollback_cmd(
     target: str | None, project_dir: Path, profiles_dir: Path | None, number: int | None
 ) -> None:
     """Switch analysts back to a kept version (the previous one by default), in one step."""
-    from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
-    from elt.publish.run import open_store, previous
+    from elt.publish.run import previous
 
-    try:
-        store = open_store(load_target(project_dir, profiles_dir, target))
-    except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
-    try:
+    with version_store(target, project_dir, profiles_dir) as store:
         if number is None:
             before = previous(store.versions())
             if before is None:
@@ -644,10 +655,6 @@ def rollback_cmd(
             number = before.number
         began = time.monotonic()
         version = store.switch(number)
-    except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
-    finally:
-        store.close()
     click.echo(
         f"analysts now read {version.label} (built {version.built_at}, commit {version.git_commit}) "
         f"- switched in {time.monotonic() - began:.2f} s"
@@ -661,18 +668,10 @@ def versions_cmd(
     target: str | None, project_dir: Path, profiles_dir: Path | None, as_json: bool
 ) -> None:
     """List the kept published versions (* marks what analysts read now)."""
-    from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
-    from elt.publish.run import describe_version, open_store
+    from elt.publish.run import describe_version
 
-    try:
-        store = open_store(load_target(project_dir, profiles_dir, target))
-        try:
-            versions = store.versions()
-        finally:
-            store.close()
-    except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+    with version_store(target, project_dir, profiles_dir) as store:
+        versions = store.versions()
     if as_json:
         click.echo(json.dumps([v.as_json() for v in versions], indent=2))
     elif not versions:
@@ -689,20 +688,15 @@ def drop_environment_cmd(target: str | None, project_dir: Path, profiles_dir: Pa
     production is refused."""
     from elt.environment import current
     from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
-    from elt.publish.run import open_store
 
     try:
         env = current()
-        if env.name == "prod":
-            fail("drop-environment refuses production (ELT_ENV=prod)", 2)
-        store = open_store(load_target(project_dir, profiles_dir, target), env)
-        try:
-            dropped = store.drop()
-        finally:
-            store.close()
     except LoaderError as exc:
         fail(str(exc), exc.exit_code)
+    if env.name == "prod":
+        fail("drop-environment refuses production (ELT_ENV=prod)", 2)
+    with version_store(target, project_dir, profiles_dir, env) as store:
+        dropped = store.drop()
     click.echo(f"dropped {len(dropped)} of {env.prefix}*: {', '.join(dropped) or 'nothing'}")
 
 

@@ -476,15 +476,19 @@ def test_a_full_disk_stops_the_load_clearly_and_a_rerun_finishes_it(
 
     data = tmp_path / "data"
     generate(data, GeneratorConfig(scale=0.02, seed=2, start=dt.date(2025, 3, 3)), days=4)
-    full = run_elt(
-        "load",
-        "--target",
-        "duckdb",
-        "--data-dir",
-        str(data),
-        "--quiet",
-        env={"ELT_DUCKDB_PATH": str(small_disk / "warehouse.duckdb")},
-    )
+
+    def load_into(path: Path) -> subprocess.CompletedProcess[str]:
+        return run_elt(
+            "load",
+            "--target",
+            "duckdb",
+            "--data-dir",
+            str(data),
+            "--quiet",
+            env={"ELT_DUCKDB_PATH": str(path)},
+        )
+
+    full = load_into(small_disk / "warehouse.duckdb")
     assert full.returncode == 3, full.stderr[-2000:]
     assert "the disk is full" in full.stderr
     assert "No space left on device" in full.stderr
@@ -493,25 +497,9 @@ def test_a_full_disk_stops_the_load_clearly_and_a_rerun_finishes_it(
     roomy.mkdir()
     for part in small_disk.iterdir():
         (roomy / part.name).write_bytes(part.read_bytes())
-    rerun = run_elt(
-        "load",
-        "--target",
-        "duckdb",
-        "--data-dir",
-        str(data),
-        "--quiet",
-        env={"ELT_DUCKDB_PATH": str(roomy / "warehouse.duckdb")},
-    )
+    rerun = load_into(roomy / "warehouse.duckdb")
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    clean = run_elt(
-        "load",
-        "--target",
-        "duckdb",
-        "--data-dir",
-        str(data),
-        "--quiet",
-        env={"ELT_DUCKDB_PATH": str(tmp_path / "clean.duckdb")},
-    )
+    clean = load_into(tmp_path / "clean.duckdb")
     assert clean.returncode == 0, clean.stderr[-2000:]
     count = "select source_table, sum(rows_loaded), count(*) from raw._elt_manifest group by 1 order by 1"
     with (
