@@ -38,7 +38,7 @@ email_hash_key as (
     select
         inner_pad,
         outer_pad
-    from {{ source('elt', 'email_hash_key') }}
+    from {{ ref('stg_elt__email_hash_key') }}
 
 ),
 
