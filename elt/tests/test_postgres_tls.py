@@ -163,44 +163,37 @@ def test_loader_dbt_and_backup_verify_the_server_certificate(
 
     s = pg_settings()
     login = {"ELT_PG_LOADER_USER": s["user"], "ELT_PG_LOADER_PASSWORD": s["password"]}
-    load_bad = run_elt(
-        "load",
-        "--target",
-        "postgres_loader",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--quiet",
-        env={**wrong, **login},
-    )
+    data = str(tmp_path / "data")
+
+    def load(tls: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return run_elt(
+            "load",
+            "--target",
+            "postgres_loader",
+            "--data-dir",
+            data,
+            "--quiet",
+            env={**tls, **login},
+        )
+
+    def backup(tls: dict[str, str], folder: str) -> subprocess.CompletedProcess[str]:
+        return run_elt(
+            "backup",
+            "--target",
+            "postgres",
+            "--to",
+            str(tmp_path / folder),
+            env={**tls, "ELT_PG_ADMIN_USER": s["user"]},
+        )
+
+    load_bad = load(wrong)
     assert load_bad.returncode == 2, load_bad.stderr[-2000:]
     assert "certificate verify failed" in load_bad.stderr
-    load_good = run_elt(
-        "load",
-        "--target",
-        "postgres_loader",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--quiet",
-        env={**right, **login},
-    )
+    load_good = load(right)
     assert load_good.returncode == 0, load_good.stderr[-2000:]
 
-    backup_bad = run_elt(
-        "backup",
-        "--target",
-        "postgres",
-        "--to",
-        str(tmp_path / "b1"),
-        env={**wrong, "ELT_PG_ADMIN_USER": s["user"]},
-    )
+    backup_bad = backup(wrong, "b1")
     assert backup_bad.returncode == 2
     assert "certificate verify failed" in backup_bad.stderr
-    backup_good = run_elt(
-        "backup",
-        "--target",
-        "postgres",
-        "--to",
-        str(tmp_path / "b2"),
-        env={**right, "ELT_PG_ADMIN_USER": s["user"]},
-    )
+    backup_good = backup(right, "b2")
     assert backup_good.returncode == 0, backup_good.stderr[-2000:]
