@@ -9,6 +9,8 @@ DUCKDB_PATH ?= $(or $(ELT_DUCKDB_PATH),warehouse/warehouse.duckdb)
 SCALE       ?= 0.01
 DAYS        ?= 30
 PYTEST_ARGS ?=
+# pytest-xdist workers (one per core here; tests sharing a fixture stay on one worker)
+PYTEST_WORKERS ?= 2
 DOCS_PORT   ?= 8080
 
 export ELT_TARGET := $(TARGET)
@@ -50,18 +52,24 @@ STAMP := $(VENV)/.installed
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
-        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries \
-        env publish rollback versions ci-slim ci-clean
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report \
+        env publish rollback versions ci-slim ci-clean report metrics
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+ifeq ($(ELT_NO_INSTALL),1)
+	@# tests run make in copies of the project with the repository's .venv: never reinstall
+	@# the project into it from a copy (the copy's pyproject.toml may look newer)
+	@test -x $(BIN)/python || { echo "ELT_NO_INSTALL=1 but $(VENV) has no python"; exit 2; }
+else
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
+endif
 
 $(ELT_DBT_BOUNCER): Makefile
 	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
@@ -73,7 +81,7 @@ tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it
 
 venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
 
-run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs
+run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate report ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page
 	@echo ""
 	@prefix=$$($(BIN)/python -c "from elt.environment import current; print(current().prefix)"); \
 	schema=$${prefix}analytics; published="$(dir $(DUCKDB_PATH))$${prefix}published.duckdb"; \
@@ -85,6 +93,8 @@ run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate ## Whole pipeline 
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c \"select * from $$schema.rpt_daily_sales limit 10\""; \
 	fi
 	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
+	@echo "  Monitoring:  $(REPORT) (open it in a browser; make report refreshes it)"
+	@echo "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'"
 
 data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
 	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
@@ -125,6 +135,14 @@ ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (s
 ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
 	ELT_ENV=ci $(ELT) drop-environment --target $(TARGET)
 
+REPORT ?= $(or $(ELT_REPORT_PATH),artifacts/report/monitoring-$(TARGET).html)
+
+report: $(STAMP) _warehouse_dir ## Write the monitoring page REPORT: last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
+	$(ELT) report --target $(TARGET) --output "$(REPORT)"
+
+metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
+	$(ELT) metrics --target $(TARGET) $(or $(ARGS),list metrics)
+
 rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one)
 	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO))
 
@@ -137,8 +155,10 @@ seed: $(STAMP) _warehouse_dir ## dbt seed
 snapshot: $(STAMP) _warehouse_dir ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
 	$(DBT) snapshot --target $(TARGET)
 
-build: $(STAMP) _warehouse_dir ## dbt build (seeds, models, tests, the report snapshot), incremental by load; failures go to the alert hook
+build: $(STAMP) _warehouse_dir ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
 	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
+	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results target/run_results.json \
+	    || echo "build: the run history misses this build (see the line above)"; \
 	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results target/run_results.json
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
@@ -154,7 +174,7 @@ _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
 test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
 # --- orchestration (README: "Running under Airflow") ---------------------------------------
@@ -274,6 +294,9 @@ bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scal
 
 bench-queries: $(STAMP) ## Benchmark: the analyst queries of analyses/ on the published marts, publish/rollback, backup/restore/recovery, at scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.queries
+
+bench-report: $(STAMP) ## Benchmark: `elt report` time, the page's size and its opening time in Chromium, at scale 1, DuckDB and PostgreSQL
+	$(BIN)/python -m elt.bench.report
 
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental

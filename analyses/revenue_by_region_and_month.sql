@@ -1,4 +1,9 @@
 -- Net revenue in US dollars by region and month, with the share of cancelled lines.
+-- The same net revenue, orders and average order value come from the semantic layer:
+--   elt metrics query --saved-query revenue_by_region_and_month
+-- (a test checks the two agree on net revenue). `orders` here adds up rpt_daily_sales'
+-- per-category counts, so an order with lines in two categories counts twice; the metric
+-- `orders` counts it once.
 with
 
 daily as (

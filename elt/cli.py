@@ -747,6 +747,152 @@ def alert_cmd(
     sys.exit(exit_code)
 
 
+@main.command("record-run")
+@target_options()
+@click.option(
+    "--run-results",
+    type=click.Path(path_type=Path),
+    default=Path("target/run_results.json"),
+    show_default=True,
+    help="The dbt invocation's run_results.json.",
+)
+@click.option(
+    "--exit-code",
+    type=int,
+    default=None,
+    help="dbt's exit code: a non-zero one makes the run an error even when every node passed.",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait while another process holds a DuckDB warehouse.",
+)
+def record_run_cmd(
+    target: str | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    run_results: Path,
+    exit_code: int | None,
+    lock_timeout: float,
+) -> None:
+    """Append a dbt invocation to the run history (raw._elt_runs and raw._elt_run_nodes).
+
+    TARGET is the loader's target (the loader's role owns the history, as it owns the
+    manifest). Recording the same invocation again adds nothing. `elt load` records itself.
+    """
+    from elt.history.record import record
+    from elt.history.runs import context_for, from_dbt_results
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+
+    try:
+        name = load_target(project_dir, profiles_dir, target).name
+        run = from_dbt_results(run_results, context_for(name, project_dir), exit_code)
+        new = record(run, project_dir, profiles_dir, target, lock_timeout)
+    except LoaderError as exc:
+        fail(f"record-run: {exc}", exc.exit_code)
+    click.echo(
+        f"record-run: {'recorded' if new else 'already recorded, nothing added:'} {run.describe()}"
+    )
+
+
+@main.command(
+    "metrics",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@target_options()
+@click.option(
+    "--build",
+    "on_build",
+    is_flag=True,
+    help="Query the build area (<prefix>marts) as dbt's role, not the published marts.",
+)
+@click.argument("mf_args", nargs=-1, type=click.UNPROCESSED)
+def metrics_cmd(
+    target: str | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    on_build: bool,
+    mf_args: tuple[str, ...],
+) -> None:
+    """MetricFlow (`mf`) on the published marts, as an analyst: `elt metrics query --metrics
+    revenue --group-by metric_time__month`, `elt metrics list metrics`, `elt metrics
+    validate-configs`. Every argument after the options goes to mf; exits with mf's code.
+    """
+    from elt.environment import current
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.semantic_layer import prepare, run_mf
+
+    if not mf_args:
+        fail(
+            "metrics: name an mf command, e.g. `elt metrics query --metrics revenue --group-by metric_time__month`"
+        )
+    try:
+        resolved = load_target(project_dir, profiles_dir, target)
+        target_dir = Path(os.environ.get("DBT_TARGET_PATH") or project_dir / "target")
+        folder, env = prepare(
+            project_dir, target_dir, resolved, current(), not on_build, profiles_dir
+        )
+    except LoaderError as exc:
+        fail(f"metrics: {exc}", exc.exit_code)
+    sys.exit(run_mf(folder, env, list(mf_args)))
+
+
+@main.command("report")
+@target_options()
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    envvar="ELT_REPORT_PATH",
+    help="The HTML file to write [env ELT_REPORT_PATH; default: artifacts/report/<env>-<target>.html].",
+)
+@click.option(
+    "--days", type=int, default=90, show_default=True, help="Days of history the charts show."
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait while dbt or the loader holds a DuckDB warehouse.",
+)
+def report_cmd(
+    target: str | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    output: Path | None,
+    days: int,
+    lock_timeout: float,
+) -> None:
+    """Write the monitoring page: one static HTML file (no server, no network) with the last
+    runs and what failed, test results, run times and the slowest models, rows loaded,
+    freshness, quarantine and reject rates per source, and the business KPIs of the
+    published marts.
+    """
+    from elt.environment import current
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.report.run import write_report
+
+    if days < 1:
+        fail("report: --days must be at least 1")
+    try:
+        resolved = load_target(project_dir, profiles_dir, target)
+        env = current()
+        path = output or Path("artifacts") / "report" / f"{env.label}-{resolved.name}.html"
+        written = write_report(resolved, env, path, days, lock_timeout)
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    click.echo(
+        f"report: {written.path} ({written.size_bytes / 1e6:.1f} MB; read the warehouse in "
+        f"{written.read_seconds:.2f} s, {written.total_seconds:.2f} s in all)"
+    )
+
+
 @main.command("setup-postgres")
 def setup_postgres_cmd() -> None:
     """Create the PostgreSQL warehouse database and its loader, transformer and analyst roles (idempotent).

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import subprocess
 from collections.abc import Mapping
+from pathlib import Path
 
 from elt.loader.errors import LoaderError
 
@@ -32,6 +34,11 @@ class Environment:
     def published_schema(self) -> str:
         return self.schema(PUBLISHED_SCHEMA)
 
+    @property
+    def label(self) -> str:
+        """prod, or the prefix without its underscore (dev_alice, ci_1234): the run history's."""
+        return self.prefix.rstrip("_") or self.name
+
 
 def current(environ: Mapping[str, str] | None = None) -> Environment:
     """The environment of ELT_ENV (default dev), with its schema prefix."""
@@ -49,3 +56,26 @@ def current(environ: Mapping[str, str] | None = None) -> Environment:
     if not slug:
         raise LoaderError(f"ELT_ENV={name} needs {label} to name its schemas")
     return Environment(name, f"{name}_{slug[:24]}_")
+
+
+def git_commit(project_dir: Path) -> str:
+    """The project's commit (ELT_GIT_COMMIT wins: an image has no .git); '+dirty' when the
+    working tree has changes; 'unknown' outside a checkout."""
+    if os.environ.get("ELT_GIT_COMMIT"):
+        return os.environ["ELT_GIT_COMMIT"]
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(project_dir), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")

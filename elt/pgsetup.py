@@ -10,6 +10,7 @@ is safe to repeat. Role names and passwords come from the environment; nothing i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from typing import Any
@@ -90,7 +91,9 @@ class Admin:
 def _ensure_role(cur: psycopg2.extensions.cursor, role: str, password: str | None) -> None:
     cur.execute("select 1 from pg_roles where rolname = %s", [role])
     if cur.fetchone() is None:
-        cur.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        # roles belong to the cluster: a set-up of another database may create it meanwhile
+        with contextlib.suppress(psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
+            cur.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
     if password:
         cur.execute(
             sql.SQL("alter role {} with login password %s").format(sql.Identifier(role)), [password]

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING
+from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS
 from elt.loader.config import SourceTable
 from elt.loader.duckdb_bulk import insert_csv_files
 from elt.loader.errors import FileLoadError, LoaderError, TransientError
@@ -225,6 +225,26 @@ class DuckDBWarehouse(Warehouse):
                 f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = ? where file_path = ?",
                 [(f.modified_at, f.rel) for f in files],
             )
+
+    def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
+        meta = q(self.meta_schema)
+        self.con.execute("begin transaction")
+        try:
+            seen = self.con.execute(
+                f"select count(*) from {meta}.{RUNS.name} where invocation_id = ?",
+                [run["invocation_id"][0].as_py()],
+            ).fetchall()[0][0]
+            if not seen:
+                for name, rows in ((RUNS.name, run), (RUN_NODES.name, nodes)):
+                    self.con.register("_elt_rows", rows)
+                    self.con.execute(f"insert into {meta}.{name} by name select * from _elt_rows")
+                    self.con.unregister("_elt_rows")
+            self.con.execute("commit")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("rollback")
+            raise
+        return not seen
 
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING
+from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS
 from elt.loader.config import SourceTable
 from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
@@ -297,6 +297,31 @@ class PostgresWarehouse(Warehouse):
                 [(f.modified_at, f.rel) for f in files],
             )
         self.conn.commit()
+
+    def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
+        meta = q(self.meta_schema)
+        try:
+            with self.conn.cursor() as cur:
+                # one recorder at a time per invocation: the second waits, then sees the first's rows
+                cur.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s))", [run["invocation_id"][0].as_py()]
+                )
+                cur.execute(
+                    f"select 1 from {meta}.{RUNS.name} where invocation_id = %s",
+                    [run["invocation_id"][0].as_py()],
+                )
+                seen = cur.fetchone() is not None
+                if not seen:
+                    for name, rows in ((RUNS.name, run), (RUN_NODES.name, nodes)):
+                        if rows.num_rows:
+                            _copy(cur, f"{meta}.{name}", rows.column_names, rows)
+            self.conn.commit()
+        except _CONNECTION_ERRORS as exc:
+            raise _lost(exc, "while recording a run") from None
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return not seen
 
     def transient(self, exc: BaseException) -> TransientError | None:
         if isinstance(exc, _CONNECTION_ERRORS):

@@ -10,6 +10,7 @@ inside the file's transaction.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import secrets
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from elt.history import runs
 from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
 from elt.loader.config import SourceTable, load_sources
 from elt.loader.errors import FileLoadError, LoaderError
@@ -496,8 +498,15 @@ def load(
             f"data directory {opts.data_dir} does not exist (use --data-dir or ELT_DATA_DIR)"
         )
     target = load_target(opts.project_dir, opts.profiles_dir, opts.target)
+    started_at = utcnow()
     warehouse = open_warehouse(target, opts.lock_timeout)
     batch_id = new_batch_id()
+    context = runs.context_for(target.name, opts.project_dir)
+
+    def record_run(ok: bool) -> None:
+        run = runs.from_load(batch_id, context, started_at, utcnow(), ok)
+        warehouse.record_run(run.run, run.nodes)
+
     notice = ""
     loader = Loader(warehouse, opts, batch_id, on_file or (lambda r: None))
     try:
@@ -543,7 +552,11 @@ def load(
                 if r.status in (Outcome.LOADED, Outcome.RELOADED)
             }
             warehouse.analyze([t for t in tables if t in loaded])
+            record_run(all(r.status.ok for r in (*skipped, *loader.results)))
     except LoaderError:
+        # a run stopped by bad settings is history too, when the warehouse can still take it
+        with contextlib.suppress(Exception):
+            record_run(False)
         raise
     except Exception as exc:
         lost = warehouse.transient(exc)

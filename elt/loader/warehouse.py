@@ -191,6 +191,11 @@ class Warehouse(abc.ABC):
     def touch(self, files: list[SourceFile]) -> None:
         """Record the modification time of loaded files found unchanged by their hash."""
 
+    @abc.abstractmethod
+    def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
+        """Append a run to the run history (``RUNS``, ``RUN_NODES``) in one transaction;
+        False, writing nothing, when its invocation is already there."""
+
     def transient(self, exc: BaseException) -> TransientError | None:
         """The error to end the run with when ``exc`` means the database went away or its
         disk is full (a rerun succeeds once that is mended)."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-import subprocess
 from pathlib import Path
 from typing import Any, Protocol
 
-from elt.environment import Environment
+from elt.environment import Environment, git_commit
 from elt.publish.audit import Audit
 
 DEFAULT_KEEP = 3
@@ -56,29 +55,6 @@ def new_version(number: int, audit: Audit, env: Environment, project_dir: Path) 
         rows={},
         tests=audit.tests,
     )
-
-
-def git_commit(project_dir: Path) -> str:
-    """The project's commit (ELT_GIT_COMMIT wins: an image has no .git); '+dirty' when the
-    working tree has changes; 'unknown' outside a checkout."""
-    if os.environ.get("ELT_GIT_COMMIT"):
-        return os.environ["ELT_GIT_COMMIT"]
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(project_dir), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short=12", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
 
 
 def keep_from_env() -> int:

@@ -29,8 +29,16 @@ ANALYST_MARTS = [
     "rpt_monthly_product_sales",
     "rpt_customer_cohorts",
 ]
-# models/marts/operations/: for the data team, not granted to analysts
-OPERATIONS_MARTS = ["rpt_pipeline_health", "rpt_rejected_rows"]
+# models/marts/operations/: for the data team, not granted to analysts; the run-history marts
+# are views over raw._elt_runs (always current), never copied into a published version
+RUN_HISTORY_MARTS = [
+    "rpt_runs",
+    "rpt_dbt_node_runs",
+    "rpt_daily_run_durations",
+    "rpt_daily_test_results",
+    "rpt_model_timings",
+]
+OPERATIONS_MARTS = ["rpt_pipeline_health", "rpt_rejected_rows", *RUN_HISTORY_MARTS]
 MARTS = ANALYST_MARTS + OPERATIONS_MARTS
 
 # every test warehouse is a throwaway of its own (a temporary file or database): production
@@ -108,6 +116,41 @@ def pg_database(postgres_available: None) -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f'drop database if exists "{name}" with (force)')
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def _session_pg_databases(postgres_available: None) -> Iterator[list[str]]:
+    """Databases made for session-scoped fixtures, dropped at the end of the session."""
+    import psycopg2
+
+    names: list[str] = []
+    yield names
+    conn = psycopg2.connect(dbname="postgres", **pg_settings())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for name in names:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+    conn.close()
+
+
+@pytest.fixture(
+    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def routine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Three nights of the daily routine on each database (elt/tests/routine.py), shared."""
+    from elt.pgsetup import Admin, Roles, setup
+    from elt.tests.loader_helpers import make_wh
+    from elt.tests.routine import run_routine
+
+    work = tmp_path_factory.mktemp(f"routine-{request.param}")
+    database = None
+    if request.param == "postgres":
+        databases = request.getfixturevalue("_session_pg_databases")
+        database = f"elt_test_{uuid.uuid4().hex[:10]}"
+        s = pg_settings()
+        setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, database), Roles())
+        databases.append(database)
+    return run_routine(make_wh(request.param, work, database), work)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])

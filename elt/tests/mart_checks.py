@@ -7,15 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from elt.tests.conftest import MARTS, pg_settings
+from elt.tests.conftest import MARTS, RUN_HISTORY_MARTS, pg_settings
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import Wh
 
 # columns documented as run metadata: they record when rows were loaded, so two warehouses
 # built from the same files differ there (docs: source_loaded_at)
 RUN_METADATA_COLUMNS = {"source_loaded_at", "batch_id"}
-# rpt_pipeline_health reports the loader's own timings: run metadata as a whole
-DATA_MARTS = [m for m in MARTS if m != "rpt_pipeline_health"]
+# pipeline health and the run history report the loader's and dbt's own runs: run metadata as
+# a whole (the run history is warehouse-only state, kept by backups, not rebuilt from files)
+RUN_MARTS = {"rpt_pipeline_health", *RUN_HISTORY_MARTS}
+DATA_MARTS = [m for m in MARTS if m not in RUN_MARTS]
 
 
 def build(wh: Wh, work: Path, *args: str, allow_warnings: bool = False) -> dict[str, Any]:

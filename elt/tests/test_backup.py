@@ -100,6 +100,7 @@ def test_make_clean_keeps_the_warehouse_and_clean_warehouse_backs_it_up(tmp_path
                 "--no-print-directory",
                 *args,
                 f"VENV={venv}",
+                "ELT_NO_INSTALL=1",
                 f"DUCKDB_PATH={warehouse}",
                 f"BACKUP_DIR={tmp_path / 'backups'}",
             ],

@@ -11,7 +11,7 @@ import pytest
 
 from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.conftest import MARTS
+from elt.tests.conftest import MARTS, run_elt
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import Wh
 from elt.tests.mart_checks import assert_emails_hashed_with_the_key
@@ -52,6 +52,16 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
     results = build(wh, tmp_path)
     kinds = {r["unique_id"].split(".")[0] for r in results["results"]}
     assert {"model", "snapshot", "seed", "test", "unit_test"} <= kinds
+    # as `make build` does: the build into the run history (the run-history marts read it)
+    recorded = run_elt(
+        "record-run",
+        "--target",
+        wh.kind,
+        "--run-results",
+        str(tmp_path / "target" / "run_results.json"),
+        env=wh.env,
+    )
+    assert recorded.returncode == 0, recorded.stderr
     for mart in MARTS:
         assert wh.sql(f"select count(*) from marts.{mart}")[0][0] > 0, mart
     assert_emails_hashed_with_the_key(wh, tmp_path)

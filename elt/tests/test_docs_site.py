@@ -11,7 +11,6 @@ unless ELT_REQUIRE_BROWSER=1 (set by CI), where it fails.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -22,39 +21,28 @@ from urllib.parse import unquote
 
 import pytest
 
+from elt.browser import CHROMIUM_ARGS, find_chromium
 from elt.tests.conftest import REPO
 from elt.tests.dbt_runner import DBT
 from elt.tests.docs_artifacts import DocsProject
 
-pytestmark = pytest.mark.slow
+# one pytest-xdist worker builds the shared fixture once for the group
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs_project")]
 
 SCREENSHOTS = REPO / "artifacts" / "docs-site"
 FACT = "model.elt_warehouse.fct_order_items"
-# The flags these machines need: no sandbox as root, and no background connections to
-# Google's services, which a closed network refuses (and logs as errors).
 DBT_DOCS_PLACEHOLDERS = ("{{ getIcon(", "${require('./assets/favicons/favicon.ico')}")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
 
 
 def chromium_path() -> str:
-    found = os.environ.get("ELT_CHROMIUM") or shutil.which("chromium") or ""
-    if not found or not os.access(found, os.X_OK):
+    found = find_chromium()
+    if found is None:
         reason = (
             "headless Chromium not found (install Debian's `chromium` package, or set "
             "ELT_CHROMIUM to the browser's path)"
         )
         if os.environ.get("ELT_REQUIRE_BROWSER", "") in ("1", "true", "yes"):
-            pytest.fail(f"{reason}; ELT_REQUIRE_BROWSER=1 makes the docs-site test mandatory")
+            pytest.fail(f"{reason}; ELT_REQUIRE_BROWSER=1 makes the browser tests mandatory")
         pytest.skip(reason)
     return found
 
@@ -166,9 +154,13 @@ def test_model_list_shows_every_mart(browser: Any, site: str, docs_project: Docs
     marts = docs_project.marts()
     assert len(marts) >= 11, marts
     page, problems = open_page(browser, site + "#!/overview")
-    # Projects > elt_warehouse > models > marts, as an analyst clicks through the tree
+    # Projects > elt_warehouse > models > marts, as an analyst clicks through the tree (the
+    # project's name also heads the Metrics, Semantic Models and Saved Queries lists above it)
     tree = page.locator(".menu")
-    for folder in ("elt_warehouse", "models", "marts", "shared", "sales", "operations"):
+    menu = tree.first.inner_text()
+    assert all(s in menu for s in ("Metrics", "Semantic Models", "Saved Queries")), menu
+    tree.get_by_text("elt_warehouse", exact=True).filter(visible=True).last.click()
+    for folder in ("models", "marts", "shared", "sales", "operations"):
         tree.get_by_text(folder, exact=True).filter(visible=True).first.click()
     # visible entries only; long names wrap, so the browser's text can hold line breaks
     listed = {

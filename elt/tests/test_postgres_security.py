@@ -15,10 +15,18 @@ from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 from elt.loader.profile import load_target
 from elt.pgsetup import Admin, Roles, setup
-from elt.tests.conftest import ANALYST_MARTS, OPERATIONS_MARTS, REPO, pg_settings, run_elt
+from elt.tests.conftest import (
+    ANALYST_MARTS,
+    OPERATIONS_MARTS,
+    REPO,
+    RUN_HISTORY_MARTS,
+    pg_settings,
+    run_elt,
+)
 from elt.tests.dbt_runner import dbt
 
-pytestmark = pytest.mark.postgres
+# one pytest-xdist worker builds the shared fixture once for the group
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres_security")]
 
 
 def connect_as(role: str, database: str) -> psycopg2.extensions.connection:
@@ -142,7 +150,7 @@ def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str)
     conn = connect_as("elt_analyst", warehouse)
     for table in [
         *(f"marts.{mart}" for mart in ANALYST_MARTS),
-        *(f"analytics.{mart}" for mart in OPERATIONS_MARTS),
+        *(f"analytics.{mart}" for mart in OPERATIONS_MARTS if mart not in RUN_HISTORY_MARTS),
         "analytics__v000001.fct_orders",
         "publish.versions",
         "raw.shop__customers",
@@ -154,6 +162,12 @@ def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str)
         *(f"marts.{mart}" for mart in OPERATIONS_MARTS),
     ]:
         assert denied(conn, f"select * from {table} limit 1"), table
+    # the run history's views are never published at all
+    with conn.cursor() as cur:
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = 'analytics'"
+        )
+        assert not {r[0] for r in cur.fetchall()} & set(RUN_HISTORY_MARTS)
     conn.close()
 
 

@@ -1,5 +1,10 @@
 """The warehouse's daily run on Apache Airflow 3: load -> dbt (seeds, snapshots, models and their
-tests, rendered by Cosmos) -> publish -> docs -> (optional) elementary report.
+tests, rendered by Cosmos) -> publish -> docs, and the monitoring page -> (optional) elementary report.
+
+Every dbt task's results go to the run history (raw._elt_runs, _elt_run_nodes) as it ends,
+tagged with the DAG run; `elt load` records itself. `report` (`elt report`) runs after
+`publish` whatever happened (trigger rule all_done), so the morning page shows a failed
+night too.
 
 Write-audit-publish: the dbt tasks write the build area only; `publish` switches analysts to
 the new build once every dbt task upstream of it succeeded (the audit is the tasks' states:
@@ -17,6 +22,7 @@ Configuration comes from the environment of the Airflow deployment, not from thi
     ELT_DAG_SCHEDULE            cron or preset (default @daily); ELT_DAG_CATCHUP=1 to backfill
     ELT_DAG_RETRIES             retries per task (default 2)
     ELT_DAG_RETRY_DELAY_SECONDS delay between retries (default 300)
+    ELT_REPORT_PATH             the monitoring page (default <project>/artifacts/report/<env>-<target>.html)
     ELT_ELEMENTARY_PACKAGES     set: elementary monitors run and the report task is added
     ELT_PROJECT_DIR             the repository (default: three folders above this file)
 
@@ -28,10 +34,14 @@ The load is retried only when a retry can succeed: `elt load` exits 3 for a tran
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import logging
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +130,49 @@ def release_duckdb(context: object) -> None:
             DuckDBConnectionManager._ENV = None
 
 
+@contextlib.contextmanager
+def settings(values: dict[str, str]) -> Iterator[None]:
+    """The tasks' environment (ENV) in this process, for code that runs here, not in dbt."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos's callback after each dbt task (success or failure): the task's run_results.json
+    into the run history, tagged with the DAG run. A history that cannot be written is
+    logged, and the task's own outcome stands."""
+    from elt.history.record import record
+    from elt.history.runs import context_for, from_dbt_results
+    from elt.loader.errors import LoaderError
+
+    log = logging.getLogger("elt.history")
+    results = Path(project_dir) / "target" / "run_results.json"
+    if not results.is_file():
+        log.warning("no %s: dbt stopped before running a node; nothing to record", results)
+        return
+    release_duckdb(context)  # dbt's in-process DuckDB would hold the file against the recorder
+    run_id = str(context["run_id"]) if context else None
+    try:
+        with settings(ENV):
+            run = from_dbt_results(
+                results,
+                dataclasses.replace(context_for(LOAD_TARGET, PROJECT), orchestrator_run_id=run_id),
+            )
+            new = record(run, PROJECT, PROJECT, LOAD_TARGET)
+    except LoaderError as exc:
+        log.warning("the run history misses this dbt task: %s", exc)
+        return
+    log.info("run history: %s %s", "recorded" if new else "already had", run.describe())
+
+
 with DAG(
     dag_id="elt_warehouse_daily",
     description="Load the day's extracts, build and test the star schema, refresh the docs.",
@@ -187,7 +240,8 @@ with DAG(
             should_detach_multiple_parents_tests=True,
             emit_datasets=False,
         ),
-        operator_args={"append_env": True},
+        # each dbt task's results into the run history, as the task ends
+        operator_args={"append_env": True, "callback": record_dbt_run},
         default_args=default_args,
     )
 
@@ -244,11 +298,33 @@ with DAG(
         cwd=str(PROJECT),
     )
 
+    report = BashOperator(
+        task_id="report",
+        doc_md="`elt report`: the monitoring page (last runs and what failed, tests, run times, "
+        "sources, business KPIs), after the publish or the blocked publication.",
+        trigger_rule="all_done",
+        bash_command=shell(
+            BIN / "elt",
+            "report",
+            "--target",
+            TARGET,
+            "--project-dir",
+            PROJECT,
+            "--profiles-dir",
+            PROJECT,
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+        pre_execute=release_duckdb,
+    )
+
     load >> dbt >> publish >> docs
     dbt >> blocked
+    [publish, blocked] >> report
 
     if ELEMENTARY:
-        report = BashOperator(
+        elementary_report = BashOperator(
             task_id="elementary_report",
             doc_md="elementary's models and `edr report` (needs the observe extra).",
             bash_command=shell(
@@ -283,4 +359,4 @@ with DAG(
             cwd=str(PROJECT),
             pre_execute=release_duckdb,
         )
-        docs >> report
+        docs >> elementary_report

@@ -220,6 +220,7 @@ def airflow(tmp_path: Path) -> Any:
             "ELT_DATA_DIR": str(data),
             "ELT_DUCKDB_PATH": str(warehouse),
             "ELT_DAG_RETRY_DELAY_SECONDS": "1",
+            "ELT_REPORT_PATH": str(tmp_path / "report.html"),
         }
         return Airflow(tmp_path / "airflow", extra), warehouse
 
@@ -267,6 +268,18 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
     docs = REPO / "target" / "index.html"
     assert docs.is_file()
     assert docs.stat().st_mtime > started  # the docs task ran
+    # every dbt task is in the run history, tagged with the DAG run, and the page was written
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.sql("select command, status, orchestrator_run_id from raw._elt_runs").fetchall()
+        dbt_tasks = [t for t in states if t.startswith("dbt.")]
+        assert len([r for r in runs if r[0] != "load"]) == len(dbt_tasks)
+        assert {r[1] for r in runs} <= {"success", "warn"}
+        assert len({r[2] for r in runs if r[0] != "load"}) == 1  # one DAG run
+        nodes = con.sql("select count(distinct unique_id) from raw._elt_run_nodes").fetchall()[0][0]
+        assert nodes > 100
+    page = warehouse.parent / "report.html"
+    assert page.is_file()
+    assert page.stat().st_mtime > started
 
 
 @pytest.mark.slow
@@ -285,3 +298,7 @@ def test_a_failing_dbt_test_fails_the_run_and_stops_downstream(airflow: Any) -> 
     assert "elt publish: blocked" in result.stdout + result.stderr
     # the other marts, which do not depend on the failed node, were still built
     assert states["dbt.fct_order_items.run"] == "success"
+    # the morning page was still written, and it names the failed test
+    assert states["report"] == "success"
+    page = (af.home.parent / "report.html").read_text()
+    assert "pipeline_health_quarantine_rate_error" in page

@@ -1,0 +1,268 @@
+"""What the monitoring page shows, read from the warehouse in one short visit.
+
+The run history and pipeline health come from the build area (``<prefix>marts``: the
+operations marts, views over ``raw._elt_runs`` and friends, so the build that just ended is
+in them); the business figures come from the published marts (``<prefix>analytics``), what
+analysts see. On DuckDB both files are attached read-only to an in-memory database and
+detached as soon as the rows are fetched: the page never holds a lock while it renders, and
+a build that holds the file makes the report wait (``lock_timeout``) rather than the build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg2
+
+from elt.environment import Environment
+from elt.loader.errors import LoaderError, TransientError
+from elt.loader.profile import Target
+
+Rows = list[dict[str, Any]]
+Query = Callable[[str], Rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class Names:
+    """Qualified names of the relations the page reads, per database."""
+
+    marts: str  # the build area's marts schema, qualified
+    published: str  # the published schema, qualified
+
+    def mart(self, name: str) -> str:
+        return f"{self.marts}.{name}"
+
+    def analytics(self, name: str) -> str:
+        return f"{self.published}.{name}"
+
+
+def _plain(value: Any) -> Any:
+    """Values as the page needs them: decimals as floats, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def _duckdb(target: Target, env: Environment, lock_timeout: float) -> Iterator[tuple[Query, Names]]:
+    from elt.publish.duckdb_store import published_path
+
+    build = Path(str(target.settings.get("path")))
+    published = published_path(build, env)
+    if not build.exists():
+        raise LoaderError(f"the warehouse {build} does not exist: `make load build` first")
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            con.execute(f"attach '{build}' as build (read_only)")
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                con.close()
+                raise TransientError(
+                    f"cannot read the warehouse {build} (dbt or the loader holds it; waited "
+                    f"{lock_timeout:.0f} s): {str(exc).splitlines()[0]}"
+                ) from None
+            time.sleep(0.5)
+    has_published = published.exists()
+    if has_published:
+        con.execute(f"attach '{published}' as published (read_only)")
+
+    def query(sql: str) -> Rows:
+        cur = con.execute(sql)
+        columns = [d[0] for d in cur.description or []]
+        return [dict(zip(columns, map(_plain, row), strict=True)) for row in cur.fetchall()]
+
+    names = Names(
+        f"build.{_q(env.schema('marts'))}",
+        f"published.{_q(env.published_schema)}" if has_published else "",
+    )
+    try:
+        yield query, names
+    finally:
+        con.close()
+
+
+@contextmanager
+def _postgres(target: Target, env: Environment) -> Iterator[tuple[Query, Names]]:
+    from elt.loader.postgres_target import connect, connection_params, describe
+
+    params = connection_params(target.settings, target.name, "elt-report")
+    conn = connect(params, describe(params, target.name))
+    conn.set_session(readonly=True, autocommit=True)
+
+    def query(sql: str) -> Rows:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            columns = [d[0] for d in cur.description or []]
+            return [dict(zip(columns, map(_plain, row), strict=True)) for row in cur.fetchall()]
+
+    published = env.published_schema
+    with conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from information_schema.views where table_schema = %s", [published]
+        )
+        row = cur.fetchone()
+        has_published = bool(row and row[0])
+    try:
+        yield query, Names(_q(env.schema("marts")), _q(published) if has_published else "")
+    finally:
+        conn.close()
+
+
+@contextmanager
+def open_reader(
+    target: Target, env: Environment, lock_timeout: float
+) -> Iterator[tuple[Query, Names]]:
+    if target.type == "duckdb":
+        with _duckdb(target, env, lock_timeout) as opened:
+            yield opened
+    else:
+        with _postgres(target, env) as opened:
+            yield opened
+
+
+def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[str, str]:
+    """Every dataset of the page: its SQL (the same on both databases). Runs and loads are
+    shown from ``since``; the business figures for the last ``days`` days of orders."""
+    label = env.label.replace("'", "''")
+    day = f"cast('{since.isoformat()}' as date)"
+    lines, orders = names.analytics("fct_order_items"), names.analytics("fct_orders")
+    first_order_day = f"(select max(order_date) from {lines}) - {days - 1}"
+    sql = {
+        "latest_runs": f"""
+            select invocation_id, run_command, run_status, run_started_at, run_finished_at,
+                run_seconds, items, failed_items, warned_items, skipped_items,
+                failed_item_names, rows_loaded, git_commit, is_load
+            from {names.mart("rpt_runs")}
+            where environment_name = '{label}' and is_latest
+            order by is_load desc""",
+        "problem_nodes": f"""
+            select run_date, run_started_at, resource_type, node_name, node_status, failures,
+                node_message
+            from {names.mart("rpt_dbt_node_runs")}
+            where environment_name = '{label}' and run_date >= {day}
+                and node_status in ('fail', 'error', 'warn')
+            order by run_started_at desc, node_status, node_name
+            limit 200""",
+        "test_results": f"""
+            select run_date, tests_run, tests_passed, tests_warned, tests_failed,
+                tests_errored, tests_skipped, pass_rate
+            from {names.mart("rpt_daily_test_results")}
+            where environment_name = '{label}' and run_date >= {day}
+            order by run_date""",
+        "run_durations": f"""
+            select run_date, run_command, runs, failed_runs, total_seconds, wall_clock_seconds
+            from {names.mart("rpt_daily_run_durations")}
+            where environment_name = '{label}' and run_date >= {day}
+            order by run_date, run_command""",
+        "slowest_models": f"""
+            select model_name, latest_seconds, average_seconds, slowest_seconds, runs_counted
+            from {names.mart("rpt_model_timings")}
+            where environment_name = '{label}'
+            order by latest_seconds desc, model_name
+            limit 15""",
+        "pipeline_health": f"""
+            select load_date, source_table, files_loaded, files_failed, rows_loaded,
+                rows_quarantined, quarantine_rate, rows_rejected, reject_rate,
+                freshness_lag_hours
+            from {names.mart("rpt_pipeline_health")}
+            where load_date >= {day}
+            order by load_date, source_table""",
+    }
+    if names.published:
+        sql |= {
+            # revenue (the `revenue` metric): gross US dollars of lines of orders not cancelled
+            "revenue_by_region": f"""
+                select lines.order_date, geo.region,
+                    sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
+                        as revenue_usd
+                from {lines} as lines
+                inner join {names.analytics("dim_geography")} as geo
+                    on lines.geography_sk = geo.geography_sk
+                where lines.order_date >= {first_order_day}
+                group by lines.order_date, geo.region
+                order by lines.order_date, geo.region""",
+            "revenue_by_category": f"""
+                select lines.order_date, products.category,
+                    sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
+                        as revenue_usd
+                from {lines} as lines
+                inner join {names.analytics("dim_product")} as products
+                    on lines.product_sk = products.product_sk
+                where lines.order_date >= {first_order_day}
+                group by lines.order_date, products.category
+                order by lines.order_date, products.category""",
+            # orders (`orders`) and average order value (`average_order_value`: net revenue
+            # in US dollars per order not cancelled that has a dollar value)
+            "orders_by_region": f"""
+                select cast(orders.ordered_at as date) as order_date, geo.region,
+                    count(*) as orders,
+                    sum(orders.net_revenue_usd) as net_revenue_usd,
+                    sum(case when orders.is_cancelled or orders.is_missing_fx_rate then 0 else 1 end)
+                        as valued_orders
+                from {orders} as orders
+                inner join {names.analytics("dim_geography")} as geo
+                    on orders.geography_sk = geo.geography_sk
+                where cast(orders.ordered_at as date) >= {first_order_day}
+                group by cast(orders.ordered_at as date), geo.region
+                order by order_date, geo.region""",
+        }
+    return sql
+
+
+@dataclasses.dataclass
+class ReportData:
+    environment: str
+    target: str
+    generated_at: str
+    since: str
+    published: bool
+    datasets: dict[str, Rows]
+    read_seconds: float
+
+
+def collect(
+    target: Target, env: Environment, days: int, lock_timeout: float, today: dt.date | None = None
+) -> ReportData:
+    """Every dataset, fetched in one visit to the warehouse (closed before rendering)."""
+    now = dt.datetime.now(dt.UTC)
+    since = (today or now.date()) - dt.timedelta(days=days - 1)
+    began = time.perf_counter()
+    with open_reader(target, env, lock_timeout) as (query, names):
+        datasets = {}
+        for name, sql in queries(names, env, since, days).items():
+            try:
+                datasets[name] = query(sql)
+            except (duckdb.Error, psycopg2.Error) as exc:
+                raise LoaderError(
+                    f"report: the query {name!r} failed on {target.name} ({' '.join(str(exc).split())[:300]}); "
+                    "has `dbt build` run with this version of the project?"
+                ) from None
+    return ReportData(
+        environment=env.label,
+        target=target.name,
+        generated_at=now.isoformat(sep=" ", timespec="seconds"),
+        since=since.isoformat(),
+        published=bool(names.published),
+        datasets=datasets,
+        read_seconds=time.perf_counter() - began,
+    )

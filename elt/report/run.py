@@ -1,0 +1,34 @@
+"""`elt report`: collect, render, write atomically (a browser never opens half a page)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+from elt.environment import Environment
+from elt.loader.profile import Target
+from elt.report.data import collect
+from elt.report.page import render
+
+
+@dataclasses.dataclass(frozen=True)
+class Written:
+    path: Path
+    size_bytes: int
+    read_seconds: float
+    total_seconds: float
+
+
+def write_report(
+    target: Target, env: Environment, output: Path, days: int, lock_timeout: float
+) -> Written:
+    began = time.perf_counter()
+    data = collect(target, env, days, lock_timeout)
+    page = render(data)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, output)
+    return Written(output, output.stat().st_size, data.read_seconds, time.perf_counter() - began)

@@ -1,0 +1,126 @@
+"""The semantic layer for analysts: MetricFlow's `mf` on the published marts.
+
+dbt writes ``semantic_manifest.json`` for the build area (``<prefix>marts``), which analysts
+never read. ``elt metrics`` points a copy of it at the published marts (``<prefix>analytics``:
+views on PostgreSQL, the published file on DuckDB, attached read-only) and runs ``mf`` there
+as the analyst's profile target (``<target>_published``), so metrics read what was audited.
+``--build`` runs ``mf`` on the build area instead, as the data team does while developing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from elt.environment import Environment
+from elt.loader.errors import LoaderError
+from elt.loader.profile import Target
+
+# the name dbt-duckdb's published target attaches the published file under (profiles.yml)
+DUCKDB_PUBLISHED_CATALOG = "published"
+
+
+def _tool(name: str) -> str:
+    """dbt or mf of this environment (the virtualenv elt runs in)."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else name
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def point_at(manifest: dict[str, Any], schema: str, database: str | None) -> dict[str, Any]:
+    """The semantic manifest with every relation (semantic models, time spine) moved to
+    ``schema`` (and ``database``, when given)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if {"alias", "schema_name", "relation_name"} <= value.keys():
+                db = database or value.get("database")
+                parts = [p for p in (db, schema, value["alias"]) if p]
+                return {
+                    **value,
+                    "schema_name": schema,
+                    "database": db,
+                    "relation_name": ".".join(_quote(p) for p in parts),
+                }
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    moved: dict[str, Any] = walk(manifest)
+    return moved
+
+
+def semantic_manifest(
+    project_dir: Path, target_dir: Path, target: str, env: dict[str, str]
+) -> Path:
+    """`dbt parse` into a folder of its own (the build's manifest.json stays the one
+    `elt publish` audits; partial parsing keeps it quick), then the semantic manifest."""
+    target_dir = target_dir / "metricflow" / "parse"
+    parsed = subprocess.run(
+        [_tool("dbt"), "parse", "--quiet", "--target", target, "--project-dir", str(project_dir)],
+        env={**env, "DBT_TARGET_PATH": str(target_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    path = target_dir / "semantic_manifest.json"
+    if parsed.returncode != 0 or not path.is_file():
+        raise LoaderError(
+            f"dbt parse failed, so there is no semantic manifest: {(parsed.stdout + parsed.stderr).strip()[-1500:]}"
+        )
+    return path
+
+
+def prepare(
+    project_dir: Path,
+    target_dir: Path,
+    target: Target,
+    environment: Environment,
+    published: bool,
+    profiles_dir: Path | None = None,
+) -> tuple[Path, dict[str, str]]:
+    """A folder `mf` can run in (dbt_project.yml and target/semantic_manifest.json: mf reads
+    that fixed path) and the environment to run it with."""
+    env = dict(os.environ)
+    source = semantic_manifest(project_dir, target_dir, target.name, env)
+    manifest = json.loads(source.read_text())
+    env["DBT_TARGET"] = target.name
+    env["DBT_PROFILES_DIR"] = str(
+        (profiles_dir or Path(env.get("DBT_PROFILES_DIR") or project_dir)).resolve()
+    )
+    if published:
+        schema = environment.published_schema
+        if target.type == "duckdb":
+            from elt.publish.duckdb_store import published_path
+
+            file = published_path(Path(str(target.settings.get("path"))), environment)
+            if not file.exists():
+                raise LoaderError(
+                    f"nothing is published yet ({file} does not exist): `make publish` first"
+                )
+            env["ELT_DUCKDB_PUBLISHED_PATH"] = str(file.resolve())
+            manifest = point_at(manifest, schema, DUCKDB_PUBLISHED_CATALOG)
+        else:
+            manifest = point_at(manifest, schema, None)
+        env["DBT_TARGET"] = f"{target.name}_published"
+    folder = target_dir / "metricflow" / ("published" if published else "build")
+    (folder / "target").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(project_dir / "dbt_project.yml", folder / "dbt_project.yml")
+    (folder / "target" / "semantic_manifest.json").write_text(json.dumps(manifest))
+    env["DBT_PROJECT_DIR"] = str(folder.resolve())
+    env.pop("DBT_TARGET_PATH", None)
+    return folder, env
+
+
+def run_mf(folder: Path, env: dict[str, str], args: list[str]) -> int:
+    """`mf <args>` in the prepared folder; its output goes straight to the terminal."""
+    return subprocess.run([_tool("mf"), *args], cwd=folder, env=env, check=False).returncode
