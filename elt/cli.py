@@ -239,6 +239,17 @@ def warehouse_options(verb: str) -> Callable[[Callable[..., None]], Callable[...
     )
 
 
+def duckdb_wait_option() -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--lock-timeout of the commands that open a DuckDB warehouse dbt or the loader may hold."""
+    return click.option(
+        "--lock-timeout",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait while dbt or the loader holds a DuckDB warehouse.",
+    )
+
+
 @main.command("load")
 @warehouse_options("Load")
 @click.option(
@@ -762,13 +773,7 @@ def alert_cmd(
     default=None,
     help="dbt's exit code: a non-zero one makes the run an error even when every node passed.",
 )
-@click.option(
-    "--lock-timeout",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait while another process holds a DuckDB warehouse.",
-)
+@duckdb_wait_option()
 def record_run_cmd(
     target: str | None,
     project_dir: Path,
@@ -853,13 +858,7 @@ def metrics_cmd(
 @click.option(
     "--days", type=int, default=90, show_default=True, help="Days of history the charts show."
 )
-@click.option(
-    "--lock-timeout",
-    type=float,
-    default=60.0,
-    show_default=True,
-    help="Seconds to wait while dbt or the loader holds a DuckDB warehouse.",
-)
+@duckdb_wait_option()
 def report_cmd(
     target: str | None,
     project_dir: Path,

@@ -121,6 +121,32 @@ def from_dbt_results(path: Path, context: RunContext, exit_code: int | None = No
     )
     command = str((results.get("args") or {}).get("which") or "dbt")
     status = run_status([str(n[4]) for n in nodes], exit_code)
+    return _record(invocation_id, command, context, started, finished, status, exit_code, nodes)
+
+
+def from_load(
+    batch_id: str,
+    context: RunContext,
+    started: dt.datetime,
+    finished: dt.datetime,
+    ok: bool,
+    exit_code: int | None = None,
+) -> RunRecord:
+    """An `elt load` run; its files are in the manifest under the same batch id."""
+    status = "success" if ok else "error"
+    return _record(batch_id, "load", context, started, finished, status, exit_code, [])
+
+
+def _record(
+    invocation_id: str,
+    command: str,
+    context: RunContext,
+    started: dt.datetime,
+    finished: dt.datetime,
+    status: str,
+    exit_code: int | None,
+    nodes: list[tuple[object, ...]],
+) -> RunRecord:
     run = RUNS.rows(
         [
             (
@@ -139,36 +165,6 @@ def from_dbt_results(path: Path, context: RunContext, exit_code: int | None = No
         ]
     )
     return RunRecord(invocation_id, command, status, run, RUN_NODES.rows(nodes))
-
-
-def from_load(
-    batch_id: str,
-    context: RunContext,
-    started: dt.datetime,
-    finished: dt.datetime,
-    ok: bool,
-    exit_code: int | None = None,
-) -> RunRecord:
-    """An `elt load` run; its files are in the manifest under the same batch id."""
-    status = "success" if ok else "error"
-    run = RUNS.rows(
-        [
-            (
-                batch_id,
-                "load",
-                context.environment,
-                context.target,
-                context.git_commit,
-                context.orchestrator_run_id,
-                started,
-                finished,
-                status,
-                exit_code,
-                utcnow(),
-            )
-        ]
-    )
-    return RunRecord(batch_id, "load", status, run, RUN_NODES.rows([]))
 
 
 def context_for(target: str, project_dir: Path) -> RunContext:

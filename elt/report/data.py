@@ -188,29 +188,24 @@ def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[s
             where load_date >= {day}
             order by load_date, source_table""",
     }
+
+    def revenue_by(dimension: str, key: str, column: str) -> str:
+        return f"""
+            select lines.order_date, dim.{column},
+                sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
+                    as revenue_usd
+            from {lines} as lines
+            inner join {names.analytics(dimension)} as dim
+                on lines.{key} = dim.{key}
+            where lines.order_date >= {first_order_day}
+            group by lines.order_date, dim.{column}
+            order by lines.order_date, dim.{column}"""
+
     if names.published:
         sql |= {
             # revenue (the `revenue` metric): gross US dollars of lines of orders not cancelled
-            "revenue_by_region": f"""
-                select lines.order_date, geo.region,
-                    sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
-                        as revenue_usd
-                from {lines} as lines
-                inner join {names.analytics("dim_geography")} as geo
-                    on lines.geography_sk = geo.geography_sk
-                where lines.order_date >= {first_order_day}
-                group by lines.order_date, geo.region
-                order by lines.order_date, geo.region""",
-            "revenue_by_category": f"""
-                select lines.order_date, products.category,
-                    sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
-                        as revenue_usd
-                from {lines} as lines
-                inner join {names.analytics("dim_product")} as products
-                    on lines.product_sk = products.product_sk
-                where lines.order_date >= {first_order_day}
-                group by lines.order_date, products.category
-                order by lines.order_date, products.category""",
+            "revenue_by_region": revenue_by("dim_geography", "geography_sk", "region"),
+            "revenue_by_category": revenue_by("dim_product", "product_sk", "category"),
             # orders (`orders`) and average order value (`average_order_value`: net revenue
             # in US dollars per order not cancelled that has a dollar value)
             "orders_by_region": f"""

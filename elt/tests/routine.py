@@ -51,7 +51,7 @@ def run_routine(wh: Wh, work: Path) -> Routine:
     for night in range(3):
         generate(data, cfg, days=2 if night == 0 else 1, cont=night > 0)
         if night == 2:
-            _add_bad_discount(wh, data)
+            add_bad_discount(wh, data)
         assert wh.load(data).ok
         built = dbt(work, wh.kind, "build", database=database)
         results_file = work / "target" / "run_results.json"
@@ -80,10 +80,11 @@ def run_routine(wh: Wh, work: Path) -> Routine:
     return routine
 
 
-def _add_bad_discount(wh: Wh, data: Path) -> None:
-    """A line with a discount of -100,000.00 on a live order (the generator never writes one)."""
+def add_bad_discount(wh: Wh, data: Path, marts: str = "marts") -> None:
+    """A line with a discount of -100,000.00 on a live order (the generator never writes
+    one): the discount tests of fct_order_items and fct_orders fail on it."""
     [(order_id, line)] = wh.sql(
-        "select order_id, max(line_number) + 1 from marts.fct_order_items "
+        f"select order_id, max(line_number) + 1 from {marts}.fct_order_items "
         "where not is_orphan_order group by order_id order by order_id limit 1"
     )
     bad = data / "shop" / "order_items" / "2099-01-01" / "part-000.csv"

@@ -117,3 +117,31 @@ def test_a_violation_fails_the_gate(
     assert result.returncode != 0, result.stdout[-3000:]
     failures = [line for line in result.stdout.splitlines() if check in line]
     assert any(culprit in line for line in failures), result.stdout[-6000:]
+
+
+def test_sql_lint_does_not_depend_on_the_built_warehouse(docs_project: DocsProject) -> None:
+    """`make lint-sql` after `make run`: an incremental model is linted as compiled for a first
+    build, whatever the warehouse holds (its is_incremental() branch once failed LT02 then)."""
+    import sys
+
+    built = docs_project.work / "warehouse.duckdb"
+    assert built.is_file()
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "lint-sql",
+            f"VENV={Path(sys.executable).parent.parent}",
+            "ELT_NO_INSTALL=1",
+            "ELT_ENV=prod",
+            f"DUCKDB_PATH={built}",
+            "SQL_PATHS=models/intermediate/int_customer_versions.sql models/intermediate/int_orders_merged.sql",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "All Finished" in result.stdout

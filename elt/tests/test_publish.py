@@ -30,6 +30,7 @@ from elt.tests.conftest import REPO, run_elt
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import Wh
 from elt.tests.mart_checks import build, fingerprints
+from elt.tests.routine import add_bad_discount
 
 pytestmark = pytest.mark.slow
 MONDAY = dt.date(2025, 3, 3)
@@ -94,16 +95,7 @@ def test_failed_test_blocks_publication_and_rollback_restores_figures(
     assert v2 != v1
 
     # a line with a discount of -100,000.00 on a live order: the build's test fails
-    [(order_id, line)] = wh.sql(
-        f"select order_id, max(line_number) + 1 from {env.schema('marts')}.fct_order_items "
-        "where not is_orphan_order group by order_id order by order_id limit 1"
-    )
-    bad = data / "shop" / "order_items" / "2099-01-01" / "part-000.csv"
-    bad.parent.mkdir(parents=True)
-    bad.write_text(
-        "order_id,line_number,product_id,quantity,unit_price,discount,created_at\n"
-        f"{order_id},{line},1,1,10.00,-100000.00,2025-03-04T10:00:00Z\n"
-    )
+    add_bad_discount(wh, data, env.schema("marts"))
     assert wh.load(data).ok
     failing = dbt(tmp_path, wh.kind, "build", database=wh.env.get("ELT_PG_DATABASE"))
     assert failing.returncode == 1
