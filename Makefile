@@ -9,7 +9,9 @@ DUCKDB_PATH ?= $(or $(ELT_DUCKDB_PATH),warehouse/warehouse.duckdb)
 SCALE       ?= 0.01
 DAYS        ?= 30
 PYTEST_ARGS ?=
-# pytest-xdist workers (one per core here; tests sharing a fixture stay on one worker)
+# pytest-xdist workers (one per core here). --dist loadfile keeps a file's tests on one worker,
+# so a module's fixture is built once; a session fixture two files share may be built by both
+# (each builds a database of its own). (loadgroup's xdist_group does nothing under pytest 9.)
 PYTEST_WORKERS ?= 2
 DOCS_PORT   ?= 8080
 
@@ -174,7 +176,7 @@ _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
 test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
 # --- orchestration (README: "Running under Airflow") ---------------------------------------

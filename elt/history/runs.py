@@ -169,8 +169,12 @@ def _record(
 
 def context_for(target: str, project_dir: Path) -> RunContext:
     """The environment, commit and orchestrator run of the process recording a run."""
+    try:
+        environment = current().label
+    except LoaderError:  # an environment without its name (dev without a user): the bare name
+        environment = os.environ.get("ELT_ENV", "dev")
     return RunContext(
-        environment=current().label,
+        environment=environment,
         target=target,
         git_commit=git_commit(project_dir),
         # Airflow sets AIRFLOW_CTX_DAG_RUN_ID in its tasks' environment

@@ -19,8 +19,7 @@ from elt.tests.docs_artifacts import DocsProject
 # dbt-bouncer lives in a virtualenv of its own (it pins duckdb<2); `make test` sets the path
 BOUNCER = os.environ.get("ELT_DBT_BOUNCER") or str(REPO / ".venv-tools" / "bin" / "dbt-bouncer")
 
-# one pytest-xdist worker builds the shared fixture once for the group
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs_project")]
+pytestmark = pytest.mark.slow
 
 
 def bouncer(artifacts: Path, work: Path) -> subprocess.CompletedProcess[str]:

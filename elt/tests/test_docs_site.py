@@ -26,8 +26,7 @@ from elt.tests.conftest import REPO
 from elt.tests.dbt_runner import DBT
 from elt.tests.docs_artifacts import DocsProject
 
-# one pytest-xdist worker builds the shared fixture once for the group
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs_project")]
+pytestmark = pytest.mark.slow
 
 SCREENSHOTS = REPO / "artifacts" / "docs-site"
 FACT = "model.elt_warehouse.fct_order_items"

@@ -23,8 +23,7 @@ from elt.tests.conftest import REPO, run_elt
 from elt.tests.routine import BAD_DISCOUNT_TEST, Routine
 from elt.tests.test_docs_site import chromium_path
 
-# one pytest-xdist worker builds the shared fixture once for the group
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("routine")]
+pytestmark = pytest.mark.slow
 SCREENSHOTS = REPO / "artifacts" / "report"
 
 
@@ -346,3 +345,40 @@ def test_report_waits_for_a_writer_and_then_says_who_holds_the_file(tmp_path: Pa
     assert blocked.returncode == 3, blocked.stderr
     assert "dbt or the loader holds it" in blocked.stderr
     assert not (tmp_path / "blocked.html").exists()
+
+
+def test_a_load_is_recorded_even_where_the_environment_has_no_user(tmp_path: Path) -> None:
+    """Recording must never stop a load: dev without ELT_DEV_USER or USER (a bare container)
+    records the bare environment name."""
+    import os
+
+    from elt.generator.config import GeneratorConfig
+    from elt.generator.run import generate
+
+    data = tmp_path / "data"
+    generate(data, GeneratorConfig(scale=0.002, seed=1), days=1)
+    warehouse = tmp_path / "w.duckdb"
+    env = {k: v for k, v in os.environ.items() if k not in ("USER", "ELT_DEV_USER")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "elt",
+            "load",
+            "--target",
+            "duckdb",
+            "--data-dir",
+            str(data),
+            "--quiet",
+        ],
+        cwd=REPO,
+        env={**env, "ELT_ENV": "dev", "ELT_DUCKDB_PATH": str(warehouse)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.sql("select command, environment, status from raw._elt_runs").fetchall() == [
+            ("load", "dev", "success")
+        ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +26,7 @@ from elt.tests.conftest import (
 )
 from elt.tests.dbt_runner import dbt
 
-# one pytest-xdist worker builds the shared fixture once for the group
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres_security")]
+pytestmark = pytest.mark.postgres
 
 
 def connect_as(role: str, database: str) -> psycopg2.extensions.connection:
@@ -50,11 +50,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, postgres_available: None
     """A database built end to end by the project's roles: loaded as elt_loader, dbt as elt_transformer."""
     work = tmp_path_factory.mktemp("secure")
     s = pg_settings()
-    name = "elt_security_test"
+    name = f"elt_security_{uuid.uuid4().hex[:10]}"  # a database of its own (parallel workers)
     admin = psycopg2.connect(dbname="postgres", **s)
     admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"drop database if exists {name} with (force)")
     setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, name), Roles())
     data = work / "data"
     generate(data, GeneratorConfig(scale=0.02, seed=5, start=dt.date(2025, 3, 3)), days=6)

@@ -18,8 +18,7 @@ import pytest
 from elt.tests.routine import Routine
 from elt.tests.test_publish import published as published_wh
 
-# one pytest-xdist worker builds the shared fixture once for the group
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("routine")]
+pytestmark = pytest.mark.slow
 METRICS = (
     "revenue",
     "net_revenue_usd",

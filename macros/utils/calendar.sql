@@ -20,9 +20,15 @@
 {%- endmacro %}
 
 
+{#- Seconds from one timestamp to a later one (fractions kept); null when either is missing. -#}
+{% macro seconds_between(start_expression, end_expression) -%}
+    (extract(epoch from {{ end_expression }}) - extract(epoch from {{ start_expression }}))
+{%- endmacro %}
+
+
 {#- Hours from one timestamp to a later one, to two decimals; null when either is missing. -#}
 {% macro hours_between(start_expression, end_expression) -%}
     cast(round(cast(
-        (extract(epoch from {{ end_expression }}) - extract(epoch from {{ start_expression }})) / 3600.0
+        {{ seconds_between(start_expression, end_expression) }} / 3600.0
         as numeric(18, 4)), 2) as numeric(12, 2))
 {%- endmacro %}

@@ -43,8 +43,7 @@ final as (
         cast(total_seconds as numeric(12, 3)) as total_seconds,
         cast(longest_run_seconds as numeric(12, 3)) as longest_run_seconds,
         cast(
-            extract(epoch from last_finished_at) - extract(epoch from first_started_at)
-            as numeric(12, 3)
+            {{ seconds_between('first_started_at', 'last_finished_at') }} as numeric(12, 3)
         ) as wall_clock_seconds,
         cast(first_started_at as timestamp) as first_started_at,
         cast(last_finished_at as timestamp) as last_finished_at

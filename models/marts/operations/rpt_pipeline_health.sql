@@ -55,8 +55,7 @@ daily as (
         sum(file_loads.rows_quarantined) as rows_quarantined,
         sum(coalesce(rejects_by_file.rows_rejected, 0)) as rows_rejected,
         sum(
-            extract(epoch from file_loads.load_finished_at)
-            - extract(epoch from file_loads.load_started_at)
+            {{ seconds_between('file_loads.load_started_at', 'file_loads.load_finished_at') }}
         ) as load_seconds,
         min(file_loads.load_started_at) as first_load_started_at,
         max(file_loads.load_finished_at) as last_load_finished_at

@@ -20,9 +20,7 @@ renamed as (
         cast(exit_code as integer) as exit_code,
         {{ to_utc('started_at') }} as run_started_at,
         {{ to_utc('finished_at') }} as run_finished_at,
-        cast(
-            extract(epoch from finished_at) - extract(epoch from started_at) as numeric(12, 3)
-        ) as run_seconds,
+        cast({{ seconds_between('started_at', 'finished_at') }} as numeric(12, 3)) as run_seconds,
         command = 'load' as is_load
     from source
 
