@@ -95,7 +95,7 @@ run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate report ## Whole pi
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c \"select * from $$schema.rpt_daily_sales limit 10\""; \
 	fi
 	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
-	@echo "  Monitoring:  $(REPORT) (open it in a browser; make report refreshes it)"
+	@echo "  Monitoring:  the page the report: line above names (open it in a browser; make report refreshes it)"
 	@echo "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'"
 
 data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
@@ -137,10 +137,12 @@ ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (s
 ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
 	ELT_ENV=ci $(ELT) drop-environment --target $(TARGET)
 
-REPORT ?= $(or $(ELT_REPORT_PATH),artifacts/report/monitoring-$(TARGET).html)
+# the page's path: REPORT=..., else ELT_REPORT_PATH, else elt report's own default
+# (artifacts/report/<env>-<target>.html)
+REPORT ?=
 
-report: $(STAMP) _warehouse_dir ## Write the monitoring page REPORT: last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
-	$(ELT) report --target $(TARGET) --output "$(REPORT)"
+report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
+	$(ELT) report --target $(TARGET) $(if $(REPORT),--output "$(REPORT)")
 
 metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
 	$(ELT) metrics --target $(TARGET) $(or $(ARGS),list metrics)

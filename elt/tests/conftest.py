@@ -52,13 +52,17 @@ REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "
 
 
 def run_elt(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``elt`` console script as a user would."""
+    """Run the ``elt`` console script as a user would (``unset``: variables it must not see)."""
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "elt", *args],
         cwd=cwd or REPO,
-        env={**os.environ, **(env or {})},
+        env=environ,
         capture_output=True,
         check=False,
         text=True,

@@ -350,32 +350,21 @@ def test_report_waits_for_a_writer_and_then_says_who_holds_the_file(tmp_path: Pa
 def test_a_load_is_recorded_even_where_the_environment_has_no_user(tmp_path: Path) -> None:
     """Recording must never stop a load: dev without ELT_DEV_USER or USER (a bare container)
     records the bare environment name."""
-    import os
-
     from elt.generator.config import GeneratorConfig
     from elt.generator.run import generate
 
     data = tmp_path / "data"
     generate(data, GeneratorConfig(scale=0.002, seed=1), days=1)
     warehouse = tmp_path / "w.duckdb"
-    env = {k: v for k, v in os.environ.items() if k not in ("USER", "ELT_DEV_USER")}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "elt",
-            "load",
-            "--target",
-            "duckdb",
-            "--data-dir",
-            str(data),
-            "--quiet",
-        ],
-        cwd=REPO,
-        env={**env, "ELT_ENV": "dev", "ELT_DUCKDB_PATH": str(warehouse)},
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_elt(
+        "load",
+        "--target",
+        "duckdb",
+        "--data-dir",
+        str(data),
+        "--quiet",
+        env={"ELT_ENV": "dev", "ELT_DUCKDB_PATH": str(warehouse)},
+        unset=("USER", "ELT_DEV_USER"),
     )
     assert result.returncode == 0, result.stderr
     with duckdb.connect(str(warehouse), read_only=True) as con:
