@@ -25,6 +25,10 @@ ifeq ($(wildcard $(ENV_FILE)),)
 $(error ELT_ENV=$(ELT_ENV): no $(ENV_FILE) (environments: dev, ci, prod))
 endif
 $(foreach kv,$(shell grep -E '^[A-Z][A-Z0-9_]*=' $(ENV_FILE)),$(if $(filter environment command line,$(origin $(firstword $(subst =, ,$(kv))))),,$(eval export $(kv))))
+# Spark (README: Spark): its tables, metastore and local cluster live in ELT_SPARK_DIR, beside
+# the DuckDB file by default; Spark's logging is the project's (elt/spark_conf)
+export ELT_SPARK_DIR := $(abspath $(or $(ELT_SPARK_DIR),$(dir $(DUCKDB_PATH))spark))
+export SPARK_CONF_DIR ?= $(CURDIR)/elt/spark_conf
 # On PostgreSQL the loader and dbt log in as their own roles (see `make pg-setup`)
 ifeq ($(TARGET),postgres)
 LOAD_TARGET ?= postgres_loader
@@ -33,6 +37,14 @@ PG_SETUP := pg-setup
 else
 LOAD_TARGET ?= $(TARGET)
 PG_SETUP :=
+endif
+# dbt on Spark runs on the project's local standalone cluster unless ELT_SPARK_MASTER names
+# another master (local[2], or a real cluster's); `make spark-up` starts it when it is down
+ifeq ($(TARGET),spark)
+export ELT_SPARK_MASTER ?= spark://127.0.0.1:$(or $(ELT_SPARK_MASTER_PORT),7077)
+SPARK_UP := $(if $(filter spark://127.0.0.1:%,$(ELT_SPARK_MASTER)),spark-up)
+else
+SPARK_UP :=
 endif
 export ELT_DATA_DIR := $(DATA_DIR)
 export ELT_DUCKDB_PATH := $(DUCKDB_PATH)
@@ -47,21 +59,25 @@ export ELT_DBT_BOUNCER := $(abspath $(TOOLS_VENV))/bin/dbt-bouncer
 BIN   := $(VENV)/bin
 ELT   := $(BIN)/elt
 DBT   := $(BIN)/dbt
-STAMP := $(VENV)/.installed
+# the project and its dev tools; with the `spark` extra (pyspark, dbt-spark) for TARGET=spark
+# and for `make test`
+SPARK_STAMP := $(VENV)/.installed-spark
+STAMP := $(if $(filter spark,$(TARGET)),$(SPARK_STAMP),$(VENV)/.installed)
+COMMA := ,
 
 .DEFAULT_GOAL := help
 .PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
-        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report \
-        env publish rollback versions ci-slim ci-clean report metrics
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
+        env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql
 
 help: ## List the targets
-	@echo "Usage: make <target> [TARGET=duckdb|postgres] [DATA_DIR=...] [DUCKDB_PATH=...]"
+	@echo "Usage: make <target> [TARGET=duckdb|postgres|spark] [DATA_DIR=...] [DUCKDB_PATH=...]"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(VENV)/.installed $(SPARK_STAMP): pyproject.toml
 ifeq ($(ELT_NO_INSTALL),1)
 	@# tests run make in copies of the project with the repository's .venv: never reinstall
 	@# the project into it from a copy (the copy's pyproject.toml may look newer)
@@ -69,8 +85,8 @@ ifeq ($(ELT_NO_INSTALL),1)
 else
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev$(if $(filter $(SPARK_STAMP),$@),$(COMMA)spark)]"
+	@touch $@
 endif
 
 $(ELT_DBT_BOUNCER): Makefile
@@ -81,12 +97,39 @@ $(ELT_DBT_BOUNCER): Makefile
 
 tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it pins duckdb<2)
 
-venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed)
+venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed; TARGET=spark adds the spark extra)
 
-run: $(STAMP) $(PG_SETUP) data load dbt publish docs-generate report ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page
+venv-spark: $(SPARK_STAMP) ## Install the spark extra (pyspark with Spark itself, dbt-spark) into .venv; Spark needs Java 17
+
+spark-up: $(SPARK_STAMP) ## Start the local Spark standalone cluster (a master and a 2-core worker on 127.0.0.1; nothing when it runs)
+	$(ELT) spark-cluster start
+
+spark-down: $(SPARK_STAMP) ## Stop the local Spark cluster
+	$(ELT) spark-cluster stop
+
+spark-status: $(SPARK_STAMP) ## Show whether the local Spark cluster runs
+	$(ELT) spark-cluster status
+
+spark-sql: $(SPARK_STAMP) ## A query on the Spark warehouse: make spark-sql SQL='select ...' (local mode, the project's metastore)
+	@test -n "$(SQL)" || { echo "spark-sql: SQL='select ...' is required"; exit 2; }
+	$(ELT) spark-sql "$(SQL)"
+
+# Spark has no published copy yet (README: Spark): its run stops after the build and the docs
+RUN_PUBLISH := $(if $(filter spark,$(TARGET)),,publish)
+RUN_REPORT  := $(if $(filter spark,$(TARGET)),,report)
+
+run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load dbt $(RUN_PUBLISH) docs-generate $(RUN_REPORT) ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page
 	@echo ""
 	@prefix=$$($(BIN)/python -c "from elt.environment import current; print(current().prefix)"); \
 	schema=$${prefix}analytics; published="$(dir $(DUCKDB_PATH))$${prefix}published.duckdb"; \
+	if [ "$(TARGET)" = spark ]; then \
+	  echo "Done. Built on Spark (environment $(ELT_ENV)): marts in $${prefix}marts, Parquet under $(ELT_SPARK_DIR)/warehouse"; \
+	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('$(ELT_SPARK_DIR)/warehouse/$${prefix}marts.db/rpt_daily_sales/*.parquet') order by net_revenue_usd desc limit 10\\\"))\""; \
+	  echo "  or in Spark: make spark-sql SQL='select * from $${prefix}marts.rpt_daily_sales limit 10'"; \
+	  echo "  Docs:        target/index.html (make serve-docs to browse it)"; \
+	  echo "  The cluster: make spark-down stops it"; \
+	  exit 0; \
+	fi; \
 	echo "Done. Published for analysts ($(TARGET), environment $(ELT_ENV)): schema $$schema"; \
 	if [ "$(TARGET)" = duckdb ]; then \
 	  echo "  DuckDB file: $$published  (read-only; the build itself: $(DUCKDB_PATH))"; \
@@ -153,13 +196,13 @@ rollback: $(STAMP) ## Switch analysts back to the previous published version (TO
 versions: $(STAMP) ## List the kept published versions (build time, commit, rows, tests; * = current)
 	$(ELT) versions --target $(TARGET)
 
-seed: $(STAMP) _warehouse_dir ## dbt seed
+seed: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt seed
 	$(DBT) seed --target $(TARGET)
 
-snapshot: $(STAMP) _warehouse_dir ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
+snapshot: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
 	$(DBT) snapshot --target $(TARGET)
 
-build: $(STAMP) _warehouse_dir ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
+build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
 	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
 	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results target/run_results.json \
 	    || echo "build: the run history misses this build (see the line above)"; \
@@ -167,7 +210,7 @@ build: $(STAMP) _warehouse_dir ## dbt build (seeds, models, tests, the report sn
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
 
-docs-generate: $(STAMP) _warehouse_dir ## Generate the dbt docs site into target/ (manifest, catalog, index.html)
+docs-generate: $(STAMP) _warehouse_dir $(SPARK_UP) ## Generate the dbt docs site into target/ (manifest, catalog, index.html)
 	$(DBT) docs generate --target $(TARGET)
 
 serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOCS_PORT (8080)
@@ -177,7 +220,7 @@ serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOC
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
+test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) $(SPARK_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
@@ -309,6 +352,9 @@ bench-report: $(STAMP) ## Benchmark: `elt report` time, the page's size and its 
 
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental
+
+bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
+	$(BIN)/python -m elt.bench.spark
 
 BACKUP_DIR ?= $(or $(ELT_BACKUP_DIR),backups)
 

@@ -892,6 +892,61 @@ def report_cmd(
     )
 
 
+@main.command("spark-cluster")
+@click.argument("action", type=click.Choice(["start", "stop", "status"]))
+def spark_cluster_cmd(action: str) -> None:
+    """Start, stop or show the local Spark standalone cluster (a master and a worker on
+    127.0.0.1; ELT_SPARK_MASTER_PORT, ELT_SPARK_WORKER_CORES, ELT_SPARK_WORKER_MEMORY; state
+    in ELT_SPARK_DIR/cluster). `start` does nothing when it runs already.
+    """
+    from elt import spark_cluster
+    from elt.loader.errors import LoaderError
+
+    try:
+        if action == "start":
+            url = spark_cluster.start()
+            click.echo(f"spark-cluster: {spark_cluster.status()} (dbt: ELT_SPARK_MASTER={url})")
+        elif action == "stop":
+            spark_cluster.stop()
+            click.echo(f"spark-cluster: stopped; {spark_cluster.status()}")
+        else:
+            click.echo(f"spark-cluster: {spark_cluster.status()}")
+    except LoaderError as exc:
+        fail(str(exc))
+
+
+@main.command("spark-sql")
+@target_options()
+@click.argument("statement")
+def spark_sql_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, statement: str
+) -> None:
+    """Run one Spark SQL statement on the Spark warehouse (the target's metastore and tables, a
+    local Spark of its own) and print its rows: a query without a cluster or a Thrift server."""
+    from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
+    from elt.loader.spark_catalog import open_catalog
+
+    try:
+        resolved = load_target(project_dir, profiles_dir, target or "spark")
+        if resolved.type != "spark":
+            fail(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
+        catalog = open_catalog(resolved.settings)
+        try:
+            columns, rows = catalog.query(statement)
+        finally:
+            catalog.close()
+    except LoaderError as exc:
+        fail(str(exc), exc.exit_code)
+    table = Table()
+    for name in columns:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
+    out.print(table)
+    out.print(f"{len(rows)} rows", highlight=False)
+
+
 @main.command("setup-postgres")
 def setup_postgres_cmd() -> None:
     """Create the PostgreSQL warehouse database and its loader, transformer and analyst roles (idempotent).

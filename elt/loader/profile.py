@@ -16,7 +16,7 @@ from elt.loader.errors import LoaderError
 @dataclasses.dataclass(frozen=True)
 class Target:
     name: str
-    type: str  # duckdb | postgres
+    type: str  # duckdb | postgres | spark
     settings: dict[str, Any] = dataclasses.field(repr=False)
 
     def describe(self) -> str:
@@ -24,6 +24,11 @@ class Target:
         if self.type == "duckdb":
             return f"target {self.name!r} (duckdb file {self.settings.get('path')})"
         s = self.settings
+        if self.type == "spark":
+            if s.get("method") == "thrift":
+                return f"target {self.name!r} (spark thrift {s.get('host')}:{s.get('port')})"
+            master = (s.get("server_side_parameters") or {}).get("spark.master", "local")
+            return f"target {self.name!r} (spark session, master {master})"
         return f"target {self.name!r} (postgres {s.get('user')}@{s.get('host')}:{s.get('port')}/{s.get('dbname')})"
 
 
@@ -107,8 +112,8 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
         )
     settings = dict(outputs[chosen])
     kind = settings.get("type")
-    if kind not in ("duckdb", "postgres"):
+    if kind not in ("duckdb", "postgres", "spark"):
         raise LoaderError(
-            f"target {chosen!r} has type {kind!r}; the loader supports duckdb and postgres"
+            f"target {chosen!r} has type {kind!r}; the loader supports duckdb, postgres and spark"
         )
     return Target(str(chosen), str(kind), settings)

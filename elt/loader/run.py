@@ -101,6 +101,10 @@ def open_warehouse(
         return DuckDBWarehouse(
             str(target.settings.get("path")), target.name, meta_schema, lock_timeout
         )
+    if target.type == "spark":
+        from elt.loader.spark_target import SparkWarehouse
+
+        return SparkWarehouse(target.settings, target.name, meta_schema)
     from elt.loader.postgres_target import PostgresWarehouse
 
     return PostgresWarehouse(target.settings, target.name, meta_schema)

@@ -14,8 +14,10 @@ from elt.tests.conftest import REPO, pg_settings
 DBT = str(Path(sys.executable).with_name("dbt"))
 
 
-def dbt_env(work: Path, target: str, database: str | None = None) -> dict[str, str]:
-    """Environment for a dbt run that writes only under ``work``."""
+def dbt_env(
+    work: Path, target: str, database: str | None = None, extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Environment for a dbt run that writes only under ``work`` (``extra`` added last)."""
     env = {
         **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -34,16 +36,20 @@ def dbt_env(work: Path, target: str, database: str | None = None) -> dict[str, s
             ELT_PG_PASSWORD=s["password"],
             ELT_PG_DATABASE=database,
         )
-    return env
+    return {**env, **(extra or {})}
 
 
 def dbt(
-    work: Path, target: str, *args: str, database: str | None = None
+    work: Path,
+    target: str,
+    *args: str,
+    database: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [DBT, *args, "--project-dir", str(REPO)],
         cwd=REPO,
-        env=dbt_env(work, target, database),
+        env=dbt_env(work, target, database, env),
         capture_output=True,
         check=False,
         text=True,

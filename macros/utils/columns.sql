@@ -29,3 +29,18 @@
 {% macro postgres__extract_date_from_path(path_expression) -%}
     cast(substring({{ path_expression }} from '([0-9]{4}-[0-9]{2}-[0-9]{2})') as date)
 {%- endmacro %}
+
+
+{#- Every non-null value of a text expression in a group, sorted, joined
+    by ', ' (null when there is none). -#}
+{% macro sorted_text_list(expression) -%}
+    {{ return(adapter.dispatch('sorted_text_list')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sorted_text_list(expression) -%}
+    string_agg({{ expression }}, ', ' order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__sorted_text_list(expression) -%}
+    nullif(array_join(array_sort(collect_list({{ expression }})), ', '), '')
+{%- endmacro %}

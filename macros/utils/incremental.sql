@@ -45,6 +45,10 @@
     timestamptz
 {%- endmacro %}
 
+{% macro spark__timestamptz_type() -%}
+    timestamp
+{%- endmacro %}
+
 {% macro postgres__timestamptz_type() -%}
     timestamp with time zone
 {%- endmacro %}

@@ -13,6 +13,10 @@
     sha256({{ key }}.outer_pad || unhex(sha256({{ key }}.inner_pad || encode({{ expression }}))))
 {%- endmacro %}
 
+{% macro spark__keyed_hash(expression, key) -%}
+    sha2(concat({{ key }}.outer_pad, unhex(sha2(concat({{ key }}.inner_pad, encode({{ expression }}, 'UTF-8')), 256))), 256)
+{%- endmacro %}
+
 {% macro postgres__keyed_hash(expression, key) -%}
     encode(sha256({{ key }}.outer_pad || sha256({{ key }}.inner_pad || convert_to({{ expression }}, 'UTF8'))), 'hex')
 {%- endmacro %}

@@ -17,6 +17,11 @@
 {%- endmacro %}
 
 
+{% macro spark__regex_full_match(expression, pattern) -%}
+    ({{ expression }} rlike '^(?:{{ pattern }})$')
+{%- endmacro %}
+
+
 {% macro safe_to_bigint(expression) -%}
     case
         when {{ regex_full_match('trim(' ~ expression ~ ')', '[+-]?[0-9]{1,18}') }}
@@ -92,6 +97,13 @@
     timezone('UTC', cast(
         case when {{ _has_offset(text) }} then {{ text }} else {{ text }} || '+00:00' end
         as timestamptz))
+{%- endmacro %}
+
+{#- Spark's timestamp is an instant; sessions run in UTC (profiles.yml), so it reads as UTC -#}
+{% macro spark__utc_timestamp_from_iso(text) -%}
+    cast(
+        case when {{ _has_offset(text) }} then {{ text }} else {{ text }} || '+00:00' end
+        as timestamp)
 {%- endmacro %}
 
 {% macro postgres__utc_timestamp_from_iso(text) -%}

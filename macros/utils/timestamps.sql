@@ -7,6 +7,11 @@
     timezone('UTC', {{ expression }})
 {%- endmacro %}
 
+{#- Spark: timestamps are instants shown in the session's zone, UTC (profiles.yml) -#}
+{% macro spark__to_utc(expression) -%}
+    cast({{ expression }} as timestamp)
+{%- endmacro %}
+
 {% macro postgres__to_utc(expression) -%}
     ({{ expression }} at time zone 'UTC')
 {%- endmacro %}

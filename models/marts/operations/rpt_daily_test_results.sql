@@ -25,9 +25,7 @@ daily as (
         sum(case when node_status = 'error' then 1 else 0 end) as tests_errored,
         sum(case when node_status = 'skipped' then 1 else 0 end) as tests_skipped,
         count(distinct invocation_id) as invocations,
-        string_agg(
-            case when is_failed then node_name end, ', ' order by node_name
-        ) as failing_tests
+        {{ sorted_text_list('case when is_failed then node_name end') }} as failing_tests
     from node_runs
     group by environment_name, run_date
 
@@ -49,7 +47,7 @@ final as (
         cast(
             case when tests_run > 0 then 1.0 * tests_passed / tests_run end as numeric(9, 6)
         ) as pass_rate,
-        cast(failing_tests as varchar) as failing_tests
+        cast(failing_tests as {{ dbt.type_string() }}) as failing_tests
     from daily
 
 )

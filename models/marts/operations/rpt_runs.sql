@@ -33,9 +33,7 @@ nodes_per_run as (
         sum(case when is_failed then 1 else 0 end) as failed_nodes,
         sum(case when node_status = 'warn' then 1 else 0 end) as warned_nodes,
         sum(case when node_status = 'skipped' then 1 else 0 end) as skipped_nodes,
-        string_agg(
-            case when is_failed then node_name end, ', ' order by node_name
-        ) as failed_names
+        {{ sorted_text_list('case when is_failed then node_name end') }} as failed_names
     from node_runs
     group by invocation_id
 
@@ -49,9 +47,7 @@ files_per_load as (
         count(*) as nodes,
         sum(case when is_loaded then 0 else 1 end) as failed_nodes,
         sum(case when rows_quarantined > 0 then 1 else 0 end) as warned_nodes,
-        string_agg(
-            case when not is_loaded then file_path end, ', ' order by file_path
-        ) as failed_names,
+        {{ sorted_text_list('case when not is_loaded then file_path end') }} as failed_names,
         sum(rows_loaded) as rows_loaded
     from file_loads
     group by batch_id
@@ -84,7 +80,8 @@ final as (
             coalesce(nodes_per_run.skipped_nodes, files_per_load.skipped_nodes, 0) as integer
         ) as skipped_items,
         cast(
-            coalesce(nodes_per_run.failed_names, files_per_load.failed_names) as varchar
+            coalesce(nodes_per_run.failed_names, files_per_load.failed_names)
+            as {{ dbt.type_string() }}
         ) as failed_item_names,
         cast(files_per_load.rows_loaded as bigint) as rows_loaded,
         runs.is_load,

@@ -1,0 +1,140 @@
+"""SQL to a Spark target's catalog (the Hive metastore), for the loader's DDL.
+
+The loader writes raw rows as Parquet files itself; Spark only has to know the tables. With
+``method: session`` the loader starts a Spark session of its own in local mode (DDL needs no
+executors, so it never takes the cluster's cores) with the profile's settings, which name
+the metastore and the warehouse directory. With ``method: thrift`` the statements go to the
+Spark Thrift server through PyHive, the driver dbt-spark uses.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from elt.loader.errors import LoaderError
+
+
+def spark_dir() -> Path:
+    """Where Spark keeps this project's tables, metastore and cluster files (ELT_SPARK_DIR)."""
+    return Path(os.environ.get("ELT_SPARK_DIR", "warehouse/spark")).absolute()
+
+
+def raw_root() -> Path:
+    """Where the loader writes raw Parquet files: ELT_SPARK_RAW_DIR, else ELT_SPARK_DIR/raw.
+
+    Spark's executors read these files, so on a real cluster this is storage they all see
+    (a shared mount); the default suits a one-machine cluster."""
+    explicit = os.environ.get("ELT_SPARK_RAW_DIR")
+    return Path(explicit).absolute() if explicit else spark_dir() / "raw"
+
+
+def use_project_conf() -> None:
+    """Spark's configuration directory (its logging) is the project's unless SPARK_CONF_DIR says."""
+    os.environ.setdefault("SPARK_CONF_DIR", str(Path(__file__).parent.parent / "spark_conf"))
+
+
+def bq(name: str) -> str:
+    """A Spark SQL identifier in backquotes."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+class Catalog(abc.ABC):
+    """Runs statements one at a time (the loader's worker threads share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def sql(self, statement: str) -> list[tuple[Any, ...]]:
+        return self.query(statement)[1]
+
+    def query(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The statement's column names and rows."""
+        with self._lock:
+            try:
+                return self._run(statement)
+            except LoaderError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - py4j and PyHive raise many types; each carries Spark's message
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise LoaderError(
+                    f"Spark refused: {statement.split(chr(10))[0][:200]}: {first}"
+                ) from None
+
+    @abc.abstractmethod
+    def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+class SessionCatalog(Catalog):
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        super().__init__()
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise LoaderError(
+                "the spark target needs pyspark: install the project's spark extra "
+                '(pip install -e ".[spark]", or make venv-spark)'
+            ) from None
+        use_project_conf()
+        builder = SparkSession.builder.enableHiveSupport()
+        for key, value in parameters.items():
+            builder = builder.config(key, str(value))
+        # DDL only: local mode, one core, no UI; the metastore and warehouse are the profile's
+        builder = builder.master("local[1]").appName("elt load (catalog)")
+        try:
+            self.spark = builder.getOrCreate()
+        except Exception as exc:  # noqa: BLE001 - py4j and PyHive raise many types
+            raise LoaderError(
+                f"cannot start Spark for the catalog: {str(exc).splitlines()[0]}"
+            ) from None
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        frame = self.spark.sql(statement)
+        return list(frame.columns), [tuple(r) for r in frame.collect()]
+
+    def close(self) -> None:
+        self.spark.stop()
+
+
+class ThriftCatalog(Catalog):
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__()
+        try:
+            from pyhive import hive
+        except ImportError:
+            raise LoaderError(
+                "the spark thrift target needs PyHive: install the project's spark extra"
+            ) from None
+        host, port = settings.get("host"), int(settings.get("port") or 10000)
+        try:
+            self.con = hive.connect(host=host, port=port, username=settings.get("user") or "elt")
+        except Exception as exc:  # noqa: BLE001 - py4j and PyHive raise many types
+            raise LoaderError(
+                f"cannot reach the Spark Thrift server at {host}:{port}: {exc}"
+            ) from None
+
+    def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = self.con.cursor()
+        try:
+            cur.execute(statement)
+            if not cur.description:
+                return [], []
+            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def open_catalog(settings: dict[str, Any]) -> Catalog:
+    if settings.get("method") == "thrift":
+        return ThriftCatalog(settings)
+    return SessionCatalog(dict(settings.get("server_side_parameters") or {}))

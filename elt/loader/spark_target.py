@@ -1,0 +1,444 @@
+"""The Spark warehouse: raw tables and the bookkeeping as Parquet files, catalogued in Spark.
+
+Spark on plain Parquet has no transactions, so a file is the unit of atomicity. For each
+source file the loader writes, through DuckDB's Parquet writer, one raw part file, one
+quarantine file (when it has rejected lines) and, last, one manifest file: the manifest
+file is the commit. Each is written under a temporary name and renamed into place, and
+each name carries the file's id (a hash of its path) and the load's batch id:
+
+    <raw root>/<schema>/<table>/part-<file id>-<batch>.parquet
+    <raw root>/<meta schema>/_elt_quarantine/<file id>-<batch>.parquet
+    <raw root>/<meta schema>/_elt_manifest/<file id>-<batch>.parquet
+
+A load that dies between these steps leaves files no manifest file vouches for; the next
+load removes them before it starts (``_sweep``), as a rollback would. A reload replaces a
+file's rows by writing the new batch's files and then removing the old batch's.
+
+Spark reads each table's folder as a Parquet table (``create table ... using parquet
+location``); the catalog is rebuilt from the files when it is lost (``prepare``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from elt.loader import hash_key
+from elt.loader.bookkeeping import BOOKKEEPING, MANIFEST, QUARANTINE, RUN_NODES, RUNS, BookTable
+from elt.loader.config import SourceTable
+from elt.loader.errors import FileLoadError, TransientError
+from elt.loader.files import SourceFile
+from elt.loader.parse import lit
+from elt.loader.spark_catalog import Catalog, bq, open_catalog, raw_root
+from elt.loader.warehouse import (
+    META_COLUMNS,
+    FileLoad,
+    ManifestEntry,
+    Session,
+    Warehouse,
+    check_inserted,
+    failed_row,
+    loaded_row,
+    quarantine_table,
+    utcnow,
+)
+
+# the bookkeeping's column kinds in Spark SQL
+SPARK_TYPES = {
+    "text": "string",
+    "varchar": "string",
+    "bigint": "bigint",
+    "double precision": "double",
+    "timestamptz": "timestamp",
+    "timestamp with time zone": "timestamp",
+    "blob": "binary",
+}
+RAW_META_DDL = (
+    "`_batch_id` string, `_source_file` string, `_row_number` bigint, `_loaded_at` timestamp"
+)
+_NAME = re.compile(r"^(?:part-)?([0-9a-f]{20})-(.+)\.parquet$")
+
+
+def file_id(rel: str) -> str:
+    return hashlib.sha256(rel.encode("utf-8")).hexdigest()[:20]
+
+
+def safe_name(value: str) -> str:
+    """A batch or invocation id as a file name part (ids are already safe; others are hashed)."""
+    return (
+        value
+        if re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", value)
+        else hashlib.sha256(value.encode()).hexdigest()[:32]
+    )
+
+
+def _replace_atomically(tmp: Path, final: Path) -> None:
+    os.replace(tmp, final)
+
+
+def write_arrow(table: pa.Table, final: Path) -> None:
+    tmp = final.with_name("." + final.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    _replace_atomically(tmp, final)
+
+
+def _configure(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
+    con.execute("set enable_progress_bar = false")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = true")
+    con.execute(f"set temp_directory = {lit(str(scratch))}")
+
+
+class SparkSession_(Session):
+    def __init__(self, warehouse: SparkWarehouse) -> None:
+        self.wh = warehouse
+        self.duck = duckdb.connect()
+        _configure(self.duck, warehouse.scratch)
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        return self.wh.columns(schema, table)
+
+    def write_group(self, loads: list[FileLoad]) -> None:
+        # each file commits alone (its manifest file); the group's files are independent
+        for load in loads:
+            self._write_one(load)
+
+    def _write_one(self, load: FileLoad) -> None:
+        f, t = load.file, load.file.table
+        if load.create or load.add_columns:
+            known = self.wh.columns(t.schema, t.identifier) or []
+            self.wh.ensure_table(t, known + [c for c in load.columns if c not in known])
+        folder = self.wh.table_dir(t.schema, t.identifier)
+        fid, batch = file_id(f.rel), safe_name(load.batch_id)
+        now = utcnow()
+        part = folder / f"part-{fid}-{batch}.parquet"
+        tmp = folder / f".part-{fid}-{batch}.parquet.tmp"
+        try:
+            inserted = self.duck.execute(
+                f"copy (select *, {lit(load.batch_id)} as _batch_id, {lit(f.rel)} as _source_file, "
+                f"cast({lit(now.isoformat())} as timestamptz) as _loaded_at from ({load.select_sql})) "
+                f"to {lit(str(tmp))} (format parquet, compression zstd)"
+            ).fetchall()[0][0]
+            check_inserted(load, int(inserted))
+        except duckdb.Error as exc:
+            tmp.unlink(missing_ok=True)
+            raise FileLoadError(
+                f"{f.rel}: cannot write its Parquet rows: {str(exc).splitlines()[0]}"
+            ) from None
+        except FileLoadError:
+            tmp.unlink(missing_ok=True)
+            raise
+        _replace_atomically(tmp, part)
+        if load.rejects:
+            write_arrow(
+                quarantine_table(f, load.rejects, load.batch_id, now),
+                self.wh.book_dir(QUARANTINE) / f"{fid}-{batch}.parquet",
+            )
+        self.wh.commit_manifest(fid, batch, MANIFEST.rows([loaded_row(load, utcnow())]))
+
+    def record_failure(
+        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
+    ) -> None:
+        row = MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())])
+        self.wh.commit_manifest(file_id(f.rel), safe_name(batch_id), row)
+
+    def close(self) -> None:
+        self.duck.close()
+
+
+class SparkWarehouse(Warehouse):
+    def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
+        self.settings = settings
+        self.meta_schema = meta_schema
+        self.root = raw_root()
+        self.scratch = self.root / ".duckdb_tmp"
+        self.description = f"target {target_name!r} (spark, raw files in {self.root})"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.scratch.mkdir(exist_ok=True)
+        self.duck = duckdb.connect()
+        _configure(self.duck, self.scratch)
+        self._catalog: Catalog | None = None
+        self._columns: dict[tuple[str, str], list[str] | None] = {}
+
+    # -- places ---------------------------------------------------------------------------
+    def table_dir(self, schema: str, table: str) -> Path:
+        folder = self.root / schema / table
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def book_dir(self, book: BookTable | str) -> Path:
+        return self.table_dir(self.meta_schema, book if isinstance(book, str) else book.name)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = open_catalog(self.settings)
+        return self._catalog
+
+    # -- the catalog ----------------------------------------------------------------------
+    def _register(self, schema: str, table: str, columns_ddl: str) -> None:
+        folder = self.table_dir(schema, table)
+        self.catalog.sql(f"create database if not exists {bq(schema)}")
+        self.catalog.sql(
+            f"create table if not exists {bq(schema)}.{bq(table)} ({columns_ddl}) "
+            f"using parquet location {lit(str(folder))}"
+        )
+
+    def _catalog_columns(self, schema: str, table: str) -> list[str] | None:
+        if not self.catalog.sql(f"show tables in {bq(schema)} like {lit(table)}"):
+            return None
+        return [r[0] for r in self.catalog.sql(f"show columns in {bq(schema)}.{bq(table)}")]
+
+    def columns(self, schema: str, table: str) -> list[str] | None:
+        key = (schema, table)
+        if key not in self._columns:
+            self.catalog.sql(f"create database if not exists {bq(schema)}")
+            have = self._catalog_columns(schema, table)
+            self._columns[key] = (
+                None if have is None else [c for c in have if c not in META_COLUMNS]
+            )
+        return self._columns[key]
+
+    def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
+        have = self.columns(table.schema, table.identifier)
+        if have is None:
+            cols = "".join(f"{bq(c)} string, " for c in columns)
+            self._register(table.schema, table.identifier, cols + RAW_META_DDL)
+        else:
+            add = [c for c in columns if c not in have]
+            if add:
+                self.catalog.sql(
+                    f"alter table {bq(table.schema)}.{bq(table.identifier)} add columns ("
+                    + ", ".join(f"{bq(c)} string" for c in add)
+                    + ")"
+                )
+        self._columns[(table.schema, table.identifier)] = list(
+            dict.fromkeys([*(have or []), *columns])
+        )
+
+    def _ensure_book(self, name: str, columns: list[tuple[str, str]]) -> None:
+        ddl = ", ".join(f"{bq(c)} {SPARK_TYPES[kind]}" for c, kind in columns)
+        have = self._catalog_columns(self.meta_schema, name)
+        if have is None:
+            self._register(self.meta_schema, name, ddl)
+            return
+        add = [(c, kind) for c, kind in columns if c not in have]
+        if add:
+            self.catalog.sql(
+                f"alter table {bq(self.meta_schema)}.{bq(name)} add columns ("
+                + ", ".join(f"{bq(c)} {SPARK_TYPES[kind]}" for c, kind in add)
+                + ")"
+            )
+
+    def _recatalog_raw(self, schemas: set[str]) -> None:
+        """Raw tables whose files exist but which the catalog lacks (a new or lost metastore)."""
+        for schema in sorted(schemas):
+            base = self.root / schema
+            if not base.is_dir():
+                continue
+            for folder in sorted(
+                p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+            ):
+                parts = sorted(folder.glob("part-*.parquet"))
+                if not parts or self._catalog_columns(schema, folder.name) is not None:
+                    continue
+                names = [
+                    r[0]
+                    for r in self.duck.execute(
+                        "describe select * from read_parquet(?, union_by_name = true)",
+                        [[str(p) for p in parts]],
+                    ).fetchall()
+                ]
+                cols = "".join(f"{bq(c)} string, " for c in names if c not in META_COLUMNS)
+                self._register(schema, folder.name, cols + RAW_META_DDL)
+
+    # -- Warehouse ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, timeout: float) -> Iterator[None]:
+        path = self.root / ".elt_load.lock"
+        with open(path, "a+") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TransientError(
+                            f"{self.description}: another `elt load` holds {path}; waited {timeout:.0f} s"
+                        ) from None
+                    time.sleep(0.25)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def prepare(self, schemas: set[str]) -> None:
+        for schema in sorted(schemas | {self.meta_schema}):
+            self.catalog.sql(f"create database if not exists {bq(schema)}")
+        for book in BOOKKEEPING:
+            self._ensure_book(book.name, [(c.name, c.kind) for c in book.columns])
+        self._ensure_book(hash_key.TABLE, [(name, kind) for name, kind, _ in hash_key.COLUMNS])
+        self._sweep(schemas)
+        self._recatalog_raw(schemas)
+
+    def _current_manifest_files(self) -> dict[str, tuple[str, Path]]:
+        """file id -> (batch of its newest manifest file, that file); older ones are stale."""
+        newest: dict[str, tuple[dt.datetime, str, Path]] = {}
+        folder = self.book_dir(MANIFEST)
+        files = sorted(folder.glob("*.parquet"))
+        if not files:
+            return {}
+        rows = self.duck.execute(
+            "select filename, finished_at from read_parquet(?, filename = true)",
+            [[str(p) for p in files]],
+        ).fetchall()
+        for name, finished in rows:
+            path = Path(name)
+            m = _NAME.match(path.name)
+            if not m:
+                continue
+            fid, batch = m.group(1), m.group(2)
+            if fid not in newest or (finished, batch) > newest[fid][:2]:
+                newest[fid] = (finished, batch, path)
+        return {fid: (batch, path) for fid, (_, batch, path) in newest.items()}
+
+    def _sweep(self, schemas: set[str]) -> None:
+        """Remove what no manifest file vouches for: the leftovers of a load that died."""
+        current = self._current_manifest_files()
+        loaded = self._loaded_batches(current)
+        for path in self.book_dir(MANIFEST).glob("*.parquet"):
+            m = _NAME.match(path.name)
+            if m and current.get(m.group(1), (None, path))[1] != path:
+                path.unlink(missing_ok=True)
+        folders = [self.book_dir(QUARANTINE)]
+        for schema in schemas:
+            base = self.root / schema
+            if base.is_dir():
+                folders += [
+                    p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+                ]
+        for folder in folders:
+            for path in folder.iterdir():
+                if path.name.endswith(".tmp"):
+                    path.unlink(missing_ok=True)
+                    continue
+                m = _NAME.match(path.name)
+                if m and loaded.get(m.group(1)) != m.group(2):
+                    path.unlink(missing_ok=True)
+
+    def _loaded_batches(self, current: dict[str, tuple[str, Path]]) -> dict[str, str]:
+        """file id -> the batch whose rows are loaded, for files whose manifest row says loaded."""
+        if not current:
+            return {}
+        rows = self.duck.execute(
+            "select filename, status from read_parquet(?, filename = true)",
+            [[str(p) for _, p in current.values()]],
+        ).fetchall()
+        status = {Path(name): s for name, s in rows}
+        return {
+            fid: batch for fid, (batch, path) in current.items() if status.get(path) == "loaded"
+        }
+
+    def commit_manifest(self, fid: str, batch: str, row: pa.Table) -> None:
+        """The file's manifest row: written last, it commits the file; then the older batch's
+        files of the same source file go."""
+        folder = self.book_dir(MANIFEST)
+        write_arrow(row, folder / f"{fid}-{batch}.parquet")
+        status = row["status"][0].as_py()
+        stale = [p for p in folder.glob(f"{fid}-*.parquet") if p.name != f"{fid}-{batch}.parquet"]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if status != "loaded":
+            return  # a failed file has no rows; a refused reload never gets here
+        table = row["raw_table"][0].as_py()
+        schema, _, identifier = table.partition(".")
+        for folder_ in (self.table_dir(schema, identifier), self.book_dir(QUARANTINE)):
+            for path in folder_.glob(f"*{fid}-*.parquet"):
+                m = _NAME.match(path.name)
+                if m and m.group(1) == fid and m.group(2) != batch:
+                    path.unlink(missing_ok=True)
+
+    def store_hash_key(self) -> str:
+        folder = self.book_dir(hash_key.TABLE)
+        stored = folder / "key.parquet"
+        con = duckdb.connect()
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            con.execute("create schema m")
+            before: list[tuple[Any, ...]] = []
+            if stored.exists():
+                con.execute(
+                    f"create table m.{hash_key.TABLE} as select * from read_parquet(?)",
+                    [str(stored)],
+                )
+                before = con.execute(f"select key_id from m.{hash_key.TABLE}").fetchall()
+
+            def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
+                return con.execute(statement, params).fetchall()
+
+            notice = hash_key.ensure(run, "m", "blob", "?")
+            after = con.execute(f"select key_id from m.{hash_key.TABLE}").fetchall()
+            if after != before:
+                write_arrow(con.sql(f"select * from m.{hash_key.TABLE}").to_arrow_table(), stored)
+            return notice
+        finally:
+            con.close()
+
+    def manifest(self) -> dict[str, ManifestEntry]:
+        current = self._current_manifest_files()
+        if not current:
+            return {}
+        rows = self.duck.execute(
+            "select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, "
+            "finished_at, source_table from read_parquet(?, union_by_name = true)",
+            [[str(p) for _, p in current.values()]],
+        ).fetchall()
+        return {r[0]: ManifestEntry(*r) for r in rows}
+
+    def touch(self, files: list[SourceFile]) -> None:
+        current = self._current_manifest_files()
+        for f in files:
+            found = current.get(file_id(f.rel))
+            if found is None:
+                continue
+            table = pq.read_table(found[1])
+            index = table.schema.get_field_index("file_modified_at")
+            column = pa.array([f.modified_at] * table.num_rows, table.schema.field(index).type)
+            write_arrow(table.set_column(index, table.schema.field(index), column), found[1])
+
+    def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
+        name = safe_name(str(run["invocation_id"][0].as_py())) + ".parquet"
+        final = self.book_dir(RUNS) / name
+        if final.exists():
+            return False
+        write_arrow(nodes, self.book_dir(RUN_NODES) / name)
+        write_arrow(run, final)  # the run's row commits it
+        return True
+
+    def analyze(self, tables: list[SourceTable]) -> None:
+        # a long-lived Spark session (the Thrift server) caches file listings
+        for t in tables:
+            self.catalog.sql(f"refresh table {bq(t.schema)}.{bq(t.identifier)}")
+        for book in (MANIFEST.name, QUARANTINE.name):
+            self.catalog.sql(f"refresh table {bq(self.meta_schema)}.{bq(book)}")
+
+    def session(self) -> Session:
+        return SparkSession_(self)
+
+    def close(self) -> None:
+        self.duck.close()
+        if self._catalog is not None:
+            self._catalog.close()

@@ -1,0 +1,158 @@
+"""A local Spark standalone cluster for development and CI: one master and one worker,
+bound to 127.0.0.1, started and stopped with Spark's own daemon script from the pyspark wheel.
+
+State (logs, pid files, the worker's scratch) lives in ELT_SPARK_DIR/cluster. dbt reaches the
+cluster through ``ELT_SPARK_MASTER=spark://127.0.0.1:<port>`` (``make`` sets it for
+TARGET=spark). On a real cluster none of this runs: point ELT_SPARK_MASTER at its master.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from elt.loader.errors import LoaderError
+from elt.loader.spark_catalog import spark_dir, use_project_conf
+
+MASTER = "org.apache.spark.deploy.master.Master"
+WORKER = "org.apache.spark.deploy.worker.Worker"
+HOST = "127.0.0.1"
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterSettings:
+    master_port: int = int(os.environ.get("ELT_SPARK_MASTER_PORT", "7077"))
+    master_ui_port: int = int(os.environ.get("ELT_SPARK_MASTER_UI_PORT", "8081"))
+    worker_ui_port: int = int(os.environ.get("ELT_SPARK_WORKER_UI_PORT", "8082"))
+    worker_cores: int = int(os.environ.get("ELT_SPARK_WORKER_CORES", "2"))
+    worker_memory: str = os.environ.get("ELT_SPARK_WORKER_MEMORY", "4g")
+
+    @property
+    def master_url(self) -> str:
+        return f"spark://{HOST}:{self.master_port}"
+
+
+def spark_home() -> Path:
+    try:
+        import pyspark
+    except ImportError:
+        raise LoaderError(
+            "Spark is not installed: install the project's spark extra (make venv-spark)"
+        ) from None
+    return Path(pyspark.__file__).parent
+
+
+def _env(state: Path) -> dict[str, str]:
+    home = spark_home()
+    use_project_conf()
+    env = dict(os.environ)
+    env.update(
+        SPARK_HOME=str(home),
+        SPARK_LOG_DIR=str(state / "logs"),
+        SPARK_PID_DIR=str(state / "pids"),
+        SPARK_WORKER_DIR=str(state / "work"),
+        SPARK_LOCAL_IP=HOST,
+        SPARK_MASTER_HOST=HOST,
+    )
+    return env
+
+
+def _daemon(action: str, cls: str, *args: str) -> subprocess.CompletedProcess[str]:
+    state = spark_dir() / "cluster"
+    for sub in ("logs", "pids", "work"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    script = spark_home() / "sbin" / "spark-daemon.sh"
+    return subprocess.run(
+        ["bash", str(script), action, cls, "1", *args],
+        env=_env(state),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((HOST, port)) == 0
+
+
+def alive_workers(settings: ClusterSettings) -> int:
+    """Workers registered with the master (its status page's JSON), 0 when it does not answer."""
+    url = f"http://{HOST}:{settings.master_ui_port}/json/"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(json.load(response).get("aliveworkers", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _wait(what: str, ready: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            logs = spark_dir() / "cluster" / "logs"
+            raise LoaderError(f"waited {timeout:.0f} s for the Spark {what} (logs: {logs})")
+        time.sleep(0.5)
+
+
+def start(settings: ClusterSettings | None = None, timeout: float = 60.0) -> str:
+    """Start the master and the worker unless they run; returns the master URL."""
+    settings = settings or ClusterSettings()
+    if not _listening(settings.master_port):
+        done = _daemon(
+            "start",
+            MASTER,
+            "--host",
+            HOST,
+            "--port",
+            str(settings.master_port),
+            "--webui-port",
+            str(settings.master_ui_port),
+        )
+        if done.returncode != 0:
+            raise LoaderError(f"cannot start the Spark master: {done.stdout}{done.stderr}".strip())
+        _wait("master to start", lambda: _listening(settings.master_port), timeout)
+    if alive_workers(settings) == 0:
+        done = _daemon(
+            "start",
+            WORKER,
+            "--host",
+            HOST,
+            "--cores",
+            str(settings.worker_cores),
+            "--memory",
+            settings.worker_memory,
+            "--webui-port",
+            str(settings.worker_ui_port),
+            settings.master_url,
+        )
+        if done.returncode != 0:
+            raise LoaderError(f"cannot start the Spark worker: {done.stdout}{done.stderr}".strip())
+        _wait("worker to register", lambda: alive_workers(settings) > 0, timeout)
+    return settings.master_url
+
+
+def stop(settings: ClusterSettings | None = None, timeout: float = 60.0) -> None:
+    """Stop the worker, then the master (nothing when they are not running)."""
+    settings = settings or ClusterSettings()
+    for cls in (WORKER, MASTER):
+        _daemon("stop", cls)
+    _wait("master to stop", lambda: not _listening(settings.master_port), timeout)
+
+
+def status(settings: ClusterSettings | None = None) -> str:
+    settings = settings or ClusterSettings()
+    master = "up" if _listening(settings.master_port) else "down"
+    worker = f"{alive_workers(settings)} alive"
+    return (
+        f"master {settings.master_url}: {master}; workers: {worker} ({settings.worker_cores} cores, "
+        f"{settings.worker_memory} each); state in {spark_dir() / 'cluster'}"
+    )

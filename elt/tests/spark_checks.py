@@ -1,0 +1,70 @@
+"""Compare the marts of a Spark build with a DuckDB build of the same files.
+
+Both sides are read with DuckDB: the DuckDB warehouse file, and the Parquet files Spark wrote
+for each table (its folder under the Spark warehouse, date partitions included). Every value
+is compared as text in one canonical spelling: decimals at their scale, timestamps in UTC to
+the microsecond, dates ISO; columns by name (Spark puts partition columns last).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+from elt.tests.mart_checks import DATA_MARTS, RUN_METADATA_COLUMNS
+
+
+def spark_table(spark_dir: Path, schema: str, table: str) -> str:
+    folder = spark_dir / "warehouse" / f"{schema}.db" / table
+    assert folder.is_dir(), f"Spark wrote no folder for {schema}.{table} ({folder})"
+    return (
+        f"read_parquet('{folder}/**/part-*', hive_partitioning = true, "
+        "hive_types_autocast = false, union_by_name = true)"
+    )
+
+
+def _canonical(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], str]:
+    described = con.execute(f"describe select * from {relation}").fetchall()
+    names = sorted(name for name, *_ in described if name not in RUN_METADATA_COLUMNS)
+    types = {name: kind.upper() for name, kind, *_ in described}
+    parts = []
+    for name in names:
+        column = f'"{name}"'
+        if types[name].startswith("TIMESTAMP"):
+            column = f"strftime(cast({column} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+        # a Spark partition folder holds text; its null is Hive's default partition
+        parts.append(
+            f"nullif(cast({column} as varchar), '__HIVE_DEFAULT_PARTITION__') as \"{name}\""
+        )
+    return names, f"select {', '.join(parts)} from {relation}"
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], int, str]:
+    """(columns, rows, sha256 of the canonical rows in order)."""
+    names, sql = _canonical(con, relation)
+    order = ", ".join(str(i + 1) for i in range(len(names)))
+    rows = con.execute(f"select * from ({sql}) order by {order}").fetchall()
+    return names, len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def compare(duckdb_path: Path, spark_dir: Path, schema: str = "marts") -> dict[str, str]:
+    """{mart: what differs} for the data marts that differ; empty when every one is equal."""
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{duckdb_path}' as built (read_only)")
+    differences = {}
+    try:
+        for mart in DATA_MARTS:
+            duck = fingerprint(con, f"built.{schema}.{mart}")
+            spark = fingerprint(con, spark_table(spark_dir, schema, mart))
+            if duck[0] != spark[0]:
+                differences[mart] = f"columns {duck[0]} vs {spark[0]}"
+            elif duck[1:] != spark[1:]:
+                differences[mart] = (
+                    f"{duck[1]} rows on DuckDB, {spark[1]} on Spark, or their values"
+                )
+    finally:
+        con.close()
+    return differences

@@ -1,0 +1,350 @@
+"""The Spark target: the loader's Parquet raw tables, the same models on Spark, equal marts.
+
+The module builds one small dataset twice, on DuckDB and on Spark (local[2]), then adds a day
+and builds both incrementally; every data mart must be equal after each build (spark_checks).
+Spark needs the `spark` extra (pyspark, dbt-spark) and Java; without them the Spark tests skip,
+unless ELT_REQUIRE_SPARK=1 (CI) makes them fail. The bookkeeping tests need no JVM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from elt.loader.bookkeeping import MANIFEST
+from elt.loader.spark_target import SparkWarehouse
+from elt.tests.conftest import REPO, run_elt
+from elt.tests.dbt_runner import dbt
+from elt.tests.spark_checks import compare
+
+REQUIRE_SPARK = os.environ.get("ELT_REQUIRE_SPARK") == "1"
+SCALE, DAYS = "0.002", "10"
+
+
+def _spark_missing() -> str | None:
+    if (
+        importlib.util.find_spec("pyspark") is None
+        or importlib.util.find_spec("dbt.adapters.spark") is None
+    ):
+        return "pyspark / dbt-spark are not installed (make venv-spark)"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (Spark needs Java 17)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark_available() -> None:
+    reason = _spark_missing()
+    if reason is None:
+        return
+    if REQUIRE_SPARK:
+        pytest.fail(f"{reason}; ELT_REQUIRE_SPARK=1 makes the Spark tests mandatory")
+    pytest.skip(f"{reason}; CI sets ELT_REQUIRE_SPARK=1")
+
+
+def spark_env(work: Path, master: str = "local[2]") -> dict[str, str]:
+    return {
+        "ELT_SPARK_DIR": str(work / "spark"),
+        "ELT_SPARK_MASTER": master,
+        "SPARK_CONF_DIR": str(REPO / "elt" / "spark_conf"),
+        "ELT_SPARK_DRIVER_MEMORY": "1g",
+    }
+
+
+@dataclasses.dataclass
+class Twin:
+    work: Path
+    data: Path
+    env: dict[str, str]
+    differences: list[dict[str, str]]  # after the first build, after the added day
+    partitions_before: dict[str, float]  # fct_order_items' order_date partitions: newest mtime
+    partitions_after: dict[str, float]
+    partitions_with_new_rows: set[str]  # of the added day's build
+    rerun_output: str
+    executed_fact_sql: str  # what the second Spark build ran for fct_order_items
+
+
+def _fact(spark_dir: Path) -> Path:
+    return spark_dir / "warehouse" / "marts.db" / "fct_order_items"
+
+
+def _partitions(spark_dir: Path) -> dict[str, float]:
+    """fct_order_items' order_date partitions: the newest modification time of their files."""
+    return {
+        p.name: max(f.stat().st_mtime for f in p.iterdir())
+        for p in _fact(spark_dir).iterdir()
+        if p.is_dir() and p.name.startswith("order_date=")
+    }
+
+
+def _partitions_loaded_after(spark_dir: Path, after: dt.datetime | None) -> set[str]:
+    """The partitions holding rows whose newest load came after ``after`` (all when None)."""
+    import duckdb
+
+    where = "" if after is None else f"where source_loaded_at > '{after.isoformat()}'"
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"select distinct order_date from read_parquet('{_fact(spark_dir)}/**/part-*', "
+            f"hive_partitioning = true, hive_types_autocast = false) {where}"
+        )
+        .fetchall()
+    )
+    return {f"order_date={r[0]}" for r in rows}
+
+
+def _newest_load(spark_dir: Path) -> dt.datetime:
+    import duckdb
+
+    value = (
+        duckdb.connect()
+        .execute(
+            f"select max(source_loaded_at) from read_parquet('{_fact(spark_dir)}/**/part-*', "
+            "hive_partitioning = true)"
+        )
+        .fetchall()[0][0]
+    )
+    assert isinstance(value, dt.datetime)
+    return value
+
+
+def _load(target: str, data: Path, env: dict[str, str]) -> str:
+    result = run_elt("load", "--target", target, "--data-dir", str(data), env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def _build(work: Path, target: str, env: dict[str, str]) -> None:
+    result = dbt(work, target, "build", env=env)
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert "ERROR=0" in result.stdout, result.stdout[-6000:]
+
+
+@pytest.fixture(scope="module")
+def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twin:
+    work = tmp_path_factory.mktemp("spark-twin")
+    data = work / "data"
+    # many late lines, so the added day brings lines of earlier order days
+    made = run_elt(
+        "generate",
+        "--out",
+        str(data),
+        "--scale",
+        SCALE,
+        "--days",
+        DAYS,
+        "--rate",
+        "late_arriving=0.3",
+        "--quiet",
+    )
+    assert made.returncode == 0, made.stderr
+    duck_env = {"ELT_DUCKDB_PATH": str(work / "duck" / "warehouse.duckdb")}
+    (work / "duck").mkdir()
+    env = spark_env(work)
+    differences = []
+    for day in range(2):
+        if day:
+            more = run_elt("generate", "--out", str(data), "--continue", "--days", "1", "--quiet")
+            assert more.returncode == 0, more.stderr
+        _load("duckdb", data, duck_env)
+        _load("spark", data, env)
+        _build(work / "duck", "duckdb", duck_env)
+        _build(work / "sparkbuild", "spark", env)
+        differences.append(compare(work / "duck" / "warehouse.duckdb", work / "spark"))
+        if day == 0:
+            before = _partitions(work / "spark")
+            first_load = _newest_load(work / "spark")
+    rerun = _load("spark", data, env)
+    fact = next((work / "sparkbuild" / "target" / "run").rglob("fct_order_items.sql"))
+    return Twin(
+        work,
+        data,
+        env,
+        differences,
+        before,
+        _partitions(work / "spark"),
+        _partitions_loaded_after(work / "spark", first_load),
+        rerun,
+        fact.read_text(),
+    )
+
+
+def test_every_data_mart_equals_the_duckdb_build(twin: Twin) -> None:
+    assert twin.differences[0] == {}
+
+
+def test_after_an_incremental_day_every_data_mart_still_equals_duckdb(twin: Twin) -> None:
+    assert twin.differences[1] == {}
+    # the second build was incremental: the fact's statement overwrote its date partitions
+    executed = twin.executed_fact_sql.lower()
+    assert "insert overwrite table" in executed
+    assert "partition (order_date)" in executed
+
+
+def test_the_fact_rewrites_only_the_order_days_new_rows_touch(twin: Twin) -> None:
+    before, after = twin.partitions_before, twin.partitions_after
+    touched_earlier = twin.partitions_with_new_rows & set(before)
+    assert touched_earlier, "the added day brought no line of an earlier order day (late lines)"
+    rewritten = {p for p in before if after[p] != before[p]}
+    assert rewritten == touched_earlier
+    assert set(before) - rewritten, "every partition was rewritten: not a partition overwrite"
+    assert twin.partitions_with_new_rows - set(before), "no partition for the new order day"
+
+
+def test_a_second_load_of_the_same_files_loads_nothing(twin: Twin) -> None:
+    assert "0 rows loaded" in twin.rerun_output
+
+
+def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
+    ports = {
+        "ELT_SPARK_MASTER_PORT": "17077",
+        "ELT_SPARK_MASTER_UI_PORT": "18081",
+        "ELT_SPARK_WORKER_UI_PORT": "18082",
+    }
+    env = {**twin.env, **ports, "ELT_SPARK_MASTER": "spark://127.0.0.1:17077"}
+    started = run_elt("spark-cluster", "start", env=env)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "workers: 1 alive" in started.stdout
+        result = dbt(twin.work / "cluster", "spark", "run", "--select", "dim_date", env=env)
+        assert result.returncode == 0, result.stdout[-3000:]
+        from urllib.request import urlopen
+
+        with urlopen("http://127.0.0.1:18081/json/", timeout=5) as page:
+            status = json.load(page)
+        assert status["completedapps"], "dbt's Spark application did not run on the cluster"
+    finally:
+        stopped = run_elt("spark-cluster", "stop", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "down" in stopped.stdout
+
+
+# -- the bookkeeping of Parquet files, without a JVM --------------------------------------
+
+
+def _manifest_row(rel: str, batch: str, status: str = "loaded") -> pa.Table:
+    now = dt.datetime.now(dt.UTC)
+    return MANIFEST.rows(
+        [
+            (
+                rel,
+                "shop.orders",
+                "raw.shop__orders",
+                10,
+                "ab",
+                2,
+                2 if status == "loaded" else 0,
+                0,
+                status,
+                None,
+                now,
+                now,
+                batch,
+                now,
+                None,
+            )
+        ]
+    )
+
+
+def _part(folder: Path, fid: str, batch: str) -> Path:
+    import pyarrow.parquet as pq
+
+    path = folder / f"part-{fid}-{batch}.parquet"
+    pq.write_table(pa.table({"order_id": ["1", "2"]}), path)
+    return path
+
+
+@pytest.fixture
+def bare_spark_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SparkWarehouse]:
+    monkeypatch.setenv("ELT_SPARK_DIR", str(tmp_path / "spark"))
+    monkeypatch.delenv("ELT_SPARK_RAW_DIR", raising=False)
+    wh = SparkWarehouse({"method": "session"}, "spark", "raw")
+    yield wh
+    wh.close()
+
+
+def test_a_load_killed_before_its_manifest_file_leaves_nothing_after_the_next_start(
+    bare_spark_warehouse,
+) -> None:
+    from elt.loader.spark_target import file_id
+
+    wh = bare_spark_warehouse
+    raw = wh.table_dir("raw", "shop__orders")
+    a, b = file_id("shop/orders/a.csv"), file_id("shop/orders/b.csv")
+    kept = _part(raw, a, "b1")
+    wh.commit_manifest(a, "b1", _manifest_row("shop/orders/a.csv", "b1"))
+    orphan = _part(raw, b, "b2")  # written, then killed before its manifest file
+    half_reload = _part(raw, a, "b2")  # a reload of a.csv killed before its manifest file
+    (raw / ".part-x.parquet.tmp").write_text("half")
+    wh._sweep({"raw"})
+    assert kept.exists()
+    assert not orphan.exists()
+    assert not half_reload.exists()
+    assert not list(raw.glob("*.tmp"))
+    assert set(wh.manifest()) == {"shop/orders/a.csv"}
+
+
+def test_a_reload_replaces_the_files_rows_once_its_manifest_file_is_written(
+    bare_spark_warehouse,
+) -> None:
+    from elt.loader.spark_target import file_id
+
+    wh = bare_spark_warehouse
+    raw = wh.table_dir("raw", "shop__orders")
+    a = file_id("shop/orders/a.csv")
+    old = _part(raw, a, "b1")
+    wh.commit_manifest(a, "b1", _manifest_row("shop/orders/a.csv", "b1"))
+    new = _part(raw, a, "b2")
+    assert old.exists()  # until the new manifest file commits, the old rows stand
+    wh.commit_manifest(a, "b2", _manifest_row("shop/orders/a.csv", "b2"))
+    assert new.exists()
+    assert not old.exists()
+    entry = wh.manifest()["shop/orders/a.csv"]
+    assert entry.status == "loaded"
+    assert len(list(wh.book_dir(MANIFEST).glob("*.parquet"))) == 1
+
+
+def test_a_run_is_recorded_once(bare_spark_warehouse: SparkWarehouse) -> None:
+    from elt.history import runs
+
+    wh = bare_spark_warehouse
+    now = dt.datetime.now(dt.UTC)
+    context = runs.context_for("spark", REPO)
+    record = runs.from_load("20261129T000000Z-abcdef", context, now, now, True)
+    assert wh.record_run(record.run, record.nodes) is True
+    assert wh.record_run(record.run, record.nodes) is False
+
+
+def test_spark_sql_names_a_target_of_another_type() -> None:
+    result = run_elt("spark-sql", "--target", "duckdb", "select 1")
+    assert result.returncode == 2
+    assert "is duckdb, not spark" in result.stderr
+
+
+def test_the_cluster_commands_need_no_running_cluster_to_report(tmp_path: Path) -> None:
+    missing = _spark_missing()
+    if missing:
+        pytest.skip(missing)
+    result = run_elt(
+        "spark-cluster",
+        "status",
+        env={
+            "ELT_SPARK_DIR": str(tmp_path),
+            "ELT_SPARK_MASTER_PORT": "17099",
+            "ELT_SPARK_MASTER_UI_PORT": "18099",
+        },
+    )
+    assert result.returncode == 0
+    assert "master spark://127.0.0.1:17099: down" in result.stdout
