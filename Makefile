@@ -60,9 +60,9 @@ BIN   := $(VENV)/bin
 ELT   := $(BIN)/elt
 DBT   := $(BIN)/dbt
 # the project and its dev tools; with the `spark` extra (pyspark, dbt-spark) for TARGET=spark
-# and for `make test`
+# (and spark_thrift) and for `make test`
 SPARK_STAMP := $(VENV)/.installed-spark
-STAMP := $(if $(filter spark,$(TARGET)),$(SPARK_STAMP),$(VENV)/.installed)
+STAMP := $(if $(filter spark%,$(TARGET)),$(SPARK_STAMP),$(VENV)/.installed)
 COMMA := ,
 
 .DEFAULT_GOAL := help
@@ -71,7 +71,7 @@ COMMA := ,
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
-        env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql
+        env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres|spark] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -110,19 +110,25 @@ spark-down: $(SPARK_STAMP) ## Stop the local Spark cluster
 spark-status: $(SPARK_STAMP) ## Show whether the local Spark cluster runs
 	$(ELT) spark-cluster status
 
+spark-thrift-up: $(SPARK_STAMP) ## Start a Spark Thrift server on 127.0.0.1:10000 with the spark target's settings (then TARGET=spark_thrift; it holds the metastore)
+	$(ELT) spark-cluster thrift-start
+
+spark-thrift-down: $(SPARK_STAMP) ## Stop the Spark Thrift server
+	$(ELT) spark-cluster thrift-stop
+
 spark-sql: $(SPARK_STAMP) ## A query on the Spark warehouse: make spark-sql SQL='select ...' (local mode, the project's metastore)
 	@test -n "$(SQL)" || { echo "spark-sql: SQL='select ...' is required"; exit 2; }
 	$(ELT) spark-sql "$(SQL)"
 
 # Spark has no published copy yet (README: Spark): its run stops after the build and the docs
-RUN_PUBLISH := $(if $(filter spark,$(TARGET)),,publish)
-RUN_REPORT  := $(if $(filter spark,$(TARGET)),,report)
+RUN_PUBLISH := $(if $(filter spark%,$(TARGET)),,publish)
+RUN_REPORT  := $(if $(filter spark%,$(TARGET)),,report)
 
 run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load dbt $(RUN_PUBLISH) docs-generate $(RUN_REPORT) ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page
 	@echo ""
 	@prefix=$$($(BIN)/python -c "from elt.environment import current; print(current().prefix)"); \
 	schema=$${prefix}analytics; published="$(dir $(DUCKDB_PATH))$${prefix}published.duckdb"; \
-	if [ "$(TARGET)" = spark ]; then \
+	if [ -n "$(filter spark%,$(TARGET))" ]; then \
 	  echo "Done. Built on Spark (environment $(ELT_ENV)): marts in $${prefix}marts, Parquet under $(ELT_SPARK_DIR)/warehouse"; \
 	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('$(ELT_SPARK_DIR)/warehouse/$${prefix}marts.db/rpt_daily_sales/*.parquet') order by net_revenue_usd desc limit 10\\\"))\""; \
 	  echo "  or in Spark: make spark-sql SQL='select * from $${prefix}marts.rpt_daily_sales limit 10'"; \

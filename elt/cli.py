@@ -893,17 +893,35 @@ def report_cmd(
 
 
 @main.command("spark-cluster")
-@click.argument("action", type=click.Choice(["start", "stop", "status"]))
-def spark_cluster_cmd(action: str) -> None:
+@click.argument(
+    "action", type=click.Choice(["start", "stop", "status", "thrift-start", "thrift-stop"])
+)
+@click.option("--project-dir", type=click.Path(path_type=Path), default=Path("."), hidden=True)
+@click.option("--profiles-dir", type=click.Path(path_type=Path), default=None, hidden=True)
+def spark_cluster_cmd(action: str, project_dir: Path, profiles_dir: Path | None) -> None:
     """Start, stop or show the local Spark standalone cluster (a master and a worker on
     127.0.0.1; ELT_SPARK_MASTER_PORT, ELT_SPARK_WORKER_CORES, ELT_SPARK_WORKER_MEMORY; state
-    in ELT_SPARK_DIR/cluster). `start` does nothing when it runs already.
+    in ELT_SPARK_DIR/cluster). `start` does nothing when it runs already. `thrift-start`
+    starts a Spark Thrift server (ELT_SPARK_THRIFT_PORT, 10000) with the `spark` target's
+    settings, for the `spark_thrift` target and BI tools.
     """
     from elt import spark_cluster
     from elt.loader.errors import LoaderError
+    from elt.loader.profile import load_target
 
     try:
-        if action == "start":
+        if action == "thrift-start":
+            spark = load_target(project_dir, profiles_dir, "spark")
+            port = spark_cluster.start_thrift(
+                dict(spark.settings.get("server_side_parameters") or {})
+            )
+            click.echo(
+                f"spark-cluster: Thrift server on 127.0.0.1:{port} (dbt: --target spark_thrift)"
+            )
+        elif action == "thrift-stop":
+            spark_cluster.stop_thrift()
+            click.echo(f"spark-cluster: Thrift server stopped; {spark_cluster.status()}")
+        elif action == "start":
             url = spark_cluster.start()
             click.echo(f"spark-cluster: {spark_cluster.status()} (dbt: ELT_SPARK_MASTER={url})")
         elif action == "stop":

@@ -22,6 +22,7 @@ from elt.loader.errors import LoaderError
 from elt.loader.spark_catalog import spark_dir, use_project_conf
 
 MASTER = "org.apache.spark.deploy.master.Master"
+THRIFT = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 WORKER = "org.apache.spark.deploy.worker.Worker"
 HOST = "127.0.0.1"
 
@@ -33,6 +34,8 @@ class ClusterSettings:
     worker_ui_port: int = int(os.environ.get("ELT_SPARK_WORKER_UI_PORT", "8082"))
     worker_cores: int = int(os.environ.get("ELT_SPARK_WORKER_CORES", "2"))
     worker_memory: str = os.environ.get("ELT_SPARK_WORKER_MEMORY", "4g")
+
+    thrift_port: int = int(os.environ.get("ELT_SPARK_THRIFT_PORT", "10000"))
 
     @property
     def master_url(self) -> str:
@@ -152,7 +155,40 @@ def status(settings: ClusterSettings | None = None) -> str:
     settings = settings or ClusterSettings()
     master = "up" if _listening(settings.master_port) else "down"
     worker = f"{alive_workers(settings)} alive"
+    thrift = "up" if _listening(settings.thrift_port) else "down"
     return (
         f"master {settings.master_url}: {master}; workers: {worker} ({settings.worker_cores} cores, "
-        f"{settings.worker_memory} each); state in {spark_dir() / 'cluster'}"
+        f"{settings.worker_memory} each); Thrift server {HOST}:{settings.thrift_port}: {thrift}; "
+        f"state in {spark_dir() / 'cluster'}"
     )
+
+
+def start_thrift(
+    parameters: dict[str, object], settings: ClusterSettings | None = None, timeout: float = 120.0
+) -> int:
+    """Start a Spark Thrift server on 127.0.0.1 with the `spark` target's settings (its master,
+    metastore and warehouse), unless one listens already; returns its port."""
+    settings = settings or ClusterSettings()
+    if not _listening(settings.thrift_port):
+        args = ["--name", "elt_warehouse thrift server"]
+        for key, value in parameters.items():
+            args += ["--conf", f"{key}={value}"]
+        args += [
+            "--hiveconf",
+            f"hive.server2.thrift.port={settings.thrift_port}",
+            "--hiveconf",
+            f"hive.server2.thrift.bind.host={HOST}",
+        ]
+        done = _daemon("submit", THRIFT, *args)
+        if done.returncode != 0:
+            raise LoaderError(
+                f"cannot start the Spark Thrift server: {done.stdout}{done.stderr}".strip()
+            )
+        _wait("Thrift server to listen", lambda: _listening(settings.thrift_port), timeout)
+    return settings.thrift_port
+
+
+def stop_thrift(settings: ClusterSettings | None = None, timeout: float = 60.0) -> None:
+    settings = settings or ClusterSettings()
+    _daemon("stop", THRIFT)
+    _wait("Thrift server to stop", lambda: not _listening(settings.thrift_port), timeout)

@@ -126,7 +126,11 @@ class ThriftCatalog(Catalog):
             cur.execute(statement)
             if not cur.description:
                 return [], []
-            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
+            try:
+                rows = cur.fetchall()
+            except TypeError:  # PyHive on a statement without a result set (DDL)
+                return [], []
+            return [d[0] for d in cur.description], [tuple(r) for r in rows or []]
         finally:
             cur.close()
 

@@ -170,6 +170,7 @@ class SparkWarehouse(Warehouse):
         self.duck = duckdb.connect()
         _configure(self.duck, self.scratch)
         self._catalog: Catalog | None = None
+        self._locked = False
         self._columns: dict[tuple[str, str], list[str] | None] = {}
 
     # -- places ---------------------------------------------------------------------------
@@ -280,9 +281,11 @@ class SparkWarehouse(Warehouse):
                             f"{self.description}: another `elt load` holds {path}; waited {timeout:.0f} s"
                         ) from None
                     time.sleep(0.25)
+            self._locked = True
             try:
                 yield
             finally:
+                self._locked = False
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def prepare(self, schemas: set[str]) -> None:
@@ -291,7 +294,8 @@ class SparkWarehouse(Warehouse):
         for book in BOOKKEEPING:
             self._ensure_book(book.name, [(c.name, c.kind) for c in book.columns])
         self._ensure_book(hash_key.TABLE, [(name, kind) for name, kind, _ in hash_key.COLUMNS])
-        self._sweep(schemas)
+        if self._locked:  # only a load, under the loader's lock: never a load still running
+            self._sweep(schemas)
         self._recatalog_raw(schemas)
 
     def _current_manifest_files(self) -> dict[str, tuple[str, Path]]:

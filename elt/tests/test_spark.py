@@ -228,6 +228,24 @@ def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
     assert "down" in stopped.stdout
 
 
+def test_through_a_thrift_server_the_loader_and_dbt_rebuild_the_same_marts(twin: Twin) -> None:
+    """`method: thrift`: the loader's DDL and every model through a Spark Thrift server (which
+    holds the metastore while it runs), rebuilt in full: the marts still equal DuckDB's."""
+    env = {**twin.env, "ELT_SPARK_THRIFT_PORT": "11000"}
+    started = run_elt("spark-cluster", "thrift-start", env=env)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        loaded = run_elt("load", "--target", "spark_thrift", "--data-dir", str(twin.data), env=env)
+        assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
+        assert "0 rows loaded" in loaded.stdout
+        built = dbt(twin.work / "thrift", "spark_thrift", "run", "--full-refresh", env=env)
+        assert built.returncode == 0, built.stdout[-4000:]
+    finally:
+        stopped = run_elt("spark-cluster", "thrift-stop", env=env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert compare(twin.work / "duck" / "warehouse.duckdb", twin.work / "spark") == {}
+
+
 # -- the bookkeeping of Parquet files, without a JVM --------------------------------------
 
 

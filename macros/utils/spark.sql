@@ -79,6 +79,12 @@
 {% endmacro %}
 
 
+{#- A statement without a result (run_query fetches one, which the Thrift driver cannot for DDL) -#}
+{% macro spark_execute(sql) -%}
+    {%- do adapter.execute(sql, auto_begin=false, fetch=false) -%}
+{%- endmacro %}
+
+
 {% macro spark_staging_relation(relation, suffix='__dbt_new') -%}
     {{ return(relation.incorporate(path={'identifier': relation.identifier ~ suffix})) }}
 {%- endmacro %}
@@ -94,9 +100,9 @@
     {%- set key_match = [] -%}
     {%- for k in keys -%}{%- do key_match.append('old.' ~ k ~ ' = new.' ~ k) -%}{%- endfor -%}
     {#- the new rows once (the model's query runs once), then what the target keeps of its old -#}
-    {%- do run_query('drop table if exists ' ~ new_rows) -%}
-    {%- do run_query('drop table if exists ' ~ staged) -%}
-    {%- do run_query('create table ' ~ new_rows ~ ' using parquet as select * from ' ~ source) -%}
+    {%- do spark_execute('drop table if exists ' ~ new_rows) -%}
+    {%- do spark_execute('drop table if exists ' ~ staged) -%}
+    {%- do spark_execute('create table ' ~ new_rows ~ ' using parquet as select * from ' ~ source) -%}
     {%- set kept -%}
         select {{ columns }} from {{ target }} as old
         {%- if partitions %}
@@ -120,6 +126,10 @@
         distribute by {{ partitions | join(', ') }}
         {%- endif %}
     {%- endcall -%}
+    {#- only the partitions written are replaced (Spark's default, static, would empty the rest) -#}
+    {%- if partitions -%}
+        {%- do spark_execute('set spark.sql.sources.partitionOverwriteMode = dynamic') -%}
+    {%- endif %}
     insert overwrite table {{ target }}
     {%- if partitions %} partition ({{ partitions | join(', ') }}){% endif %}
     select {{ columns }} from {{ staged }}
@@ -129,7 +139,7 @@
 {#- A post-hook: drops what `delete+insert` staged on Spark (renders nothing; nothing elsewhere). -#}
 {% macro drop_incremental_staging() -%}
     {%- if execute and target.type == 'spark' and config.get('materialized') == 'incremental' -%}
-        {%- do run_query('drop table if exists ' ~ spark_staging_relation(this)) -%}
-        {%- do run_query('drop table if exists ' ~ spark_staging_relation(this, '__dbt_src')) -%}
+        {%- do spark_execute('drop table if exists ' ~ spark_staging_relation(this)) -%}
+        {%- do spark_execute('drop table if exists ' ~ spark_staging_relation(this, '__dbt_src')) -%}
     {%- endif -%}
 {%- endmacro %}
