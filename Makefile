@@ -142,10 +142,10 @@ run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load dbt $(RUN_PUBLISH) docs-generate
 	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$$published', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
 	else \
 	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c \"select * from $$schema.rpt_daily_sales limit 10\""; \
-	fi
-	@echo "  Docs:        target/index.html (make serve-docs to browse it)"
-	@echo "  Monitoring:  the page the report: line above names (open it in a browser; make report refreshes it)"
-	@echo "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'"
+	fi; \
+	echo "  Docs:        target/index.html (make serve-docs to browse it)"; \
+	echo "  Monitoring:  the page the report: line above names (open it in a browser; make report refreshes it)"; \
+	echo "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'"
 
 data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
 	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \

@@ -86,7 +86,10 @@ class SessionCatalog(Catalog):
         for key, value in parameters.items():
             builder = builder.config(key, str(value))
         # DDL only: local mode, one core, no UI; the metastore and warehouse are the profile's
-        builder = builder.master("local[1]").appName("elt load (catalog)")
+        builder = builder.master("local[1]").appName("elt (catalog)")
+        builder = builder.config("spark.ui.enabled", "false").config(
+            "spark.ui.showConsoleProgress", "false"
+        )
         try:
             self.spark = builder.getOrCreate()
         except Exception as exc:  # noqa: BLE001 - py4j and PyHive raise many types

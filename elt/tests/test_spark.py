@@ -14,6 +14,10 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +206,69 @@ def test_the_fact_rewrites_only_the_order_days_new_rows_touch(twin: Twin) -> Non
 
 def test_a_second_load_of_the_same_files_loads_nothing(twin: Twin) -> None:
     assert "0 rows loaded" in twin.rerun_output
+
+
+def test_a_killed_load_is_completed_by_the_next_with_every_file_once(
+    twin: Twin, tmp_path: Path
+) -> None:
+    """kill -9 of `elt load --target spark` after its first committed file, then a rerun: each
+    file's rows are in its raw table once, as many as its manifest row says, and no more."""
+    import duckdb
+
+    from elt.tests.test_loader import _a_file_committed
+
+    env = {**os.environ, **spark_env(tmp_path)}
+    events = tmp_path / "load.jsonl"
+    n_files = sum(1 for p in twin.data.rglob("part-*") if p.is_file())
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "elt",
+            "load",
+            "--target",
+            "spark",
+            "--data-dir",
+            str(twin.data),
+            "--quiet",
+            "--log-json",
+            str(events),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    while proc.poll() is None and time.monotonic() < deadline and not _a_file_committed(events):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    raw = tmp_path / "spark" / "raw" / "raw"
+    committed = len(list((raw / "_elt_manifest").glob("*.parquet")))
+    assert 0 < committed < n_files, f"not killed mid-way: {committed} of {n_files} files committed"
+    rerun = run_elt("load", "--target", "spark", "--data-dir", str(twin.data), env=env)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    con = duckdb.connect()
+    manifest = dict(
+        con.execute(
+            "select file_path, rows_loaded from read_parquet(?) where status = 'loaded'",
+            [str(raw / "_elt_manifest" / "*.parquet")],
+        ).fetchall()
+    )
+    assert len(manifest) == n_files
+    stored: dict[str, int] = {}
+    for folder in raw.iterdir():
+        if folder.name.startswith("_") or not list(folder.glob("part-*.parquet")):
+            continue
+        rows = con.execute(
+            "select _source_file, count(*), count(distinct _row_number) from read_parquet(?) group by 1",
+            [str(folder / "part-*.parquet")],
+        ).fetchall()
+        for path, count, distinct in rows:
+            assert count == distinct, f"{path}: rows twice in {folder.name}"
+            stored[path] = count
+    assert stored == {path: n for path, n in manifest.items() if n}
 
 
 def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
