@@ -84,14 +84,10 @@ def safe_name(value: str) -> str:
     )
 
 
-def _replace_atomically(tmp: Path, final: Path) -> None:
-    os.replace(tmp, final)
-
-
 def write_arrow(table: pa.Table, final: Path) -> None:
     tmp = final.with_name("." + final.name + ".tmp")
     pq.write_table(table, tmp, compression="zstd")
-    _replace_atomically(tmp, final)
+    os.replace(tmp, final)
 
 
 def _configure(con: duckdb.DuckDBPyConnection, scratch: Path) -> None:
@@ -140,7 +136,7 @@ class SparkSession_(Session):
         except FileLoadError:
             tmp.unlink(missing_ok=True)
             raise
-        _replace_atomically(tmp, part)
+        os.replace(tmp, part)
         if load.rejects:
             write_arrow(
                 quarantine_table(f, load.rejects, load.batch_id, now),
