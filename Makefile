@@ -226,7 +226,7 @@ serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOC
 _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-test: lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) $(SPARK_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
+test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
