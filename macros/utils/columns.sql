@@ -44,3 +44,19 @@
 {% macro spark__sorted_text_list(expression) -%}
     nullif(array_join(array_sort(collect_list({{ expression }})), ', '), '')
 {%- endmacro %}
+
+
+{#- Text without a length: varchar on DuckDB and PostgreSQL (as the contracts declare it), string
+    on Spark. (dbt.type_string() is `text` on PostgreSQL, which an incremental model's schema
+    check tells from the `varchar` its contract created.) -#}
+{% macro text_type() -%}
+    {{ return(adapter.dispatch('text_type')()) }}
+{%- endmacro %}
+
+{% macro default__text_type() -%}
+    varchar
+{%- endmacro %}
+
+{% macro spark__text_type() -%}
+    string
+{%- endmacro %}

@@ -47,7 +47,7 @@ final as (
         cast(
             case when tests_run > 0 then 1.0 * tests_passed / tests_run end as numeric(9, 6)
         ) as pass_rate,
-        cast(failing_tests as {{ dbt.type_string() }}) as failing_tests
+        cast(failing_tests as {{ text_type() }}) as failing_tests
     from daily
 
 )

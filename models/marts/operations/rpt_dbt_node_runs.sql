@@ -53,7 +53,7 @@ final as (
         cast(execution_seconds as numeric(12, 3)) as execution_seconds,
         cast(rows_affected as bigint) as rows_affected,
         cast(failures as bigint) as failures,
-        cast(node_message as {{ dbt.type_string() }}) as node_message,
+        cast(node_message as {{ text_type() }}) as node_message,
         cast(node_started_at as timestamp) as node_started_at,
         is_test,
         node_status in ('fail', 'error') as is_failed,

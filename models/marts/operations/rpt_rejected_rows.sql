@@ -55,10 +55,10 @@ final as (
         cast({{ surrogate_key(['source_file', 'source_row_number']) }} as varchar(32))
             as rejected_row_sk,
         cast(source_table as varchar(100)) as source_table,
-        cast(source_file as {{ dbt.type_string() }}) as source_file,
+        cast(source_file as {{ text_type() }}) as source_file,
         cast(source_row_number as bigint) as source_row_number,
         cast(rejected_column as varchar(100)) as rejected_column,
-        cast(rejected_value as {{ dbt.type_string() }}) as rejected_value,
+        cast(rejected_value as {{ text_type() }}) as rejected_value,
         cast(reject_reason as varchar(200)) as reject_reason,
         cast(batch_id as varchar(100)) as batch_id,
         cast(source_loaded_at as timestamp) as source_loaded_at

@@ -81,7 +81,7 @@ final as (
         ) as skipped_items,
         cast(
             coalesce(nodes_per_run.failed_names, files_per_load.failed_names)
-            as {{ dbt.type_string() }}
+            as {{ text_type() }}
         ) as failed_item_names,
         cast(files_per_load.rows_loaded as bigint) as rows_loaded,
         runs.is_load,
