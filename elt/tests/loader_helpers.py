@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,3 +103,45 @@ def make_wh(kind: str, tmp: Path, pg_database: str | None) -> Wh:
             ELT_PG_DATABASE=pg_database,
         )
     return Wh(kind, env)
+
+
+def a_file_committed(events: Path) -> bool:
+    """Whether `elt load --log-json` has reported a first committed file."""
+    if not events.exists():
+        return False
+    for line in events.read_text().splitlines():
+        try:
+            if json.loads(line).get("event") == "file_loaded":
+                return True
+        except ValueError:  # a line still being written
+            continue
+    return False
+
+
+def kill_load_after_first_file(target: str, data: Path, env: dict[str, str], events: Path) -> None:
+    """`elt load`, killed (-9) as soon as its JSON events report a first committed file (they
+    are flushed per file): mid-way whatever the machine's load, no timing guess."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "elt",
+            "load",
+            "--target",
+            target,
+            "--data-dir",
+            str(data),
+            "--quiet",
+            "--log-json",
+            str(events),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    while proc.poll() is None and time.monotonic() < deadline and not a_file_committed(events):
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()

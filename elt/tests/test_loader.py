@@ -6,10 +6,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,8 +16,7 @@ import pytest
 
 from elt.generator.config import MESS_KINDS, STRUCTURAL_KINDS, GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.conftest import REPO
-from elt.tests.loader_helpers import Wh
+from elt.tests.loader_helpers import Wh, kill_load_after_first_file
 
 START = dt.date(2025, 3, 1)
 RATES = {k: (0.01 if k in STRUCTURAL_KINDS else 0.03) for k in MESS_KINDS}
@@ -219,18 +214,6 @@ def _loaded_files(wh: Wh) -> int:
         return 0
 
 
-def _a_file_committed(events: Path) -> bool:
-    if not events.exists():
-        return False
-    for line in events.read_text().splitlines():
-        try:
-            if json.loads(line).get("event") == "file_loaded":
-                return True
-        except ValueError:  # a line still being written
-            continue
-    return False
-
-
 @pytest.mark.slow
 def test_killed_load_leaves_no_partial_file_and_rerun_completes(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -240,35 +223,7 @@ def test_killed_load_leaves_no_partial_file_and_rerun_completes(wh: Wh, tmp_path
     env = {**os.environ, **wh.env}
     for attempt in range(5):
         _reset(wh)
-        events = tmp_path / f"load-{attempt}.jsonl"
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "elt",
-                "load",
-                "--target",
-                wh.kind,
-                "--data-dir",
-                str(data),
-                "--quiet",
-                "--log-json",
-                str(events),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        # kill as soon as the loader reports a first file committed (its JSON events are
-        # flushed per file): mid-way whatever the machine's load, no timing guess
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            if _a_file_committed(events):
-                break
-            time.sleep(0.005)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        kill_load_after_first_file(wh.kind, data, env, tmp_path / f"load-{attempt}.jsonl")
         done = _loaded_files(wh)
         if 0 < done < n_files:
             killed_mid_way = True

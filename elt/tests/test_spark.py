@@ -14,10 +14,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +24,7 @@ from elt.loader.bookkeeping import MANIFEST
 from elt.loader.spark_target import SparkWarehouse
 from elt.tests.conftest import REPO, run_elt
 from elt.tests.dbt_runner import dbt
+from elt.tests.loader_helpers import kill_load_after_first_file
 from elt.tests.spark_checks import compare
 
 REQUIRE_SPARK = os.environ.get("ELT_REQUIRE_SPARK") == "1"
@@ -215,35 +212,10 @@ def test_a_killed_load_is_completed_by_the_next_with_every_file_once(
     file's rows are in its raw table once, as many as its manifest row says, and no more."""
     import duckdb
 
-    from elt.tests.test_loader import _a_file_committed
-
     env = {**os.environ, **spark_env(tmp_path)}
     events = tmp_path / "load.jsonl"
     n_files = sum(1 for p in twin.data.rglob("part-*") if p.is_file())
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "elt",
-            "load",
-            "--target",
-            "spark",
-            "--data-dir",
-            str(twin.data),
-            "--quiet",
-            "--log-json",
-            str(events),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 180
-    while proc.poll() is None and time.monotonic() < deadline and not _a_file_committed(events):
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_load_after_first_file("spark", twin.data, env, events)
     raw = tmp_path / "spark" / "raw" / "raw"
     committed = len(list((raw / "_elt_manifest").glob("*.parquet")))
     assert 0 < committed < n_files, f"not killed mid-way: {committed} of {n_files} files committed"
