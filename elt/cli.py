@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -42,7 +42,44 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 130)
 
 
-@click.group()
+class UserError(click.ClickException):
+    """A mistake the user can fix: one unwrapped line on stderr (``error: ...``; no markup,
+    messages may hold brackets), no traceback, and an exit code an orchestrator can act on
+    (2 usage or configuration, 3 transient: see elt/loader/errors.py)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        # click declares exit_code a class variable; each error here carries its own
+        self.exit_code = exit_code  # type: ignore[misc]
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class Commands(click.Group):
+    """The ``elt`` group: an error a command did not turn into a message is still one line.
+
+    The project's own error types (a loader, profile or generator error) and the databases'
+    errors for a missing, locked or unreachable warehouse are what the user can fix; anything
+    else is a bug and keeps its traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import duckdb
+
+        from elt.loader.errors import LoaderError
+
+        try:
+            return super().invoke(ctx)
+        except LoaderError as exc:
+            raise UserError(str(exc), exc.exit_code) from exc
+        except ConfigError as exc:
+            raise UserError(str(exc)) from exc
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise UserError(f"DuckDB: {exc}", 3 if "lock" in str(exc).lower() else 2) from exc
+
+
+@click.group(cls=Commands)
 @click.version_option(package_name="elt-warehouse")
 def main() -> None:
     """ELT warehouse tools: generate sample data, load raw files."""
@@ -167,7 +204,8 @@ def generate_cmd(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
-            disable=quiet,
+            # a bar only on a terminal: in a log (cron, a container) it is noise
+            disable=quiet or not err.is_terminal,
             transient=True,
         ) as progress:
             task = progress.add_task("", total=days)
@@ -177,7 +215,7 @@ def generate_cmd(
 
             summary = generate(out_dir, cfg, days, start=start, cont=cont, on_day=on_day)
     except ConfigError as exc:
-        fail(str(exc))
+        raise UserError(str(exc)) from exc
     print_summary(summary)
 
 
@@ -259,7 +297,7 @@ def duckdb_wait_option() -> Callable[[Callable[..., None]], Callable[..., None]]
 )
 @click.option(
     "--max-quarantine-rate",
-    type=float,
+    type=click.FloatRange(0, 1),
     default=1.0,
     show_default=True,
     help="Fail a file when more than this share of its records is quarantined (0.05 = 5%).",
@@ -314,8 +352,6 @@ def load_cmd(
 
     events = EventLog(log_json) if log_json is not None else None
 
-    if not 0 <= max_quarantine_rate <= 1:
-        fail(f"--max-quarantine-rate must be between 0 and 1, got {max_quarantine_rate}")
     opts = LoadOptions(
         project_dir=project_dir,
         data_dir=data_dir or default_out_dir(),
@@ -334,7 +370,7 @@ def load_cmd(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err,
-        disable=quiet,
+        disable=quiet or not err.is_terminal,
         transient=True,
     ) as progress:
         task = progress.add_task("", total=None)
@@ -359,7 +395,7 @@ def load_cmd(
             progress.stop()
             if events:
                 events.error(str(exc))
-            fail(str(exc), exc.exit_code)
+            raise UserError(str(exc), exc.exit_code) from exc
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
         if events:
@@ -415,7 +451,9 @@ def archive_cmd(
     from elt.loader.errors import LoaderError
 
     if delete and older_than is None:
-        fail("--delete goes with --older-than (a source's own retention says archive or delete)")
+        raise UserError(
+            "--delete goes with --older-than (a source's own retention says archive or delete)"
+        )
     try:
         done = run_archive(
             project_dir,
@@ -430,7 +468,7 @@ def archive_cmd(
             lock_timeout,
         )
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     counts: dict[str, int] = {}
     for a in done:
         counts[a.action] = counts.get(a.action, 0) + 1
@@ -476,7 +514,7 @@ def backup_cmd(
     try:
         b = backup(load_target(project_dir, profiles_dir, target), root)
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     click.echo(
         f"backup {b.folder}: {len(b.rows)} tables, {sum(b.rows.values()):,} rows, "
         f"{b.size / 1e6:.1f} MB in {b.seconds:.1f} s"
@@ -498,7 +536,7 @@ def restore_cmd(
     try:
         b = restore(load_target(project_dir, profiles_dir, target), folder)
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     click.echo(
         f"restored {folder} (taken {b.created_at}): {len(b.rows)} tables, "
         f"{sum(b.rows.values()):,} rows in {b.seconds:.1f} s; now run dbt build"
@@ -522,7 +560,7 @@ def version_store(
         finally:
             store.close()
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
 
 
 def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
@@ -606,7 +644,7 @@ def publish_cmd(
         else:
             checked = auditing.audit(results, manifest)
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     with version_store(target, project_dir, profiles_dir) as store:
         if not checked.passed:
             live = next((v for v in store.versions() if v.is_current), None)
@@ -662,7 +700,9 @@ def rollback_cmd(
         if number is None:
             before = previous(store.versions())
             if before is None:
-                fail("no earlier version is kept: nothing to roll back to (`elt versions`)", 1)
+                raise UserError(
+                    "no earlier version is kept: nothing to roll back to (`elt versions`)", 1
+                )
             number = before.number
         began = time.monotonic()
         version = store.switch(number)
@@ -703,9 +743,9 @@ def drop_environment_cmd(target: str | None, project_dir: Path, profiles_dir: Pa
     try:
         env = current()
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     if env.name == "prod":
-        fail("drop-environment refuses production (ELT_ENV=prod)", 2)
+        raise UserError("drop-environment refuses production (ELT_ENV=prod)", 2)
     with version_store(target, project_dir, profiles_dir, env) as store:
         dropped = store.drop()
     click.echo(f"dropped {len(dropped)} of {env.prefix}*: {', '.join(dropped) or 'nothing'}")
@@ -797,7 +837,7 @@ def record_run_cmd(
         run = from_dbt_results(run_results, context_for(name, project_dir), exit_code)
         new = record(run, project_dir, profiles_dir, target, lock_timeout)
     except LoaderError as exc:
-        fail(f"record-run: {exc}", exc.exit_code)
+        raise UserError(f"record-run: {exc}", exc.exit_code) from exc
     click.echo(
         f"record-run: {'recorded' if new else 'already recorded, nothing added:'} {run.describe()}"
     )
@@ -832,7 +872,7 @@ def metrics_cmd(
     from elt.semantic_layer import prepare, run_mf
 
     if not mf_args:
-        fail(
+        raise UserError(
             "metrics: name an mf command, e.g. `elt metrics query --metrics revenue --group-by metric_time__month`"
         )
     try:
@@ -842,7 +882,7 @@ def metrics_cmd(
             project_dir, target_dir, resolved, current(), not on_build, profiles_dir
         )
     except LoaderError as exc:
-        fail(f"metrics: {exc}", exc.exit_code)
+        raise UserError(f"metrics: {exc}", exc.exit_code) from exc
     sys.exit(run_mf(folder, env, list(mf_args)))
 
 
@@ -856,7 +896,11 @@ def metrics_cmd(
     help="The HTML file to write [env ELT_REPORT_PATH; default: artifacts/report/<env>-<target>.html].",
 )
 @click.option(
-    "--days", type=int, default=90, show_default=True, help="Days of history the charts show."
+    "--days",
+    type=click.IntRange(min=1),
+    default=90,
+    show_default=True,
+    help="Days of history the charts show.",
 )
 @duckdb_wait_option()
 def report_cmd(
@@ -877,15 +921,13 @@ def report_cmd(
     from elt.loader.profile import load_target
     from elt.report.run import write_report
 
-    if days < 1:
-        fail("report: --days must be at least 1")
     try:
         resolved = load_target(project_dir, profiles_dir, target)
         env = current()
         path = output or Path("artifacts") / "report" / f"{env.label}-{resolved.name}.html"
         written = write_report(resolved, env, path, days, lock_timeout)
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     click.echo(
         f"report: {written.path} ({written.size_bytes / 1e6:.1f} MB; read the warehouse in "
         f"{written.read_seconds:.2f} s, {written.total_seconds:.2f} s in all)"
@@ -930,7 +972,7 @@ def spark_cluster_cmd(action: str, project_dir: Path, profiles_dir: Path | None)
         else:
             click.echo(f"spark-cluster: {spark_cluster.status()}")
     except LoaderError as exc:
-        fail(str(exc))
+        raise UserError(str(exc)) from exc
 
 
 @main.command("spark-sql")
@@ -948,14 +990,14 @@ def spark_sql_cmd(
     try:
         resolved = load_target(project_dir, profiles_dir, target or "spark")
         if resolved.type != "spark":
-            fail(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
+            raise UserError(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
         catalog = open_catalog(resolved.settings)
         try:
             columns, rows = catalog.query(statement)
         finally:
             catalog.close()
     except LoaderError as exc:
-        fail(str(exc), exc.exit_code)
+        raise UserError(str(exc), exc.exit_code) from exc
     table = Table()
     for name in columns:
         table.add_column(name)
@@ -980,7 +1022,7 @@ def setup_postgres_cmd() -> None:
         for line in setup(Admin.from_env(), Roles.from_env()):
             click.echo(line)
     except LoaderError as exc:
-        fail(str(exc))
+        raise UserError(str(exc)) from exc
 
 
 def print_load_report(report: LoadReport) -> None:
@@ -1032,12 +1074,6 @@ def print_load_report(report: LoadReport) -> None:
         + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED"),
         highlight=False,
     )
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One unwrapped line on stderr (no markup: messages may hold brackets), then exit."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def print_summary(s: Summary) -> None:

@@ -204,17 +204,19 @@ class DuckDBStore:
     def drop(self) -> list[str]:
         """Everything of this environment: its schemas in the build, its published files."""
         dropped = []
-        con = duckdb.connect(str(self.build))
-        try:
-            for (schema,) in con.execute(
-                "select schema_name from information_schema.schemata "
-                "where catalog_name = current_database() and starts_with(schema_name, ?)",
-                [self.env.prefix],
-            ).fetchall():
-                con.execute(f"drop schema {_quote(schema)} cascade")
-                dropped.append(schema)
-        finally:
-            con.close()
+        # without a build file there are no schemas (connecting would create an empty one)
+        if self.build.exists():
+            con = duckdb.connect(str(self.build))
+            try:
+                for (schema,) in con.execute(
+                    "select schema_name from information_schema.schemata "
+                    "where catalog_name = current_database() and starts_with(schema_name, ?)",
+                    [self.env.prefix],
+                ).fetchall():
+                    con.execute(f"drop schema {_quote(schema)} cascade")
+                    dropped.append(schema)
+            finally:
+                con.close()
         for path in (self.published, self.folder):
             if path.is_dir():
                 shutil.rmtree(path)

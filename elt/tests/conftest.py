@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -67,6 +68,29 @@ def run_elt(
         check=False,
         text=True,
         timeout=600,
+    )
+
+
+def invoke_elt(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """``elt`` in this process, through click's test runner: what :func:`run_elt` returns,
+    without starting an interpreter (half a second a call). An exception the command does not
+    turn into a message propagates: a traceback fails the test."""
+    from click.testing import CliRunner
+
+    from elt.cli import main
+
+    overrides: dict[str, str | None] = {**(env or {}), **dict.fromkeys(unset)}
+    with contextlib.chdir(cwd or REPO):
+        result = CliRunner().invoke(
+            main, list(args), prog_name="elt", env=overrides, catch_exceptions=False
+        )
+    return subprocess.CompletedProcess(
+        ["elt", *args], result.exit_code, result.stdout, result.stderr
     )
 
 

@@ -17,7 +17,7 @@ import pytest
 from elt.generator import reference
 from elt.generator.config import MESS_KINDS, STRUCTURAL_KINDS, GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.conftest import REPO, run_elt
+from elt.tests.conftest import REPO, invoke_elt
 from elt.tests.filecheck import data_lines, inspect_dataset, parse_line
 
 START = dt.date(2025, 3, 1)
@@ -227,7 +227,7 @@ def test_continuing_by_one_day_keeps_ids_unique_and_updates_existing_records(
 ) -> None:
     generate(tmp_path, cfg(scale=0.05, rates=HIGH_RATES), days=5)
     new_day = str(START + dt.timedelta(days=5))
-    result = run_elt(
+    result = invoke_elt(
         "generate",
         "--out",
         str(tmp_path),
@@ -308,7 +308,7 @@ def _is_json(line: bytes) -> bool:
     ],
 )
 def test_bad_options_fail_clearly(tmp_path: Path, args: list[str], message: str) -> None:
-    result = run_elt("generate", "--out", str(tmp_path / "d"), "--quiet", *args)
+    result = invoke_elt("generate", "--out", str(tmp_path / "d"), "--quiet", *args)
     assert result.returncode == 2
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
@@ -317,7 +317,7 @@ def test_bad_options_fail_clearly(tmp_path: Path, args: list[str], message: str)
 def test_unwritable_directory_fails_clearly(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    result = run_elt("generate", "--out", str(blocker / "data"), "--quiet")
+    result = invoke_elt("generate", "--out", str(blocker / "data"), "--quiet")
     assert result.returncode == 2
     assert "is not writable" in result.stderr
     assert str(blocker / "data") in result.stderr
@@ -326,10 +326,10 @@ def test_unwritable_directory_fails_clearly(tmp_path: Path) -> None:
 def test_existing_dataset_is_not_overwritten(tmp_path: Path) -> None:
     generate(tmp_path, cfg(), days=2)
     before = tree_digest(tmp_path)
-    again = run_elt("generate", "--out", str(tmp_path), "--quiet", "--days", "1")
+    again = invoke_elt("generate", "--out", str(tmp_path), "--quiet", "--days", "1")
     assert again.returncode == 2
     assert "already holds a dataset" in again.stderr
-    gap = run_elt(
+    gap = invoke_elt(
         "generate",
         "--out",
         str(tmp_path),
@@ -342,14 +342,14 @@ def test_existing_dataset_is_not_overwritten(tmp_path: Path) -> None:
     )
     assert gap.returncode == 2
     assert "must start on 2025-03-03" in gap.stderr
-    seed = run_elt("generate", "--out", str(tmp_path), "--quiet", "--continue", "--seed", "8")
+    seed = invoke_elt("generate", "--out", str(tmp_path), "--quiet", "--continue", "--seed", "8")
     assert seed.returncode == 2
     assert "same seed" in seed.stderr
     assert tree_digest(tmp_path) == before
 
 
 def test_summary_is_printed(tmp_path: Path) -> None:
-    result = run_elt("generate", "--out", str(tmp_path), "--days", "2", "--quiet")
+    result = invoke_elt("generate", "--out", str(tmp_path), "--days", "2", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "shop/order_items" in result.stdout
     assert "rows/s" in result.stdout

@@ -15,7 +15,7 @@ import pytest
 
 from elt.loader.bookkeeping import Note, NoteKind
 from elt.loader.postgres_target import LOCK_KEY
-from elt.tests.conftest import REPO, pg_settings, run_elt
+from elt.tests.conftest import REPO, invoke_elt, pg_settings
 from elt.tests.loader_helpers import Wh, make_wh
 
 SOURCES = """
@@ -229,7 +229,7 @@ def test_max_quarantine_rate_fails_the_file_and_the_run(wh: Wh, tmp_path: Path) 
 
 
 def _cli(wh: Wh, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_elt("load", "--target", wh.kind, "--quiet", *args, env=wh.env)
+    return invoke_elt("load", "--target", wh.kind, "--quiet", *args, env=wh.env)
 
 
 def test_cli_exit_codes_and_summary(wh: Wh, tmp_path: Path) -> None:
@@ -286,7 +286,7 @@ def test_cli_exit_codes_and_summary(wh: Wh, tmp_path: Path) -> None:
 )
 def test_bad_config_is_reported(tmp_path: Path, sources: str, message: str) -> None:
     (tmp_path / "data").mkdir()
-    result = run_elt(
+    result = invoke_elt(
         "load",
         "--data-dir",
         str(tmp_path / "data"),
@@ -303,17 +303,21 @@ def test_bad_config_is_reported(tmp_path: Path, sources: str, message: str) -> N
 
 def test_missing_paths_and_unknown_names_are_reported(tmp_path: Path) -> None:
     env = {"ELT_DUCKDB_PATH": str(tmp_path / "w.duckdb")}
-    missing = run_elt("load", "--data-dir", str(tmp_path / "nowhere"), env=env)
+    missing = invoke_elt("load", "--data-dir", str(tmp_path / "nowhere"), env=env)
     assert missing.returncode == 2
     assert f"data directory {tmp_path / 'nowhere'} does not exist" in missing.stderr
     (tmp_path / "data").mkdir()
-    target = run_elt("load", "--data-dir", str(tmp_path / "data"), "--target", "snowflake", env=env)
+    target = invoke_elt(
+        "load", "--data-dir", str(tmp_path / "data"), "--target", "snowflake", env=env
+    )
     assert target.returncode == 2
     assert "target 'snowflake' is not in profile 'elt_warehouse'" in target.stderr
-    table = run_elt("load", "--data-dir", str(tmp_path / "data"), "--table", "shop.nope", env=env)
+    table = invoke_elt(
+        "load", "--data-dir", str(tmp_path / "data"), "--table", "shop.nope", env=env
+    )
     assert table.returncode == 2
     assert "unknown source table(s) shop.nope" in table.stderr
-    profiles = run_elt(
+    profiles = invoke_elt(
         "load", "--data-dir", str(tmp_path / "data"), "--profiles-dir", str(tmp_path), env=env
     )
     assert profiles.returncode == 2
@@ -330,7 +334,7 @@ def test_unreachable_or_missing_postgres_is_reported_without_the_password(
         "ELT_PG_USER": "postgres",
         "ELT_PG_PASSWORD": "s3cret-value",
     }
-    down = run_elt(
+    down = invoke_elt(
         "load",
         "--target",
         "postgres",
@@ -341,7 +345,7 @@ def test_unreachable_or_missing_postgres_is_reported_without_the_password(
     assert down.returncode == 3  # transient: the server may be back at the next try
     assert "cannot connect to target 'postgres' (postgres postgres@127.0.0.1:1/" in down.stderr
     assert "s3cret-value" not in down.stderr + down.stdout
-    nodb = run_elt(
+    nodb = invoke_elt(
         "load",
         "--target",
         "postgres",
@@ -384,12 +388,12 @@ def test_second_duckdb_loader_waits_then_gives_up_clearly(tmp_path: Path) -> Non
     assert blocker.stdout is not None
     assert blocker.stdout.readline().strip() == "held"
     began = time.monotonic()
-    gave_up = run_elt(*args, "--lock-timeout", "1", env={"ELT_DUCKDB_PATH": str(path)})
+    gave_up = invoke_elt(*args, "--lock-timeout", "1", env={"ELT_DUCKDB_PATH": str(path)})
     assert gave_up.returncode == 3
     assert "is in use by another process" in gave_up.stderr
     assert "waited 1 s" in gave_up.stderr
     assert 0.9 < time.monotonic() - began < 10
-    waited = run_elt(
+    waited = invoke_elt(
         *args, "--lock-timeout", "30", env={"ELT_DUCKDB_PATH": str(path)}
     )  # the blocker lets go after 3 s
     blocker.wait()
@@ -478,7 +482,7 @@ def test_a_full_disk_stops_the_load_clearly_and_a_rerun_finishes_it(
     generate(data, GeneratorConfig(scale=0.02, seed=2, start=dt.date(2025, 3, 3)), days=4)
 
     def load_into(path: Path) -> subprocess.CompletedProcess[str]:
-        return run_elt(
+        return invoke_elt(
             "load",
             "--target",
             "duckdb",
