@@ -3,7 +3,9 @@
 
 PYTHON      ?= python3
 VENV        ?= .venv
-TARGET      ?= duckdb
+# the dbt target; ELT_TARGET (profiles.yml's default target) sets it too, so one setting
+# serves make, dbt and the loader (the image and compose.yaml set ELT_TARGET)
+TARGET      ?= $(or $(ELT_TARGET),duckdb)
 DATA_DIR    ?= $(or $(ELT_DATA_DIR),data)
 DUCKDB_PATH ?= $(or $(ELT_DUCKDB_PATH),warehouse/warehouse.duckdb)
 SCALE       ?= 0.01
@@ -71,6 +73,7 @@ COMMA := ,
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
+        daily image-base image-wheels image image-airflow image-smoke \
         env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
 
 help: ## List the targets
@@ -213,6 +216,8 @@ build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, t
 	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results target/run_results.json \
 	    || echo "build: the run history misses this build (see the line above)"; \
 	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results target/run_results.json
+
+daily: load build publish report ## The nightly routine: load new files, build and test, publish if every test passed, the monitoring page (the image's default command)
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
 
@@ -376,3 +381,48 @@ clean-data: ## Remove the generated dataset in DATA_DIR
 
 distclean: clean clean-warehouse clean-data ## Remove everything made locally, .venv included (the warehouse is backed up first)
 	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache
+
+# --- deployment (docs/deployment.md) -----------------------------------------------------
+# The image: Containerfile, built with podman from a base image made by debootstrap (no
+# registry needed) and wheels built here (the image build needs no network).
+PODMAN      ?= podman --runtime runc
+IMAGE       ?= localhost/elt-warehouse:latest
+BASE_IMAGE  ?= localhost/elt-base:bookworm
+DEBIAN_MIRROR ?= http://deb.debian.org/debian
+IMAGE_LIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
+PACKAGE_FILES := pyproject.toml $(shell git ls-files elt 2>/dev/null | grep -v '^elt/tests/')
+
+image-base: ## A Debian bookworm base image from Debian's packages (debootstrap + podman import; as root; once)
+	PODMAN="$(PODMAN)" sh deploy/base-image.sh "$(BASE_IMAGE)" "$(DEBIAN_MIRROR)"
+
+# the wheels of the project and its dependencies (build/wheels), or with an extra
+# (build/wheels-airflow); pip wheel takes them from the package index, or its cache
+build/wheels/.built: $(PACKAGE_FILES) | $(STAMP)
+	rm -rf build/wheels
+	$(BIN)/python -m pip wheel --quiet --wheel-dir build/wheels .
+	@touch $@
+
+build/wheels-%/.built: $(PACKAGE_FILES) | $(STAMP)
+	rm -rf build/wheels-$*
+	$(BIN)/python -m pip wheel --quiet --wheel-dir build/wheels-$* ".[$*]"
+	@touch $@
+
+image-wheels: build/wheels/.built ## Wheels of the project and its dependencies into build/wheels, for an offline image build
+
+IMAGE_BUILD = $(PODMAN) build --network none $(IMAGE_LIMITS) --build-arg BASE="$(BASE_IMAGE)" \
+	--build-arg GIT_COMMIT="$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" -f Containerfile
+
+image: image-base build/wheels/.built ## Build the warehouse image IMAGE (localhost/elt-warehouse:latest) with podman, offline
+	$(IMAGE_BUILD) -t "$(IMAGE)" .
+	@# the install stage's image is dangling once the build is done
+	$(PODMAN) image prune --force > /dev/null
+
+image-airflow: image-base build/wheels-airflow/.built ## Build the image of compose.yaml's airflow profile: the warehouse image plus Airflow 3 and Cosmos
+	$(IMAGE_BUILD) --build-arg WHEELS=build/wheels-airflow --build-arg EXTRAS=airflow \
+	  -t "$(IMAGE:%:latest=%-airflow:latest)" .
+
+# SMOKE_POSTGRES=host:port adds the same on PostgreSQL (host network, a throwaway database)
+SMOKE_POSTGRES ?=
+
+image-smoke: image ## Build the image, then run generate, load, build, publish inside it with no network (deploy/smoke.sh; SMOKE_POSTGRES=127.0.0.1:5432 adds PostgreSQL)
+	PODMAN="$(PODMAN)" SMOKE_POSTGRES="$(SMOKE_POSTGRES)" sh deploy/smoke.sh "$(IMAGE)"
