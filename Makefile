@@ -71,7 +71,7 @@ COMMA := ,
 .PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
-        tools lint lint-sql lint-py typecheck lint-files fix conventions erd test-docs-site \
+        tools lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
         daily image-base image-wheels image image-airflow image-smoke \
         env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
@@ -345,6 +345,17 @@ conventions: docs-generate $(ELT_DBT_BOUNCER) ## dbt-bouncer (dbt-bouncer.yml) o
 erd: $(STAMP) ## Regenerate the star-schema diagram in README.md and models/overview.md from the dbt manifest
 	$(DBT) parse --target $(TARGET) --quiet
 	$(BIN)/python -m elt.erd --manifest target/manifest.json --write README.md models/overview.md
+
+reference: $(STAMP) ## Regenerate docs/reference (the marts' DDL and data dictionary) from the manifest and catalog of a throwaway DuckDB build
+	@work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	  export ELT_ENV=prod ELT_DUCKDB_PATH="$$work/reference.duckdb" DBT_TARGET_PATH="$$work/target" \
+	    ELT_EMAIL_HASH_KEY=reference-only-email-hash-key-0123456789; \
+	  $(ELT) generate --out "$$work/data" --scale 0.001 --days 1 --quiet > /dev/null \
+	  && $(ELT) load --target duckdb --data-dir "$$work/data" --quiet > /dev/null \
+	  && $(DBT) seed --target duckdb --quiet && $(DBT) run --target duckdb --quiet \
+	  && $(DBT) docs generate --target duckdb --quiet \
+	  && $(BIN)/python -m elt.reference --manifest "$$work/target/manifest.json" \
+	    --catalog "$$work/target/catalog.json" --write docs/reference
 
 test-docs-site: $(STAMP) ## Only the docs-site and conventions tests (builds a small warehouse, opens the site in headless Chromium)
 	$(BIN)/python -m pytest elt/tests/test_docs_site.py elt/tests/test_conventions.py $(PYTEST_ARGS)
