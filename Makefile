@@ -27,7 +27,7 @@ ifeq ($(wildcard $(ENV_FILE)),)
 $(error ELT_ENV=$(ELT_ENV): no $(ENV_FILE) (environments: dev, ci, prod))
 endif
 $(foreach kv,$(shell grep -E '^[A-Z][A-Z0-9_]*=' $(ENV_FILE)),$(if $(filter environment command line,$(origin $(firstword $(subst =, ,$(kv))))),,$(eval export $(kv))))
-# Spark (README: Spark): its tables, metastore and local cluster live in ELT_SPARK_DIR, beside
+# Spark (docs/spark.md): its tables, metastore and local cluster live in ELT_SPARK_DIR, beside
 # the DuckDB file by default; Spark's logging is the project's (elt/spark_conf)
 export ELT_SPARK_DIR := $(abspath $(or $(ELT_SPARK_DIR),$(dir $(DUCKDB_PATH))spark))
 export SPARK_CONF_DIR ?= $(CURDIR)/elt/spark_conf
@@ -123,7 +123,7 @@ spark-sql: $(SPARK_STAMP) ## A query on the Spark warehouse: make spark-sql SQL=
 	@test -n "$(SQL)" || { echo "spark-sql: SQL='select ...' is required"; exit 2; }
 	$(ELT) spark-sql "$(SQL)"
 
-# Spark has no published copy yet (README: Spark): its run stops after the build and the docs
+# Spark has no published copy yet (docs/spark.md): its run stops after the build and the docs
 RUN_PUBLISH := $(if $(filter spark%,$(TARGET)),,publish)
 RUN_REPORT  := $(if $(filter spark%,$(TARGET)),,report)
 
@@ -235,7 +235,7 @@ test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lin
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
-# --- orchestration (README: "Running under Airflow") ---------------------------------------
+# --- orchestration (docs/orchestration.md) -------------------------------------------------
 # Airflow 3 + Cosmos live in a virtualenv of their own, with the project (`.[airflow]`)
 AIRFLOW_VENV  ?= .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
@@ -263,7 +263,7 @@ airflow-dags-test: $(AIRFLOW_STAMP) data _warehouse_dir ## Run the daily DAG onc
 test-airflow: $(AIRFLOW_STAMP) ## Only the Airflow tests (DagBag import, end-to-end runs), in .venv-airflow
 	$(AIRFLOW_ENV) $(AIRFLOW_VENV)/bin/python -m pytest orchestration/airflow/tests $(PYTEST_ARGS)
 
-# --- observability (README: "Observability") ------------------------------------------------
+# --- observability (docs/observability.md) ---------------------------------------------------
 # Elementary is optional: ELT_ELEMENTARY_PACKAGES names a directory holding its dbt package
 # and dbt_utils (made by one of the two targets below); without it nothing of it runs.
 ELEMENTARY_VERSION := 0.25.1
@@ -278,7 +278,7 @@ $(OBSERVE_STAMP): $(STAMP)
 observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `edr report` to OBSERVE_REPORT (needs ELT_ELEMENTARY_PACKAGES)
 	@if [ ! -f "$$ELT_ELEMENTARY_PACKAGES/elementary/dbt_project.yml" ]; then \
 	  echo "observe: set ELT_ELEMENTARY_PACKAGES to a directory holding elementary $(ELEMENTARY_VERSION) and dbt_utils"; \
-	  echo "         (make elementary-packages, or make elementary-packages-from-git; README: Observability)"; \
+	  echo "         (make elementary-packages, or make elementary-packages-from-git; docs/observability.md)"; \
 	  exit 2; \
 	fi
 	$(DBT) run --target $(TARGET) --select elementary
@@ -307,7 +307,7 @@ elementary-packages-from-git: ## Offline: the same from local git clones (ELEMEN
 	git --git-dir="$(DBT_UTILS_GIT)" archive $(DBT_UTILS_VERSION) | tar -x -C vendor/dbt_packages/dbt_utils
 	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
-# --- quality gates (README: "Quality gates") ---------------------------------------------
+# --- quality gates (docs/contributing.md) -------------------------------------------------
 SQL_PATHS := models snapshots tests analyses
 
 lint: lint-sql lint-py typecheck lint-files ## All static checks: SQL style, Python lint and format, mypy, file hygiene
@@ -342,9 +342,9 @@ fix: $(STAMP) ## Rewrite what the linters can fix: sqlfluff fix, ruff --fix, ruf
 conventions: docs-generate $(ELT_DBT_BOUNCER) ## dbt-bouncer (dbt-bouncer.yml) on the artifacts of TARGET's built warehouse (after `make run`)
 	$(ELT_DBT_BOUNCER) run --config-file dbt-bouncer.yml
 
-erd: $(STAMP) ## Regenerate the star-schema diagram in README.md and models/overview.md from the dbt manifest
+erd: $(STAMP) ## Regenerate the star-schema diagram in docs/models.md and models/overview.md from the dbt manifest
 	$(DBT) parse --target $(TARGET) --quiet
-	$(BIN)/python -m elt.erd --manifest target/manifest.json --write README.md models/overview.md
+	$(BIN)/python -m elt.erd --manifest target/manifest.json --write docs/models.md models/overview.md
 
 reference: $(STAMP) ## Regenerate docs/reference (the marts' DDL and data dictionary) from the manifest and catalog of a throwaway DuckDB build
 	@work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \

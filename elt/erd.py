@@ -2,11 +2,11 @@
 
 Relationships come from the marts' ``relationships`` tests, primary keys from their ``unique``
 tests and column types from their contracts. The result is a Mermaid ER diagram (GitHub renders
-it in the README) plus a table of the same joins (the dbt docs site shows it in the overview),
+it in docs/models.md) plus a table of the same joins (the dbt docs site shows it in the overview),
 written between ``<!-- erd:start -->`` and ``<!-- erd:end -->`` markers.
 
-    python -m elt.erd --manifest target/manifest.json --write README.md models/overview.md
-    python -m elt.erd --manifest target/manifest.json --check README.md models/overview.md
+    python -m elt.erd --manifest target/manifest.json --write docs/models.md models/overview.md
+    python -m elt.erd --manifest target/manifest.json --check docs/models.md models/overview.md
 """
 
 from __future__ import annotations

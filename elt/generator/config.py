@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 # Messiness kinds and their default rates: the share of eligible rows affected.
-# ``docs`` explains each kind; README and ``elt generate --help`` print this table.
+# ``docs`` explains each kind; docs/loading.md and ``elt generate --help`` print this table.
 MESS_KINDS: dict[str, tuple[float, str]] = {
     "duplicate_in_file": (0.01, "exact copy of a row elsewhere in the same file"),
     "duplicate_across_days": (0.005, "exact copy of a row of the previous day's file"),

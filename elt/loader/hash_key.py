@@ -84,7 +84,7 @@ def ensure(run: Run, meta: str, blob_type: str, mark: str) -> str:
         if current().name == "prod":
             raise LoaderError(
                 f"{ENV_VAR} is not set: production hashes emails with a key of its own "
-                "(README: Personal data); nothing loaded"
+                "(docs/postgres.md: Personal data); nothing loaded"
             )
         key = secrets.token_hex(32).encode()
     if stored and stored[0][0] == key_id(key):

@@ -1,4 +1,4 @@
-"""The star-schema diagram in README.md and the docs overview matches the dbt project."""
+"""The star-schema diagram in docs/models.md and the docs overview matches the dbt project."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from elt import erd
 from elt.tests.conftest import REPO
 from elt.tests.dbt_runner import dbt
 
-FILES = [REPO / "README.md", REPO / "models" / "overview.md"]
+FILES = [REPO / "docs" / "models.md", REPO / "models" / "overview.md"]
 
 
 @pytest.fixture(scope="module")

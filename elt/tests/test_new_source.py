@@ -1,4 +1,4 @@
-"""A new source by YAML alone: the README's example, added to a copy of the project, goes
+"""A new source by YAML alone: the example of docs/loading.md, added to a copy of the project, goes
 through the whole pipeline (generate, load, dbt build, docs) and every gate (dbt-bouncer,
 sqlfluff) green, with no other file touched."""
 
@@ -40,8 +40,10 @@ EXAMPLE = re.compile(r"<!-- example: (?P<path>\S+) -->\n```\w*\n(?P<body>.*?)```
 
 
 def readme_examples() -> dict[str, str]:
-    """The files the README's "Adding a source" section shows, by path."""
-    return {m["path"]: m["body"] for m in EXAMPLE.finditer((REPO / "README.md").read_text())}
+    """The files docs/loading.md's "Adding a source" section shows, by path."""
+    return {
+        m["path"]: m["body"] for m in EXAMPLE.finditer((REPO / "docs" / "loading.md").read_text())
+    }
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

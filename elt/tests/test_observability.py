@@ -274,7 +274,7 @@ VENDORED_PACKAGES = REPO / "vendor" / "dbt_packages"
 GET_PACKAGES = (
     "make elementary-packages (with internet), or offline from local git clones of "
     "elementary-data/dbt-data-reliability and dbt-labs/dbt-utils: make elementary-packages-from-git "
-    "ELEMENTARY_GIT=<clone> DBT_UTILS_GIT=<clone> (README: Observability)"
+    "ELEMENTARY_GIT=<clone> DBT_UTILS_GIT=<clone> (docs/observability.md)"
 )
 
 

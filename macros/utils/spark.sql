@@ -1,5 +1,5 @@
 {#-
-    Apache Spark on plain Parquet tables (README: Spark): what differs from DuckDB and
+    Apache Spark on plain Parquet tables (docs/spark.md): what differs from DuckDB and
     PostgreSQL beyond a function's spelling (those are dispatched next to the macro they
     belong to).
 -#}

@@ -13,7 +13,7 @@ they have, and `publication_blocked` raises the alert through `elt alert`.
 
 Configuration comes from the environment of the Airflow deployment, not from this file:
 
-    ELT_ENV                     dev, ci or prod (default prod): schema names (README: Environments)
+    ELT_ENV                     dev, ci or prod (default prod): schema names (docs/operations.md)
     ELT_TARGET                  duckdb (default) or postgres: the dbt target and the loader's
     ELT_LOAD_TARGET             the loader's target (default: ELT_TARGET; postgres_loader on PostgreSQL)
     ELT_DATA_DIR                where the extracts land (default <project>/data)
