@@ -391,13 +391,14 @@ clean-data: ## Remove the generated dataset in DATA_DIR
 	rm -rf "$(DATA_DIR)"
 
 distclean: clean clean-warehouse clean-data ## Remove everything made locally, .venv included (the warehouse is backed up first)
-	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache build
 
 # --- deployment (docs/deployment.md) -----------------------------------------------------
 # The image: Containerfile, built with podman from a base image made by debootstrap (no
 # registry needed) and wheels built here (the image build needs no network).
 PODMAN      ?= podman --runtime runc
 IMAGE       ?= localhost/elt-warehouse:latest
+AIRFLOW_IMAGE ?= localhost/elt-warehouse-airflow:latest
 BASE_IMAGE  ?= localhost/elt-base:bookworm
 DEBIAN_MIRROR ?= http://deb.debian.org/debian
 IMAGE_LIMITS := --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
@@ -429,11 +430,14 @@ image: image-base build/wheels/.built ## Build the warehouse image IMAGE (localh
 	$(PODMAN) image prune --force > /dev/null
 
 image-airflow: image-base build/wheels-airflow/.built ## Build the image of compose.yaml's airflow profile: the warehouse image plus Airflow 3 and Cosmos
-	$(IMAGE_BUILD) --build-arg WHEELS=build/wheels-airflow --build-arg EXTRAS=airflow \
-	  -t "$(IMAGE:%:latest=%-airflow:latest)" .
+	$(IMAGE_BUILD) --build-arg WHEELS=build/wheels-airflow --build-arg EXTRAS=airflow -t "$(AIRFLOW_IMAGE)" .
+	$(PODMAN) image prune --force > /dev/null
 
-# SMOKE_POSTGRES=host:port adds the same on PostgreSQL (host network, a throwaway database)
+# SMOKE_POSTGRES=host:port adds the same on PostgreSQL (host network, a throwaway database);
+# SMOKE_AIRFLOW=1 builds the Airflow image too and checks the DAG imports in it
 SMOKE_POSTGRES ?=
+SMOKE_AIRFLOW ?=
 
-image-smoke: image ## Build the image, then run generate, load, build, publish inside it with no network (deploy/smoke.sh; SMOKE_POSTGRES=127.0.0.1:5432 adds PostgreSQL)
-	PODMAN="$(PODMAN)" SMOKE_POSTGRES="$(SMOKE_POSTGRES)" sh deploy/smoke.sh "$(IMAGE)"
+image-smoke: image $(if $(SMOKE_AIRFLOW),image-airflow) ## Build the image, then run generate, load, build, publish inside it with no network (deploy/smoke.sh; SMOKE_POSTGRES=127.0.0.1:5432 adds PostgreSQL, SMOKE_AIRFLOW=1 the Airflow image)
+	PODMAN="$(PODMAN)" SMOKE_POSTGRES="$(SMOKE_POSTGRES)" \
+	  SMOKE_AIRFLOW_IMAGE="$(if $(SMOKE_AIRFLOW),$(AIRFLOW_IMAGE))" sh deploy/smoke.sh "$(IMAGE)"

@@ -68,4 +68,18 @@ print(f'smoke: PostgreSQL analytics.fct_orders: {rows} rows, read as elt_analyst
 "
   echo "smoke: PostgreSQL $SMOKE_POSTGRES, database $db: published"
 fi
+
+# the Airflow image (SMOKE_AIRFLOW_IMAGE): the repository's DAG imports in it, with no network
+if [ -n "${SMOKE_AIRFLOW_IMAGE:-}" ]; then
+  $podman run --rm --network none $limits --tmpfs /tmp -e AIRFLOW_HOME=/tmp/airflow \
+    -e AIRFLOW__CORE__DAGS_FOLDER=/app/orchestration/airflow/dags -e AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    -e AIRFLOW__COSMOS__ENABLE_TELEMETRY=False -e DO_NOT_TRACK=1 -e SCARF_ANALYTICS=false \
+    "$SMOKE_AIRFLOW_IMAGE" sh -c '
+      airflow db migrate > /tmp/migrate.log 2>&1 || { tail -20 /tmp/migrate.log; exit 1; }
+      errors=$(airflow dags list-import-errors -o plain 2>/dev/null)
+      case "$errors" in *"No data found"*|"") ;; *) echo "$errors"; exit 1 ;; esac
+      tasks=$(airflow tasks list elt_warehouse_daily 2>/dev/null | grep -c .)
+      [ "$tasks" -gt 10 ] || { echo "the DAG has $tasks tasks"; exit 1; }
+      echo "smoke: the Airflow image imports elt_warehouse_daily ($tasks tasks)"'
+fi
 echo "smoke: passed"

@@ -163,7 +163,7 @@ def smoke() -> subprocess.CompletedProcess[str]:
         if os.environ.get("ELT_REQUIRE_IMAGE") == "1":
             pytest.fail(f"ELT_REQUIRE_IMAGE=1 but {missing}")
         pytest.skip(f"the image is not built: {missing}")
-    args = ["make", "--no-print-directory", "image-smoke"]
+    args = ["make", "--no-print-directory", "image-smoke", "SMOKE_AIRFLOW=1"]
     if _pg_unreachable_reason() is None:
         host, port = (
             os.environ.get("ELT_PG_HOST", "127.0.0.1"),
@@ -190,6 +190,7 @@ def test_image_runs_the_pipeline_offline(smoke: subprocess.CompletedProcess[str]
     assert "smoke: analytics.fct_order_items:" in out
     if _pg_unreachable_reason() is None:
         assert "smoke: PostgreSQL analytics.fct_orders:" in out
+    assert "smoke: the Airflow image imports elt_warehouse_daily" in out
     assert out.rstrip().endswith("smoke: passed")
 
 
