@@ -232,7 +232,7 @@ _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
 test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-airflow
 
 # --- orchestration (docs/orchestration.md) -------------------------------------------------
