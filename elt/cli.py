@@ -451,7 +451,7 @@ def archive_cmd(
     from elt.loader.errors import LoaderError
 
     if delete and older_than is None:
-        raise UserError(
+        raise click.UsageError(
             "--delete goes with --older-than (a source's own retention says archive or delete)"
         )
     try:

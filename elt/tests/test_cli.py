@@ -58,6 +58,7 @@ def test_every_command_answers_help() -> None:
         (["generate", "--out", "{tmp}/d", "--scale", "-1"], {}, 2, "--scale must be a positive"),
         (["record-run", "--run-results", "{tmp}/x.json"], {}, 2, "no dbt invocation to record"),
         (["metrics"], {}, 2, "name an mf command"),
+        (["archive", "--data-dir", "{tmp}", "--delete"], {}, 2, "--delete goes with --older-than"),
     ],
 )
 def test_user_errors_are_one_line(
