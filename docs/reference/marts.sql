@@ -47,9 +47,9 @@ create table marts.dim_geography (
 -- keeps (docs: dimension_history). Grain: one row per customer version (customer_id,
 -- valid_from), plus the unknown member. **Personal data.** Marts never carry emails, names or
 -- phone numbers. `dim_customer` has `email_hash` (a keyed HMAC-SHA-256 of the trimmed, lower-
--- cased email) to count or join customers without exposing them; rotating the key (README:
--- Personal data) changes every hash. Staging and intermediate models keep the personal data and
--- are not for analysts.
+-- cased email) to count or join customers without exposing them; rotating the key
+-- (docs/postgres.md, Personal data) changes every hash. Staging and intermediate models keep
+-- the personal data and are not for analysts.
 create table marts.dim_customer (
     customer_sk varchar not null,
     customer_id bigint not null,
