@@ -178,44 +178,39 @@ def generate_cmd(
 ) -> None:
     """Generate the retailer's raw extracts (CSV, JSON lines, Parquet), one folder per day."""
     out_dir = out_dir or default_out_dir()
-    try:
-        start = parse_date(start_text, "--start") if start_text else None
-        rate_map = {k: (0.0 if clean else v[0]) for k, v in MESS_KINDS.items()}
-        rate_map.update(dict(parse_rate(r) for r in rates))
-        first = start or DEFAULT_START
-        if drift_after_days < -1:
-            raise ConfigError(
-                f"--drift-after-days must be -1 (never) or at least 0, got {drift_after_days}"
-            )
-        cfg = GeneratorConfig(
-            scale=scale,
-            seed=seed,
-            start=first,
-            rates=rate_map,
-            max_late_days=max_late_days,
-            drift_date=None
-            if drift_after_days < 0
-            else first + dt.timedelta(days=drift_after_days),
-            rows_per_file=rows_per_file,
+    start = parse_date(start_text, "--start") if start_text else None
+    rate_map = {k: (0.0 if clean else v[0]) for k, v in MESS_KINDS.items()}
+    rate_map.update(dict(parse_rate(r) for r in rates))
+    first = start or DEFAULT_START
+    if drift_after_days < -1:
+        raise ConfigError(
+            f"--drift-after-days must be -1 (never) or at least 0, got {drift_after_days}"
         )
-        with Progress(
-            TextColumn("[bold]generating[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            # a bar only on a terminal: in a log (cron, a container) it is noise
-            disable=quiet or not err.is_terminal,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("", total=days)
+    cfg = GeneratorConfig(
+        scale=scale,
+        seed=seed,
+        start=first,
+        rates=rate_map,
+        max_late_days=max_late_days,
+        drift_date=None if drift_after_days < 0 else first + dt.timedelta(days=drift_after_days),
+        rows_per_file=rows_per_file,
+    )
+    with Progress(
+        TextColumn("[bold]generating[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        # a bar only on a terminal: in a log (cron, a container) it is noise
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=days)
 
-            def on_day(day: dt.date, done: int) -> None:
-                progress.update(task, completed=done, description=day.isoformat())
+        def on_day(day: dt.date, done: int) -> None:
+            progress.update(task, completed=done, description=day.isoformat())
 
-            summary = generate(out_dir, cfg, days, start=start, cont=cont, on_day=on_day)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from exc
+        summary = generate(out_dir, cfg, days, start=start, cont=cont, on_day=on_day)
     print_summary(summary)
 
 
@@ -448,27 +443,23 @@ def archive_cmd(
     keeps every file's row either way, so nothing is loaded twice.
     """
     from elt.loader.archive import run_archive
-    from elt.loader.errors import LoaderError
 
     if delete and older_than is None:
         raise click.UsageError(
             "--delete goes with --older-than (a source's own retention says archive or delete)"
         )
-    try:
-        done = run_archive(
-            project_dir,
-            data_dir or default_out_dir(),
-            archive_dir,
-            profiles_dir,
-            target,
-            tables,
-            older_than,
-            delete,
-            restore,
-            lock_timeout,
-        )
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    done = run_archive(
+        project_dir,
+        data_dir or default_out_dir(),
+        archive_dir,
+        profiles_dir,
+        target,
+        tables,
+        older_than,
+        delete,
+        restore,
+        lock_timeout,
+    )
     counts: dict[str, int] = {}
     for a in done:
         counts[a.action] = counts.get(a.action, 0) + 1
@@ -508,13 +499,9 @@ def backup_cmd(
     copy's row counts (DuckDB) or pg_restore --list (PostgreSQL); recorded in backup.json.
     """
     from elt.backup import backup
-    from elt.loader.errors import LoaderError
     from elt.loader.profile import load_target
 
-    try:
-        b = backup(load_target(project_dir, profiles_dir, target), root)
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    b = backup(load_target(project_dir, profiles_dir, target), root)
     click.echo(
         f"backup {b.folder}: {len(b.rows)} tables, {sum(b.rows.values()):,} rows, "
         f"{b.size / 1e6:.1f} MB in {b.seconds:.1f} s"
@@ -530,13 +517,9 @@ def restore_cmd(
     """Restore a backup folder (written by `elt backup`) into the target, checked against its
     record; then run `dbt build` to remake what is derived."""
     from elt.backup import restore
-    from elt.loader.errors import LoaderError
     from elt.loader.profile import load_target
 
-    try:
-        b = restore(load_target(project_dir, profiles_dir, target), folder)
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    b = restore(load_target(project_dir, profiles_dir, target), folder)
     click.echo(
         f"restored {folder} (taken {b.created_at}): {len(b.rows)} tables, "
         f"{sum(b.rows.values()):,} rows in {b.seconds:.1f} s; now run dbt build"
@@ -549,18 +532,14 @@ def version_store(
 ) -> Iterator[Store]:
     """The target's published versions; a LoaderError inside ends the command with its
     message and exit code (the store closed)."""
-    from elt.loader.errors import LoaderError
     from elt.loader.profile import load_target
     from elt.publish.run import open_store
 
+    store = open_store(load_target(project_dir, profiles_dir, target), env)
     try:
-        store = open_store(load_target(project_dir, profiles_dir, target), env)
-        try:
-            yield store
-        finally:
-            store.close()
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+        yield store
+    finally:
+        store.close()
 
 
 def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
@@ -632,19 +611,15 @@ def publish_cmd(
     they have, and the command exits 1.
     """
     from elt.alert import Summary, notify
-    from elt.loader.errors import LoaderError
     from elt.publish import audit as auditing
     from elt.publish.run import publish
 
     results = _dbt_artifact(project_dir, run_results, "run_results.json")
     manifest = manifest or results.with_name("manifest.json")
-    try:
-        if audited_by:
-            checked = auditing.audited_by(audited_by, manifest)
-        else:
-            checked = auditing.audit(results, manifest)
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    if audited_by:
+        checked = auditing.audited_by(audited_by, manifest)
+    else:
+        checked = auditing.audit(results, manifest)
     with version_store(target, project_dir, profiles_dir) as store:
         if not checked.passed:
             live = next((v for v in store.versions() if v.is_current), None)
@@ -738,12 +713,8 @@ def drop_environment_cmd(target: str | None, project_dir: Path, profiles_dir: Pa
     """Drop every schema of the current dev or ci environment (ELT_ENV) and what it published;
     production is refused."""
     from elt.environment import current
-    from elt.loader.errors import LoaderError
 
-    try:
-        env = current()
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    env = current()
     if env.name == "prod":
         raise UserError("drop-environment refuses production (ELT_ENV=prod)", 2)
     with version_store(target, project_dir, profiles_dir, env) as store:
@@ -917,17 +888,13 @@ def report_cmd(
     published marts.
     """
     from elt.environment import current
-    from elt.loader.errors import LoaderError
     from elt.loader.profile import load_target
     from elt.report.run import write_report
 
-    try:
-        resolved = load_target(project_dir, profiles_dir, target)
-        env = current()
-        path = output or Path("artifacts") / "report" / f"{env.label}-{resolved.name}.html"
-        written = write_report(resolved, env, path, days, lock_timeout)
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+    resolved = load_target(project_dir, profiles_dir, target)
+    env = current()
+    path = output or Path("artifacts") / "report" / f"{env.label}-{resolved.name}.html"
+    written = write_report(resolved, env, path, days, lock_timeout)
     click.echo(
         f"report: {written.path} ({written.size_bytes / 1e6:.1f} MB; read the warehouse in "
         f"{written.read_seconds:.2f} s, {written.total_seconds:.2f} s in all)"
@@ -983,21 +950,17 @@ def spark_sql_cmd(
 ) -> None:
     """Run one Spark SQL statement on the Spark warehouse (the target's metastore and tables, a
     local Spark of its own) and print its rows: a query without a cluster or a Thrift server."""
-    from elt.loader.errors import LoaderError
     from elt.loader.profile import load_target
     from elt.loader.spark_catalog import open_catalog
 
+    resolved = load_target(project_dir, profiles_dir, target or "spark")
+    if resolved.type != "spark":
+        raise UserError(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
+    catalog = open_catalog(resolved.settings)
     try:
-        resolved = load_target(project_dir, profiles_dir, target or "spark")
-        if resolved.type != "spark":
-            raise UserError(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
-        catalog = open_catalog(resolved.settings)
-        try:
-            columns, rows = catalog.query(statement)
-        finally:
-            catalog.close()
-    except LoaderError as exc:
-        raise UserError(str(exc), exc.exit_code) from exc
+        columns, rows = catalog.query(statement)
+    finally:
+        catalog.close()
     table = Table()
     for name in columns:
         table.add_column(name)

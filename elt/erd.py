@@ -50,6 +50,15 @@ class Table:
         return tags
 
 
+def referenced(node: dict[str, Any], owner: str, names: dict[str, str]) -> str:
+    """The model a ``relationships`` test points to: the one it depends on besides its owner."""
+    targets = [names[d] for d in node["depends_on"]["nodes"] if d in names]
+    others = [t for t in targets if t != owner] or targets
+    if len(others) != 1:
+        raise ValueError(f"{node['unique_id']}: cannot tell which model it points to")
+    return others[0]
+
+
 def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
     """The marts, their keys and the joins between them."""
     tables = {
@@ -72,11 +81,7 @@ def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
             tables[owner].unique.add(column)
         elif meta.get("name") == "relationships":
             kwargs = meta.get("kwargs", {})
-            targets = [by_id[d] for d in node["depends_on"]["nodes"] if d in by_id]
-            others = [t for t in targets if t != owner] or targets
-            if len(others) != 1:
-                raise ValueError(f"{node['unique_id']}: cannot tell which model it points to")
-            joins.add(Join(owner, column, others[0], str(kwargs.get("field"))))
+            joins.add(Join(owner, column, referenced(node, owner, by_id), str(kwargs.get("field"))))
             tables[owner].foreign_keys.add(column)
     return tables, sorted(joins, key=lambda j: (j.fact, j.column, j.dimension))
 
