@@ -591,6 +591,24 @@ def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
     help="The orchestrator audited the build node by node (Airflow runs this only when every "
     "dbt task passed): skip run_results.json, record RUN as the build's id.",
 )
+@click.option(
+    "--accept",
+    multiple=True,
+    metavar="CHECK",
+    help="Publish although this gate blocks (its name as printed, e.g. anomaly:fct_order_items."
+    "net_revenue_usd, or a prefix such as anomaly:fct_order_items); recorded with the version "
+    "and for this version only. Failed dbt tests cannot be accepted.",
+)
+@click.option(
+    "--reason", default=None, help="Why the accepted checks are fine (required with --accept)."
+)
+@click.option(
+    "--failed-step",
+    default=None,
+    metavar="TEXT",
+    help="Record that the night stopped before publication (e.g. 'elt load failed (exit 1)'): "
+    "analysts keep their version; exit 1.",
+)
 def publish_cmd(
     target: str | None,
     project_dir: Path,
@@ -601,59 +619,64 @@ def publish_cmd(
     command: str | None,
     state_dir: Path | None,
     audited_by: str | None,
+    accept: tuple[str, ...],
+    reason: str | None,
+    failed_step: str | None,
 ) -> None:
-    """Publish the last `dbt build` to analysts, if every node of it passed (write-audit-publish).
+    """Audit the last `dbt build` and publish it to analysts (write-audit-publish).
 
-    The marts are copied into a new version and analysts switched to it at once (PostgreSQL:
-    the views of <prefix>analytics in one transaction; DuckDB: the file published.duckdb
-    replaced by a rename). A build with a failed test, an error, a skipped node or a
-    partial selection is not published: the alert hook runs, analysts keep the version
-    they have, and the command exits 1.
+    The audit: every node of a full build passed; the diff of every mart against the version
+    analysts read; the gates on its numbers (each new or changed day's totals against the
+    published history, restated history, the volume of each source). A build that fails is
+    not published: one line per reason and the runbook step, the alert hook runs, analysts
+    keep their version, exit 1. While `elt rollback` holds analysts on a version, publication
+    is refused. Published: the marts are copied into a new version and analysts switched to
+    it at once (PostgreSQL: the views of <prefix>analytics in one transaction; DuckDB: the
+    file published.duckdb replaced by a rename).
     """
     from elt.alert import Summary, notify
+    from elt.environment import current
     from elt.publish import audit as auditing
-    from elt.publish.run import publish
+    from elt.publish.run import publish_night, record_failure
 
-    results = _dbt_artifact(project_dir, run_results, "run_results.json")
-    manifest = manifest or results.with_name("manifest.json")
-    if audited_by:
-        checked = auditing.audited_by(audited_by, manifest)
-    else:
-        checked = auditing.audit(results, manifest)
-    with version_store(target, project_dir, profiles_dir) as store:
-        if not checked.passed:
-            live = next((v for v in store.versions() if v.is_current), None)
-            keeps = (
-                f"analysts keep {live.label} (built {live.built_at})"
-                if live
-                else "nothing is published yet"
+    env = current()
+    with version_store(target, project_dir, profiles_dir, env) as store:
+        if failed_step:
+            outcome = record_failure(store, failed_step)
+        else:
+            results = _dbt_artifact(project_dir, run_results, "run_results.json")
+            manifest = manifest or results.with_name("manifest.json")
+            checked = (
+                auditing.audited_by(audited_by, manifest)
+                if audited_by
+                else auditing.audit(results, manifest)
             )
-            summary = Summary(
-                "elt publish",
-                1,
-                [{"name": p, "status": "blocked", "message": p} for p in checked.problems],
-                [],
-                checked.invocation_id,
+            outcome = publish_night(
+                store, checked, manifest, env, project_dir, keep, list(accept), reason
             )
-            click.echo(f"publication blocked: {'; '.join(checked.problems)}; {keeps}", err=True)
-            if command and notify(summary, command) != 0:
-                click.echo("publish: the alert hook command failed", err=True)
-            sys.exit(1)
-        version, pruned, already = publish(store, checked, project_dir, keep)
-    if state_dir is not None:
-        from elt.environment import current
-
-        kept = state_dir / current().name / "manifest.json"
+    for line in outcome.lines:
+        click.echo(line, err=outcome.exit_code != 0)
+    if outcome.exit_code != 0:
+        reasons = outcome.lines[1:] if len(outcome.lines) > 1 else outcome.lines
+        summary = Summary(
+            "elt publish",
+            1,
+            [
+                {"name": r.strip(" -"), "status": outcome.status, "message": r.strip(" -")}
+                for r in reasons
+            ],
+            [],
+            None,
+        )
+        if command and notify(summary, command) != 0:
+            click.echo("publish: the alert hook command failed", err=True)
+        sys.exit(outcome.exit_code)
+    if state_dir is not None and manifest is not None:
+        kept = state_dir / env.name / "manifest.json"
         kept.parent.mkdir(parents=True, exist_ok=True)
         partial = kept.with_name("manifest.json.partial")
         partial.write_bytes(manifest.read_bytes())
         partial.replace(kept)
-    took = ", ".join(f"{k} {v:.2f} s" for k, v in version.seconds.items())
-    click.echo(
-        f"published {version.label}: {sum(version.rows.values()):,} rows in {len(version.rows)} marts"
-        + (" (this build was published already)" if already else f" ({took})")
-        + (f"; dropped {', '.join(f'v{n:06d}' for n in pruned)}" if pruned else "")
-    )
 
 
 @main.command("rollback")
@@ -665,26 +688,49 @@ def publish_cmd(
     default=None,
     help="Version number [default: the one before the current].",
 )
+@click.option(
+    "--reason",
+    default="rolled back",
+    show_default=True,
+    help="Why: shown with the hold by `elt status`, `elt publish` and the page.",
+)
 def rollback_cmd(
-    target: str | None, project_dir: Path, profiles_dir: Path | None, number: int | None
+    target: str | None,
+    project_dir: Path,
+    profiles_dir: Path | None,
+    number: int | None,
+    reason: str,
 ) -> None:
-    """Switch analysts back to a kept version (the previous one by default), in one step."""
-    from elt.publish.run import previous
+    """Switch analysts back to a kept version (the previous one by default), in one step, and
+    hold them there: later publications are refused until `elt release`."""
+    from elt.publish.run import roll_back
 
     with version_store(target, project_dir, profiles_dir) as store:
-        if number is None:
-            before = previous(store.versions())
-            if before is None:
-                raise UserError(
-                    "no earlier version is kept: nothing to roll back to (`elt versions`)", 1
-                )
-            number = before.number
         began = time.monotonic()
-        version = store.switch(number)
+        version, hold = roll_back(store, number, reason)
     click.echo(
         f"analysts now read {version.label} (built {version.built_at}, commit {version.git_commit}) "
-        f"- switched in {time.monotonic() - began:.2f} s"
+        f"- switched in {time.monotonic() - began:.2f} s; {hold.describe()} "
+        "(`elt release` lets the next night publish again)"
     )
+
+
+@main.command("release")
+@target_options()
+def release_cmd(target: str | None, project_dir: Path, profiles_dir: Path | None) -> None:
+    """End the hold `elt rollback` placed: the next `elt publish` may publish again, diffed
+    against the version analysts read."""
+    from elt.publish import control
+
+    with version_store(target, project_dir, profiles_dir) as store:
+        was = control.release(store)
+    if was is None:
+        click.echo("no hold: publications are not held")
+    else:
+        click.echo(
+            f"released ({was.describe()}); the next publication is diffed against "
+            f"v{was.version:06d}"
+        )
 
 
 @main.command("versions")
@@ -693,18 +739,72 @@ def rollback_cmd(
 def versions_cmd(
     target: str | None, project_dir: Path, profiles_dir: Path | None, as_json: bool
 ) -> None:
-    """List the kept published versions (* marks what analysts read now)."""
+    """List the kept published versions (* marks what analysts read now), each with its diff
+    against the version before, its warnings and any acceptance."""
     from elt.publish.run import describe_version
 
     with version_store(target, project_dir, profiles_dir) as store:
         versions = store.versions()
     if as_json:
-        click.echo(json.dumps([v.as_json() for v in versions], indent=2))
+        click.echo(json.dumps([v.as_json() for v in versions], indent=2, default=str))
     elif not versions:
         click.echo("nothing published yet (`elt publish` after a passing `dbt build`)")
     else:
         for v in versions:
             click.echo(describe_version(v))
+
+
+@main.command("status")
+@target_options()
+@click.option("--json", "as_json", is_flag=True, help="The status as one JSON document.")
+@click.option(
+    "--line", "one_line", is_flag=True, help="Only the one-line outcome (make daily's last line)."
+)
+def status_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, as_json: bool, one_line: bool
+) -> None:
+    """What analysts read and since when, the last night's outcome (published, blocked with
+    its reasons, held, failed), its diff summary and the gates' findings."""
+    from elt.publish.status import status
+
+    with version_store(target, project_dir, profiles_dir) as store:
+        st = status(store)
+    if as_json:
+        click.echo(json.dumps(st.as_json(), indent=2, default=str))
+    elif one_line:
+        click.echo(st.line())
+    else:
+        click.echo("\n".join(st.lines()))
+
+
+@main.command("diff")
+@target_options()
+@click.option(
+    "--version",
+    "number",
+    type=int,
+    default=None,
+    help="A kept version's diff [default: the last attempt's].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["summary", "json", "markdown"]),
+    default="summary",
+    show_default=True,
+)
+def diff_cmd(
+    target: str | None, project_dir: Path, profiles_dir: Path | None, number: int | None, fmt: str
+) -> None:
+    """The audit's diff: of a kept version against the one before it, or of the last
+    candidate (published or not) against what analysts read."""
+    from elt.publish.status import stored_diff
+
+    with version_store(target, project_dir, profiles_dir) as store:
+        found = stored_diff(store, number)
+    if found is None:
+        raise UserError("no diff recorded (`elt publish` records one with each attempt)", 1)
+    click.echo(found.render(fmt))
 
 
 @main.command("drop-environment")

@@ -24,6 +24,7 @@ class Mart:
     database: str
     schema: str  # in the build area
     analyst_access: bool  # meta.analyst_access: analysts may read it once published
+    unique_id: str = ""  # the manifest's node (its meta.audit declares the diff and gates)
 
 
 @dataclasses.dataclass
@@ -35,6 +36,7 @@ class Audit:
     problems: list[str]  # why the build may not be published; empty when it may
     marts: list[Mart]
     loads: tuple[str, str]  # the loader's manifest (schema, table): which loads the build saw
+    failed_tests: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # run results
 
     @property
     def passed(self) -> bool:
@@ -70,6 +72,7 @@ def marts_of(manifest: dict[str, Any]) -> list[Mart]:
                     database=node["database"],
                     schema=node["schema"],
                     analyst_access=bool((config.get("meta") or {}).get("analyst_access", False)),
+                    unique_id=node["unique_id"],
                 )
             )
     return sorted(marts, key=lambda m: m.name)
@@ -145,7 +148,13 @@ def audit(run_results: Path, manifest_path: Path) -> Audit:
     tests = Counter(
         status for uid, status in ran.items() if uid.startswith(("test.", "unit_test."))
     )
+    failed_tests = [
+        r
+        for r in results.get("results", [])
+        if str(r.get("unique_id", "")).startswith("test.") and r.get("status") in ("fail", "error")
+    ]
     return Audit(
+        failed_tests=failed_tests,
         invocation_id=str(meta.get("invocation_id")),
         built_at=str(meta.get("generated_at")),
         statuses=dict(Counter(ran.values())),

@@ -23,13 +23,14 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from elt.environment import Environment
 from elt.loader.errors import LoaderError, TransientError
 from elt.publish.audit import Audit
-from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Version
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
 
 
 def published_path(build: Path, env: Environment) -> Path:
@@ -188,14 +189,15 @@ class DuckDBStore:
         version.is_current = True
         return version
 
-    def prune(self, keep: int) -> list[int]:
-        """Delete all but the newest ``keep`` versions (never the current one)."""
+    def prune(self, keep: int, protect: frozenset[int] = frozenset()) -> list[int]:
+        """Delete all but the newest ``keep`` versions (never the current one, nor those of
+        ``protect``: the held version and the last known good)."""
         with self.locked():
             known = self.versions()
             newest = {v.number for v in known[-keep:]}
             dropped = []
             for v in known:
-                if v.number not in newest and not v.is_current:
+                if v.number not in newest and not v.is_current and v.number not in protect:
                     self._file(v.number).unlink()
                     self._file(v.number).with_suffix(".json").unlink(missing_ok=True)
                     dropped.append(v.number)
@@ -228,6 +230,87 @@ class DuckDBStore:
 
     def close(self) -> None:
         pass
+
+    # --- the audit's diff: the build and a version file attached to one connection ----------
+
+    @contextlib.contextmanager
+    def sides(self, audit: Audit, against: Version | None) -> Iterator[Sides]:
+        con = duckdb.connect()
+        # the build under dbt's name for it, so compiled tests run as they are
+        build = _quote(audit.marts[0].database if audit.marts else "build")
+        try:
+            try:
+                con.execute(f"attach {_sql_text(str(self.build))} as {build} (read_only)")
+                if against is not None:
+                    con.execute(
+                        f"attach {_sql_text(str(self._file(against.number)))}"
+                        " as elt_published (read_only)"
+                    )
+            except duckdb.IOException as exc:
+                raise TransientError(
+                    f"cannot open the build {self.build} to audit it (dbt or the loader is "
+                    f"writing it?): {' '.join(str(exc).split())}"
+                ) from None
+            schemas = {m.name: m.schema for m in audit.marts}
+            published = _quote(self.env.published_schema)
+            kept = (
+                {
+                    r[0]
+                    for r in con.execute(
+                        "select table_name from information_schema.tables"
+                        " where table_catalog = 'elt_published' and table_schema = ?",
+                        [self.env.published_schema],
+                    ).fetchall()
+                }
+                if against is not None
+                else set()
+            )
+            yield Sides(
+                warehouse=DuckDBWarehouse(con),
+                candidate=lambda name: f"{build}.{_quote(schemas[name])}.{_quote(name)}",
+                published=lambda name: (
+                    f"elt_published.{published}.{_quote(name)}" if name in kept else None
+                ),
+                loads=f"{build}." + ".".join(_quote(p) for p in audit.loads),
+                published_loads=f"{build}.{_quote(self.env.schema('publish'))}.published_loads",
+            )
+        finally:
+            con.close()
+
+    # --- the publisher's records (elt.publish.control): one JSON file per key ---------------
+
+    def get_state(self, key: str) -> Any:
+        path = self.folder / "state" / f"{key}.json"
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise LoaderError(f"cannot read {path}: {exc}") from None
+
+    def put_state(self, key: str, value: Any) -> None:
+        path = self.folder / "state" / f"{key}.json"
+        if value is None:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(value, indent=2, default=str) + "\n")
+        os.replace(partial, path)
+
+
+class DuckDBWarehouse:
+    text_type = "varchar"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def query(self, statement: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(statement).fetchall()
+
+    def columns(self, relation: str) -> list[str]:
+        description = self.con.execute(f"select * from {relation} limit 0").description or []
+        return [str(d[0]) for d in description]
 
 
 def record_published_loads(

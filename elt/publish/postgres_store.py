@@ -14,9 +14,11 @@ analyst needs no right on the version schemas. Rolling back replaces the views o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
@@ -26,11 +28,11 @@ from psycopg2 import sql
 from elt.environment import Environment
 from elt.loader.errors import LoaderError, TransientError
 from elt.publish.audit import Audit, Mart
-from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Version
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
 
 COLUMNS = (
     "version, published_at, built_at, git_commit, invocation_id, environment, "
-    "row_counts, tests, seconds, analyst_marts, is_current"
+    "row_counts, tests, seconds, analyst_marts, is_current, audit"
 )
 
 
@@ -70,6 +72,18 @@ class PostgresStore:
                 " is_current boolean not null default false, pruned_at timestamptz)"
             ).format(self.meta)
         )
+        # the audit each version passed (added after the first release: older tables gain it)
+        cur.execute(
+            sql.SQL("alter table {}.versions add column if not exists audit jsonb").format(
+                self.meta
+            )
+        )
+        cur.execute(
+            sql.SQL(
+                "create table if not exists {}.state (key text primary key, value jsonb not null,"
+                " updated_at timestamptz not null default now())"
+            ).format(self.meta)
+        )
 
     def _transaction(self, work: Any) -> Any:
         try:
@@ -101,9 +115,16 @@ class PostgresStore:
                 self.conn.rollback()
                 return []
             cur.execute(
+                "select 1 from information_schema.columns where table_schema = %s"
+                " and table_name = 'versions' and column_name = 'audit'",
+                [self.env.schema("publish")],
+            )
+            # a table of a release before the audit has no column for it until the next publish
+            columns = COLUMNS if cur.fetchone() else COLUMNS.replace(", audit", ", null")
+            cur.execute(
                 sql.SQL(
                     "select "
-                    + COLUMNS
+                    + columns
                     + " from {}.versions where pruned_at is null order by version"
                 ).format(self.meta)
             )
@@ -144,7 +165,7 @@ class PostgresStore:
             cur.execute(
                 sql.SQL(
                     "insert into {}.versions (" + COLUMNS + ", schema_name)"
-                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s)"
+                    " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, %s, %s)"
                 ).format(self.meta),
                 [
                     version.number,
@@ -157,6 +178,7 @@ class PostgresStore:
                     json.dumps(version.tests),
                     json.dumps(version.seconds),
                     json.dumps(version.analyst_marts),
+                    json.dumps(version.audit, default=str),
                     self._version_schema(version.number),
                 ],
             )
@@ -298,16 +320,19 @@ class PostgresStore:
         result: Version = self._transaction(work)
         return result
 
-    def prune(self, keep: int) -> list[int]:
+    def prune(self, keep: int, protect: frozenset[int] = frozenset()) -> list[int]:
+        """Drop all but the newest ``keep`` versions (never the current one, nor those of
+        ``protect``: the held version and the last known good)."""
+
         def work(cur: Any) -> list[int]:
             cur.execute(
                 sql.SQL(
                     "select version, schema_name from {}.versions where pruned_at is null"
-                    " and not is_current and version not in"
+                    " and not is_current and version <> all(%s) and version not in"
                     " (select version from {}.versions where pruned_at is null"
                     "  order by version desc limit %s) order by version"
                 ).format(self.meta, self.meta),
-                [keep],
+                [sorted(protect), keep],
             )
             dropped = []
             for number, schema_name in cur.fetchall():
@@ -346,6 +371,88 @@ class PostgresStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- the audit's diff: the build's marts and a version's schema, in one database --------
+
+    @contextlib.contextmanager
+    def sides(self, audit: Audit, against: Version | None) -> Iterator[Sides]:
+        schemas = {m.name: m.schema for m in audit.marts}
+        kept: set[str] = set()
+        if against is not None:
+            with self.conn.cursor() as cur:
+                cur.execute(
+                    "select table_name from information_schema.tables where table_schema = %s",
+                    [self._version_schema(against.number)],
+                )
+                kept = {r[0] for r in cur.fetchall()}
+            self.conn.rollback()
+        version_schema = self._version_schema(against.number) if against is not None else ""
+        try:
+            yield Sides(
+                warehouse=PostgresWarehouse(self.conn),
+                candidate=lambda name: f"{_q(schemas[name])}.{_q(name)}",
+                published=lambda name: f"{_q(version_schema)}.{_q(name)}" if name in kept else None,
+                loads=".".join(_q(p) for p in audit.loads),
+                published_loads=f"{_q(self.env.schema('publish'))}.published_loads",
+            )
+        finally:
+            self.conn.rollback()
+
+    # --- the publisher's records (elt.publish.control) --------------------------------------
+
+    def get_state(self, key: str) -> Any:
+        with self.conn.cursor() as cur:
+            cur.execute("select to_regclass(%s)", [f"{self.env.schema('publish')}.state"])
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                self.conn.rollback()
+                return None
+            cur.execute(
+                sql.SQL("select value from {}.state where key = %s").format(self.meta), [key]
+            )
+            found = cur.fetchone()
+        self.conn.rollback()
+        return found[0] if found else None
+
+    def put_state(self, key: str, value: Any) -> None:
+        def work(cur: Any) -> None:
+            if value is None:
+                cur.execute(sql.SQL("delete from {}.state where key = %s").format(self.meta), [key])
+                return
+            cur.execute(
+                sql.SQL(
+                    "insert into {}.state (key, value) values (%s, %s) on conflict (key)"
+                    " do update set value = excluded.value, updated_at = now()"
+                ).format(self.meta),
+                [key, json.dumps(value, default=str)],
+            )
+
+        self._transaction(work)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresWarehouse:
+    text_type = "text"
+
+    def __init__(self, conn: psycopg2.extensions.connection) -> None:
+        self.conn = conn
+
+    def query(self, statement: str) -> list[tuple[Any, ...]]:
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(statement)
+                return list(cur.fetchall())
+        except psycopg2.Error:
+            self.conn.rollback()
+            raise
+
+    def columns(self, relation: str) -> list[str]:
+        with self.conn.cursor() as cur:
+            cur.execute(f"select * from {relation} limit 0")
+            return [str(d[0]) for d in cur.description or []]
 
 
 def _index_statements(cur: Any, mart: Mart, schema_name: str) -> list[sql.Composable]:
@@ -397,6 +504,7 @@ def _version(row: tuple[Any, ...]) -> Version:
         seconds,
         analyst_marts,
         is_current,
+        audit,
     ) = row
     return Version(
         number=int(number),
@@ -410,4 +518,5 @@ def _version(row: tuple[Any, ...]) -> Version:
         seconds=seconds or {},
         analyst_marts=analyst_marts or [],
         is_current=bool(is_current),
+        audit=audit or {},
     )

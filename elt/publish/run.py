@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from elt.environment import Environment, current
+from elt.loader.errors import LoaderError
 from elt.loader.profile import Target
+from elt.publish import control
 from elt.publish.audit import Audit
+from elt.publish.review import RUNBOOK, Review, matching, review
 from elt.publish.versions import Store, Version, new_version
 
 
@@ -48,3 +52,168 @@ def describe_version(v: Version) -> str:
         f"{'*' if v.is_current else ' '} {v.label}  published {v.published_at}  built {v.built_at}  "
         f"commit {v.git_commit}  {sum(v.rows.values()):,} rows in {len(v.rows)} marts  tests: {tests}"
     )
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one `elt publish` did: the night's outcome, recorded and printed."""
+
+    status: str  # published | blocked | held | failed
+    version: Version | None  # what analysts read afterwards
+    review: Review | None
+    lines: list[str]  # what the command prints, the reasons one per line
+    pruned: list[int] = dataclasses.field(default_factory=list)
+    already: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == control.PUBLISHED else 1
+
+
+def _reads(live: Version | None, store: Store) -> str:
+    if live is None:
+        return "nothing is published yet"
+    since = control.current_since(store)
+    when = since["since"] if since and since.get("version") == live.number else live.published_at
+    return f"analysts keep {live.label} (since {when}, built {live.built_at})"
+
+
+def last_known_good(versions: list[Version]) -> Version | None:
+    """The newest version published without an acceptance."""
+    good = [v for v in versions if not v.accepted]
+    return good[-1] if good else None
+
+
+def publish_night(
+    store: Store,
+    audit: Audit,
+    manifest_path: Path,
+    env: Environment,
+    project_dir: Path,
+    keep: int,
+    accept: list[str] | None = None,
+    reason: str | None = None,
+) -> Outcome:
+    """The audit (dbt's results, the diff against what analysts read, the gates), then
+    publication, a block with its reasons, or a refusal while a hold stands; recorded with
+    the version and in the attempts `elt status` shows."""
+    accept = accept or []
+    if accept and not (reason or "").strip():
+        raise LoaderError("--accept needs --reason: say why the blocked checks are fine")
+    live = next((v for v in store.versions() if v.is_current), None)
+    hold = control.held(store)
+    rv = review(store, audit, manifest_path, live)
+    attempt = control.Attempt(
+        at=control.now(),
+        outcome="",
+        version=live.number if live else None,
+        invocation_id=audit.invocation_id,
+        reasons=[],
+        summary=rv.summary(),
+        findings=[f.as_json() for f in rv.findings],
+        runbook=RUNBOOK,
+        diff=rv.diff.as_json() if rv.diff else None,
+    )
+    if hold is not None:
+        attempt.outcome = control.HELD
+        attempt.reasons = [hold.describe(), *rv.reasons()]
+        control.record(store, attempt)
+        lines = [
+            f"publication refused: {hold.describe()}; {_reads(live, store)}",
+            f"  the candidate: {rv.summary()}",
+            *(f"  - {r}" for r in rv.reasons()),
+            f"  `elt release` ends the hold; the next publication is then diffed against "
+            f"v{hold.version:06d} ({RUNBOOK})",
+        ]
+        return Outcome(control.HELD, live, rv, lines)
+    covered = matching(accept, rv.findings)
+    unknown = [c for c, found in covered.items() if not found]
+    if unknown:
+        blocking = sorted({f.check for f in rv.blocks}) or ["none"]
+        raise LoaderError(
+            f"--accept {', '.join(unknown)}: no blocking check of this candidate has that name "
+            f"(blocking: {', '.join(blocking)})"
+        )
+    accepted = frozenset(c for found in covered.values() for c in found)
+    reasons = rv.reasons(accepted)
+    if reasons:
+        attempt.outcome = control.BLOCKED
+        attempt.reasons = reasons
+        control.record(store, attempt)
+        lines = [
+            f"publication blocked ({len(reasons)} reason{'s' if len(reasons) > 1 else ''}); "
+            f"{_reads(live, store)}",
+            *(f"  - {r}" for r in reasons),
+            f"  the candidate: {rv.summary()}",
+            f"  runbook ({RUNBOOK}): fix the data or the code and rerun the night, or publish "
+            "anyway with `elt publish --accept CHECK --reason '...'` (CHECK as above, before "
+            "the colon)",
+        ]
+        return Outcome(control.BLOCKED, live, rv, lines)
+    version = new_version(0, audit, env, project_dir)
+    version.audit = rv.as_json()
+    if accepted:
+        version.audit["accepted"] = {
+            "by": control.operator(),
+            "at": control.now(),
+            "checks": sorted(accepted),
+            "reason": reason,
+        }
+    already = any(v.invocation_id == audit.invocation_id and v.is_current for v in store.versions())
+    version = store.publish(audit, version)
+    control.mark_current(store, version.number, "published")
+    kept = store.versions()
+    protect = {v.number for v in (last_known_good(kept),) if v is not None}
+    pruned = store.prune(keep, frozenset(protect))
+    attempt.outcome = control.PUBLISHED
+    attempt.version = version.number
+    attempt.accepted = version.audit.get("accepted")
+    control.record(store, attempt)
+    took = ", ".join(f"{k} {v:.2f} s" for k, v in version.seconds.items())
+    lines = [
+        f"published {version.label}: {sum(version.rows.values()):,} rows in {len(version.rows)} marts"
+        + (" (this build was published already)" if already else f" ({took})")
+        + (f"; dropped {', '.join(f'v{n:06d}' for n in pruned)}" if pruned else ""),
+        f"  {rv.summary()}",
+        *(f"  warning {f.check}: {f.message}" for f in rv.warnings),
+    ]
+    if accepted:
+        lines.append(
+            f"  accepted by {version.audit['accepted']['by']}: {', '.join(sorted(accepted))} "
+            f"- {reason}"
+        )
+    return Outcome(control.PUBLISHED, version, rv, lines, pruned, already)
+
+
+def record_failure(store: Store, step: str) -> Outcome:
+    """A night that stopped before publication (the load failed): recorded, analysts keep
+    what they read."""
+    live = next((v for v in store.versions() if v.is_current), None)
+    attempt = control.Attempt(
+        at=control.now(),
+        outcome=control.FAILED,
+        version=live.number if live else None,
+        invocation_id=None,
+        reasons=[step],
+        summary="no candidate",
+        runbook=RUNBOOK,
+    )
+    control.record(store, attempt)
+    return Outcome(
+        control.FAILED, live, None, [f"not published: {step}; {_reads(live, store)} ({RUNBOOK})"]
+    )
+
+
+def roll_back(store: Store, number: int | None, reason: str) -> tuple[Version, control.Hold]:
+    """Switch analysts to a kept version (the one before the current by default) and hold
+    them there: later publications are refused until `elt release`."""
+    if number is None:
+        before = previous(store.versions())
+        if before is None:
+            raise LoaderError(
+                "no earlier version is kept: nothing to roll back to (`elt versions`)"
+            )
+        number = before.number
+    version = store.switch(number)
+    control.mark_current(store, version.number, "rolled back")
+    return version, control.hold(store, version.number, reason)

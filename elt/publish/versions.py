@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
 from elt.environment import Environment, git_commit
 from elt.publish.audit import Audit
+from elt.publish.diff import Warehouse
 
 DEFAULT_KEEP = 3
 # <prefix>publish.published_loads, in the build area: the last load each version held, so the
@@ -30,6 +33,14 @@ class Version:
     is_current: bool = False
     analyst_marts: list[str] = dataclasses.field(default_factory=list)  # granted to analysts
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # copy, switch
+    # the audit it passed: the diff against the version before, the gates' findings, and an
+    # acceptance (who, when, which checks, why) when it was published despite a block
+    audit: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def accepted(self) -> dict[str, Any] | None:
+        value = self.audit.get("accepted")
+        return dict(value) if value else None
 
     @property
     def label(self) -> str:
@@ -66,6 +77,17 @@ def keep_from_env() -> int:
     return int(value)
 
 
+@dataclasses.dataclass
+class Sides:
+    """The two sides of the audit's diff in one warehouse: the build's marts and a version's."""
+
+    warehouse: Warehouse
+    candidate: Callable[[str], str]  # mart -> the build's relation
+    published: Callable[[str], str | None]  # mart -> the version's relation (None: not in it)
+    loads: str  # the loader's manifest (in the build)
+    published_loads: str  # <prefix>publish.published_loads: the last load of each version
+
+
 class Store(Protocol):
     """Where versions live; each database has one (duckdb_store, postgres_store)."""
 
@@ -75,7 +97,13 @@ class Store(Protocol):
 
     def switch(self, number: int) -> Version: ...
 
-    def prune(self, keep: int) -> list[int]: ...
+    def prune(self, keep: int, protect: frozenset[int] = frozenset()) -> list[int]: ...
+
+    def sides(self, audit: Audit, against: Version | None) -> AbstractContextManager[Sides]: ...
+
+    def get_state(self, key: str) -> Any: ...
+
+    def put_state(self, key: str, value: Any) -> None: ...
 
     def drop(self) -> list[str]: ...
 
