@@ -74,7 +74,7 @@ COMMA := ,
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
         daily image-base image-wheels image image-airflow image-smoke \
-        env publish rollback versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
+        env publish rollback release status versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
 
 help: ## List the targets
 	@echo "Usage: make <target> [TARGET=duckdb|postgres|spark] [DATA_DIR=...] [DUCKDB_PATH=...]"
@@ -179,8 +179,8 @@ env: ## Show the environment (ELT_ENV) and the settings make passes on: each of 
 
 STATE_DIR ?= $(or $(ELT_STATE_DIR),state)
 
-publish: $(STAMP) _warehouse_dir ## Publish the last dbt build to analysts if every test passed (blocked: alert, exit 1, previous version stays); keeps its manifest in STATE_DIR/<env>
-	$(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)"
+publish: $(STAMP) _warehouse_dir ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
+	$(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)" $(if $(ACCEPT),$(foreach c,$(ACCEPT),--accept $(c)) --reason "$(REASON)")
 
 ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID)
 	@test -f "$(STATE_DIR)/prod/manifest.json" || { echo "ci-slim: no production manifest in $(STATE_DIR)/prod (a production publish keeps it there: make publish ELT_ENV=prod, or copy it from production)"; exit 2; }
@@ -199,8 +199,14 @@ report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last
 metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
 	$(ELT) metrics --target $(TARGET) $(or $(ARGS),list metrics)
 
-rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one)
-	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO))
+rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one) and hold them there until make release (REASON='...')
+	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)")
+
+release: $(STAMP) ## End the hold a rollback placed: the next night may publish again (diffed against the held version)
+	$(ELT) release --target $(TARGET)
+
+status: $(STAMP) ## What analysts read and since when, last night's outcome with its reasons, the diff and the gates' findings
+	$(ELT) status --target $(TARGET)
 
 versions: $(STAMP) ## List the kept published versions (build time, commit, rows, tests; * = current)
 	$(ELT) versions --target $(TARGET)
@@ -213,11 +219,23 @@ snapshot: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt snapshot: record the figure
 
 build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
 	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
-	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results target/run_results.json \
+	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results "$${DBT_TARGET_PATH:-target}/run_results.json" \
 	    || echo "build: the run history misses this build (see the line above)"; \
-	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results target/run_results.json
+	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results "$${DBT_TARGET_PATH:-target}/run_results.json"
 
-daily: load build publish report ## The nightly routine: load new files, build and test, publish if every test passed, the monitoring page (the image's default command)
+# a failed load skips the build and is recorded as the night's outcome; a failed build still
+# goes to publish, whose audit prints why (one line per reason); the page is written whatever
+# happened, and the last line is the night's outcome (elt status --line)
+daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test, publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
+	@rc=0; $(MAKE) --no-print-directory load || rc=$$?; \
+	if [ $$rc -eq 0 ]; then \
+	  built=0; $(MAKE) --no-print-directory build || built=$$?; \
+	  $(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)" --build-exit-code $$built || rc=$$?; \
+	else \
+	  $(ELT) publish --target $(TARGET) --failed-step "elt load failed (exit $$rc)" || true; \
+	fi; \
+	$(MAKE) --no-print-directory report || { [ $$rc -ne 0 ] || rc=1; }; \
+	echo ""; $(ELT) status --target $(TARGET) --line; exit $$rc
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
 

@@ -609,6 +609,14 @@ def _dbt_artifact(project_dir: Path, given: Path | None, name: str) -> Path:
     help="Record that the night stopped before publication (e.g. 'elt load failed (exit 1)'): "
     "analysts keep their version; exit 1.",
 )
+@click.option(
+    "--build-exit-code",
+    type=int,
+    default=None,
+    hidden=True,
+    help="The exit code of the build before (make daily): a failed build whose results file "
+    "still holds an earlier, passing build is a failure, never a publication.",
+)
 def publish_cmd(
     target: str | None,
     project_dir: Path,
@@ -622,6 +630,7 @@ def publish_cmd(
     accept: tuple[str, ...],
     reason: str | None,
     failed_step: str | None,
+    build_exit_code: int | None,
 ) -> None:
     """Audit the last `dbt build` and publish it to analysts (write-audit-publish).
 
@@ -651,9 +660,15 @@ def publish_cmd(
                 if audited_by
                 else auditing.audit(results, manifest)
             )
-            outcome = publish_night(
-                store, checked, manifest, env, project_dir, keep, list(accept), reason
-            )
+            if build_exit_code and checked.passed:
+                outcome = record_failure(
+                    store,
+                    f"dbt build failed (exit {build_exit_code}) before writing results of its own",
+                )
+            else:
+                outcome = publish_night(
+                    store, checked, manifest, env, project_dir, keep, list(accept), reason
+                )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)
     if outcome.exit_code != 0:

@@ -64,6 +64,7 @@ class Attempt:
     accepted: dict[str, Any] | None = None
     runbook: str = ""
     diff: dict[str, Any] | None = None  # Diff.as_json() of the candidate
+    charts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # gates.bands
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -70,8 +70,9 @@ class Baseline:
 
     def band(self, band: Band, floor: float) -> tuple[float, float]:
         spread = max(band.mad * self.sigma, floor)
+        low = min(self.median / band.ratio, self.median - spread)
         return (
-            min(self.median / band.ratio, self.median - spread),
+            max(low, 0.0) if self.median >= 0 else low,
             max(self.median * band.ratio, self.median + spread),
         )
 
@@ -349,3 +350,46 @@ def evaluate(
     against = f"v{diff.against:06d}"
     findings += volumes(files, sources, against) + redeliveries(pairs, sources, against)
     return sorted(findings, key=lambda f: (f.severity != BLOCK, f.check, f.day, f.segment))
+
+
+CHART_DAYS = 42
+
+
+def bands(mart: MartDiff, spec: MartSpec) -> list[dict[str, Any]]:
+    """For the page's anomaly charts: per total, the published values of the last weeks with
+    each day's normal band (the warn band of its baseline), and the candidate's new or
+    changed days."""
+    if not spec.totals or not mart.series:
+        return []
+    days = [d for d in mart.changed_days() if d is not None]
+    out = []
+    for total in spec.totals:
+        by_day = mart.series.get((total.name, "", ""), {})
+        published = sorted(d for d, (b, _) in by_day.items() if d is not None and b is not None)
+        if not published:
+            continue
+        history = _published_history(by_day, published[0], published[-1])
+        last = max([published[-1], *days])
+        window = [last - dt.timedelta(days=n) for n in range(CHART_DAYS - 1, -1, -1)]
+        low, high = [], []
+        for day in window:
+            base = baseline(history, day, spec.gates)
+            band = base.band(spec.gates.warn, total.floor) if base else (None, None)
+            low.append(band[0])
+            high.append(band[1])
+        out.append(
+            {
+                "mart": mart.mart,
+                "metric": total.name,
+                "days": [d.isoformat() for d in window],
+                "published": [history.get(d) for d in window],
+                "low": low,
+                "high": high,
+                "candidate": {
+                    d.isoformat(): by_day.get(d, (None, None))[1] or 0.0
+                    for d in days
+                    if d in window
+                },
+            }
+        )
+    return out

@@ -13,7 +13,7 @@ from elt.alert import node_name
 from elt.loader.errors import LoaderError
 from elt.publish.audit import Audit
 from elt.publish.diff import Diff, Warehouse, diff
-from elt.publish.gates import BLOCK, Finding, LoadedFile, evaluate
+from elt.publish.gates import BLOCK, Finding, LoadedFile, bands, evaluate
 from elt.publish.spec import mart_spec, source_specs
 from elt.publish.versions import Sides, Store, Version
 
@@ -29,6 +29,7 @@ class Review:
     findings: list[Finding]
     test_failures: list[str]  # one line per failed test: what broke which rule, with values
     notes: list[str]  # what the audit could not do (e.g. the diff of a failed build)
+    charts: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # gates.bands
 
     @property
     def blocks(self) -> list[Finding]:
@@ -44,11 +45,8 @@ class Review:
         problems = [
             p for p in self.audit.problems if not (self.test_failures and "node(s) failed" in p)
         ]
-        return (
-            problems
-            + self.test_failures
-            + [f"{f.check}: {f.message}" for f in self.blocks if f.check not in accepted]
-        )
+        blocks = [f"{f.check}: {f.message}" for f in self.blocks if f.check not in accepted]
+        return self.test_failures + blocks + problems
 
     def summary(self) -> str:
         return self.diff.summary() if self.diff else "no diff (" + "; ".join(self.notes) + ")"
@@ -62,6 +60,18 @@ class Review:
             "test_failures": self.test_failures,
             "notes": self.notes,
         }
+
+    def charts_json(self) -> list[dict[str, Any]]:
+        """The bands of the metrics a finding names, else of each mart's first total."""
+        named = {(f.subject, f.metric) for f in self.findings}
+        chosen = [c for c in self.charts if (c["mart"], c["metric"]) in named]
+        if not chosen:
+            seen: set[str] = set()
+            for c in self.charts:
+                if c["mart"] not in seen:
+                    chosen.append(c)
+                    seen.add(c["mart"])
+        return chosen
 
 
 def matching(checks: list[str], findings: list[Finding]) -> dict[str, list[str]]:
@@ -165,6 +175,7 @@ def review(store: Store, audit: Audit, manifest_path: Path, against: Version | N
     manifest = json.loads(manifest_path.read_text())
     specs = [mart_spec(manifest, m.unique_id) for m in audit.marts if m.unique_id]
     notes: list[str] = []
+    charts: list[dict[str, Any]] = []
     result: Diff | None = None
     findings: list[Finding] = []
     failures: list[str] = []
@@ -180,6 +191,8 @@ def review(store: Store, audit: Audit, manifest_path: Path, against: Version | N
             )
             files = _loaded_files(sides, against)
             findings = evaluate(result, specs, files, _redeliveries(files), source_specs(manifest))
+            by_name = {s.name: s for s in specs}
+            charts = [c for m in result.marts for c in bands(m, by_name[m.mart])]
         except Exception as exc:  # noqa: BLE001 - a build that failed may lack marts
             if audit.passed:
                 raise LoaderError(
@@ -188,4 +201,4 @@ def review(store: Store, audit: Audit, manifest_path: Path, against: Version | N
             notes.append(
                 f"the diff could not run on this failed build: {' '.join(str(exc).split())[:300]}"
             )
-    return Review(audit, against, result, findings, failures, notes)
+    return Review(audit, against, result, findings, failures, notes, charts)

@@ -113,6 +113,7 @@ def publish_night(
         findings=[f.as_json() for f in rv.findings],
         runbook=RUNBOOK,
         diff=rv.diff.as_json() if rv.diff else None,
+        charts=rv.charts_json(),
     )
     if hold is not None:
         attempt.outcome = control.HELD

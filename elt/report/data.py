@@ -155,24 +155,48 @@ def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[s
             from {names.mart("rpt_runs")}
             where environment_name = '{label}' and is_latest
             order by is_load desc""",
+        # a failure stays listed, with whether a later run of the same node passed since
         "problem_nodes": f"""
-            select run_date, run_started_at, resource_type, node_name, node_status, failures,
-                node_message
-            from {names.mart("rpt_dbt_node_runs")}
-            where environment_name = '{label}' and run_date >= {day}
-                and node_status in ('fail', 'error', 'warn')
-            order by run_started_at desc, node_status, node_name
+            select problem.run_date, problem.run_started_at, problem.resource_type,
+                problem.node_name, problem.node_status, problem.failures, problem.node_message,
+                case when exists (
+                    select 1 from {names.mart("rpt_dbt_node_runs")} as later
+                    where later.environment_name = problem.environment_name
+                        and later.unique_id = problem.unique_id
+                        and later.run_started_at > problem.run_started_at
+                        and later.node_status in ('pass', 'success')
+                ) then 'resolved' else 'open' end as node_state
+            from {names.mart("rpt_dbt_node_runs")} as problem
+            where problem.environment_name = '{label}' and problem.run_date >= {day}
+                and problem.node_status in ('fail', 'error', 'warn')
+            order by problem.run_started_at desc, problem.node_status, problem.node_name
             limit 200""",
+        # each test's latest result of the day: a rerun replaces, it does not add
         "test_results": f"""
-            select run_date, tests_run, tests_passed, tests_warned, tests_failed,
-                tests_errored, tests_skipped, pass_rate
-            from {names.mart("rpt_daily_test_results")}
-            where environment_name = '{label}' and run_date >= {day}
+            with latest as (
+                select run_date, unique_id, node_status,
+                    row_number() over (
+                        partition by run_date, unique_id
+                        order by run_started_at desc, node_started_at desc
+                    ) as nth
+                from {names.mart("rpt_dbt_node_runs")}
+                where environment_name = '{label}' and run_date >= {day} and is_test
+            )
+            select run_date, count(*) as tests_run,
+                sum(case when node_status = 'pass' then 1 else 0 end) as tests_passed,
+                sum(case when node_status = 'warn' then 1 else 0 end) as tests_warned,
+                sum(case when node_status = 'fail' then 1 else 0 end) as tests_failed,
+                sum(case when node_status = 'error' then 1 else 0 end) as tests_errored,
+                sum(case when node_status = 'skipped' then 1 else 0 end) as tests_skipped
+            from latest where nth = 1
+            group by run_date
             order by run_date""",
+        # seconds per run (the day's runs averaged): a rerun does not look like a slower day
         "run_durations": f"""
-            select run_date, run_command, runs, failed_runs, total_seconds, wall_clock_seconds
+            select run_date, run_command, runs, failed_runs, total_seconds,
+                total_seconds / runs as seconds_per_run, wall_clock_seconds
             from {names.mart("rpt_daily_run_durations")}
-            where environment_name = '{label}' and run_date >= {day}
+            where environment_name = '{label}' and run_date >= {day} and runs > 0
             order by run_date, run_command""",
         "slowest_models": f"""
             select model_name, latest_seconds, average_seconds, slowest_seconds, runs_counted
@@ -233,6 +257,8 @@ class ReportData:
     published: bool
     datasets: dict[str, Rows]
     read_seconds: float
+    # elt status's document (elt.publish.status): what analysts read, last night's outcome
+    publication: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def collect(

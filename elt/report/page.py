@@ -11,6 +11,8 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
+import plotly.colors  # type: ignore[import-untyped]
+import plotly.offline  # type: ignore[import-untyped]
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from elt.report.data import ReportData, Rows
@@ -23,6 +25,13 @@ TEST_STATUSES = (
     ("tests_skipped", "skipped", "#7f7f7f"),
 )
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# 24 distinct colours, given to series by name (sorted): no two series of a chart share one,
+# and a name keeps its colour across the charts that show the same names
+PALETTE: list[str] = list(plotly.colors.qualitative.Dark24)
+DAY_MS = 86_400_000
+LOAD_DAY = "load day (UTC, by the clock)"
+ORDER_DAY = "order day (the data's business date)"
+RUN_DAY = "run day (UTC, by the clock)"
 
 
 def series(rows: Rows, x: str, key: str, y: str) -> dict[str, tuple[list[Any], list[Any]]]:
@@ -44,8 +53,8 @@ def _figure(
         yaxis_title=y_title,
         barmode=barmode,
         height=360,
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.18},
+        margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        legend={"orientation": "h", "y": -0.3},
         template="plotly_white",
     )
     if not fig.data:
@@ -53,34 +62,110 @@ def _figure(
     return fig
 
 
-def _days(fig: go.Figure) -> go.Figure:
-    """An x axis of whole days."""
-    fig.update_xaxes(type="date", tickformat="%b %d\n%Y")
+def _days(fig: go.Figure, axis: str) -> go.Figure:
+    """An x axis of whole days, titled with which day it is (the clock's or the data's);
+    one tick a day when the period is short (no repeated labels)."""
+    days = {str(x)[:10] for trace in fig.data for x in (trace.x if trace.x is not None else ())}
+    fig.update_xaxes(type="date", tickformat="%b %d\n%Y", title_text=axis)
+    if 0 < len(days) <= 21:
+        fig.update_xaxes(dtick=DAY_MS, tickformat="%b %d")
     return fig
 
 
-def _stacked(rows: Rows, x: str, key: str, y: str, title: str, y_title: str) -> go.Figure:
-    return _days(
-        _figure(
-            title,
-            y_title,
-            (go.Bar(name=name, x=xs, y=ys) for name, (xs, ys) in series(rows, x, key, y).items()),
-            barmode="stack",
-        )
-    )
+def _colours(names: Iterable[str]) -> dict[str, str]:
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(names)))}
 
 
-def _lines(rows: Rows, x: str, key: str, y: str, title: str, y_title: str) -> go.Figure:
+def _stacked(
+    rows: Rows, x: str, key: str, y: str, title: str, y_title: str, axis: str
+) -> go.Figure:
+    data = series(rows, x, key, y)
+    colour = _colours(data)
     return _days(
         _figure(
             title,
             y_title,
             (
-                go.Scatter(name=name, x=xs, y=ys, mode="lines+markers")
-                for name, (xs, ys) in series(rows, x, key, y).items()
+                go.Bar(name=name, x=xs, y=ys, marker_color=colour[name])
+                for name, (xs, ys) in data.items()
             ),
-        )
+            barmode="stack",
+        ),
+        axis,
     )
+
+
+def _lines(rows: Rows, x: str, key: str, y: str, title: str, y_title: str, axis: str) -> go.Figure:
+    data = series(rows, x, key, y)
+    colour = _colours(data)
+    fig = _figure(
+        title,
+        y_title,
+        (
+            go.Scatter(name=name, x=xs, y=ys, mode="lines+markers", line={"color": colour[name]})
+            for name, (xs, ys) in data.items()
+        ),
+    )
+    fig.update_yaxes(rangemode="tozero")  # a flat zero line is not drawn from -1 to 1
+    return _days(fig, axis)
+
+
+def audit_chart(chart: dict[str, Any]) -> go.Figure:
+    """A declared total per business day as analysts read it, its normal band (the audit's
+    warn band, from the same weekdays of the published history) and last night's candidate."""
+    days, low, high = chart["days"], chart["low"], chart["high"]
+    candidate = chart.get("candidate") or {}
+    outside = [
+        d
+        for d, v in candidate.items()
+        if d in days
+        and low[days.index(d)] is not None
+        and not low[days.index(d)] <= v <= high[days.index(d)]
+    ]
+    traces = [
+        go.Scatter(
+            name="normal band (low)",
+            x=days,
+            y=low,
+            mode="lines",
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            name="normal band",
+            x=days,
+            y=high,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(31,119,180,0.15)",
+        ),
+        go.Scatter(
+            name="published",
+            x=days,
+            y=chart["published"],
+            mode="lines+markers",
+            line={"color": "#555"},
+        ),
+        go.Scatter(
+            name="candidate",
+            x=list(candidate),
+            y=list(candidate.values()),
+            mode="markers",
+            marker={
+                "size": 11,
+                "color": ["#d62728" if d in outside else "#2ca02c" for d in candidate],
+                "symbol": "diamond",
+            },
+        ),
+    ]
+    fig = _figure(f"{chart['mart']}.{chart['metric']} per day", chart["metric"], traces)
+    normal = [v for v in (*high, *chart["published"]) if v]
+    if normal and max(candidate.values(), default=0) > 10 * max(normal):
+        # one value far off the scale: a log axis keeps the band readable
+        fig.update_yaxes(type="log", title_text=f"{chart['metric']} (log scale)")
+    return _days(fig, ORDER_DAY)
 
 
 def figures(data: ReportData) -> dict[str, go.Figure]:
@@ -92,7 +177,7 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
     charts = {
         "chart-test-results": _days(
             _figure(
-                "Test results per day",
+                "Test results per day (each test's latest result that day)",
                 "tests",
                 (
                     go.Bar(
@@ -106,18 +191,20 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
                 if tests
                 else (),
                 barmode="stack",
-            )
+            ),
+            RUN_DAY,
         ),
-        "chart-run-durations": _stacked(
+        "chart-run-durations": _lines(
             d["run_durations"],
             "run_date",
             "run_command",
-            "total_seconds",
-            "Run time per day, by command",
-            "seconds",
+            "seconds_per_run",
+            "Run time per day by command (seconds per run, averaged)",
+            "seconds per run",
+            RUN_DAY,
         ),
         "chart-slowest-models": _figure(
-            "Slowest models (latest build)",
+            "Slowest models (latest build, seconds)",
             "",
             [
                 go.Bar(
@@ -131,7 +218,13 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
             else [],
         ),
         "chart-rows-loaded": _stacked(
-            health, "load_date", "source_table", "rows_loaded", "Rows loaded per day", "rows"
+            health,
+            "load_date",
+            "source_table",
+            "rows_loaded",
+            "Rows loaded per day",
+            "rows",
+            LOAD_DAY,
         ),
         "chart-freshness": _lines(
             health,
@@ -140,6 +233,7 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
             "freshness_lag_hours",
             "Freshness lag per source (hours to the next load, or to the build)",
             "hours",
+            LOAD_DAY,
         ),
         "chart-quarantine": _lines(
             health,
@@ -148,6 +242,7 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
             "quarantine_rate",
             "Quarantine rate per source (lines the loader kept out / lines in the files)",
             "share of lines",
+            LOAD_DAY,
         ),
         "chart-rejects": _lines(
             health,
@@ -156,9 +251,11 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
             "reject_rate",
             "Reject rate per source (rows dbt kept out / lines in the files)",
             "share of lines",
+            LOAD_DAY,
         ),
     }
     charts["chart-slowest-models"].update_layout(height=max(360, 26 * len(slowest) + 80))
+    charts["chart-slowest-models"].update_xaxes(title_text="seconds (latest build)")
     if data.published:
         orders = d["orders_by_region"]
         aov = [
@@ -174,6 +271,7 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
                 "revenue_usd",
                 "Revenue per day by region (USD)",
                 "US dollars",
+                ORDER_DAY,
             ),
             "chart-revenue-category": _stacked(
                 d["revenue_by_category"],
@@ -182,9 +280,16 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
                 "revenue_usd",
                 "Revenue per day by category (USD)",
                 "US dollars",
+                ORDER_DAY,
             ),
             "chart-orders": _stacked(
-                orders, "order_date", "region", "orders", "Orders per day by region", "orders"
+                orders,
+                "order_date",
+                "region",
+                "orders",
+                "Orders per day by region",
+                "orders",
+                ORDER_DAY,
             ),
             "chart-aov": _lines(
                 aov,
@@ -193,9 +298,95 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
                 "aov",
                 "Average order value per day by region (USD)",
                 "US dollars",
+                ORDER_DAY,
             ),
         }
+    last = (data.publication or {}).get("last") or {}
+    for chart in last.get("charts") or []:
+        charts[f"chart-audit-{chart['mart']}-{chart['metric']}"] = audit_chart(chart)
     return charts
+
+
+def banner(publication: dict[str, Any]) -> str:
+    """The page's first lines: what analysts read and since when, last night's outcome with
+    its reasons, the diff and the anomaly charts (their divs are added by ``render``)."""
+    if not publication:
+        return "<p class='empty'>no publication record (`elt publish` keeps one)</p>"
+    esc = html.escape
+    current = publication.get("current")
+    reading = (
+        f"Analysts read <b id='reading-version'>v{current['number']:06d}</b> since "
+        f"<span id='reading-since'>{esc(str(publication.get('since')))}</span> "
+        f"({esc(str(publication.get('how')))}; built {esc(str(current.get('built_at')))})"
+        if current
+        else "Analysts read nothing yet: nothing is published"
+    )
+    parts = [f"<p class='reading'>{reading}</p>"]
+    hold = publication.get("hold")
+    if hold:
+        parts.append(
+            f"<p class='hold' id='hold'>Held at v{hold['version']:06d} since "
+            f"{esc(hold['since'])} by {esc(hold['by'])}: {esc(hold['reason'])} "
+            "(<code>elt release</code> ends it)</p>"
+        )
+    last = publication.get("last")
+    if not last:
+        parts.append("<p>Last night: no publication attempted yet.</p>")
+        return "".join(parts)
+    outcome = str(last["outcome"])
+    parts.append(
+        f"<p class='night'>Last night ({esc(last['at'])}): "
+        f"<b id='outcome-word' class='outcome-{esc(outcome)}'>{esc(outcome)}</b></p>"
+    )
+    if last.get("reasons"):
+        items = "".join(f"<li>{esc(r)}</li>" for r in last["reasons"])
+        parts.append(f"<ul id='outcome-reasons'>{items}</ul>")
+        if outcome != "published":
+            parts.append(f"<p class='meta'>Runbook: {esc(last.get('runbook') or '')}</p>")
+    accepted = last.get("accepted")
+    if accepted:
+        parts.append(
+            f"<p id='accepted'>Accepted by {esc(accepted['by'])} at {esc(accepted['at'])}: "
+            f"{esc(', '.join(accepted['checks']))} - {esc(str(accepted['reason']))}</p>"
+        )
+    warnings = [f for f in last.get("findings") or [] if f.get("severity") != "block"]
+    if warnings:
+        items = "".join(f"<li>{esc(f['check'])}: {esc(f['message'])}</li>" for f in warnings)
+        parts.append(f"<p>Warnings:</p><ul id='outcome-warnings'>{items}</ul>")
+    parts.append(f"<p id='diff-summary'>Diff: {esc(str(last.get('summary')))}</p>")
+    marts = [
+        m
+        for m in (last.get("diff") or {}).get("marts", [])
+        if m["added"] or m["removed"] or m["changed"]
+    ]
+    rows = [
+        {
+            "mart": m["mart"],
+            "added": m["added"],
+            "removed": m["removed"],
+            "changed": m["changed"],
+            "restated_rows": m["restated_rows"],
+            "columns": ", ".join(f"{c} {n}" for c, n in sorted(m["columns_changed"].items()) if n),
+        }
+        for m in marts
+    ]
+    parts.append(
+        "<div id='diff-table'>"
+        + _table(
+            rows,
+            [
+                ("mart", "mart"),
+                ("added", "rows added"),
+                ("removed", "removed"),
+                ("changed", "changed"),
+                ("restated_rows", "restated (older days)"),
+                ("columns", "rows changed per column"),
+            ],
+            "no mart changes",
+        )
+        + "</div>"
+    )
+    return "".join(parts)
 
 
 def _table(rows: Rows, columns: list[tuple[str, str]], empty: str) -> str:
@@ -228,6 +419,15 @@ td.success, td.pass { color: #2ca02c; font-weight: 600; }
 td.warn { color: #ff7f0e; font-weight: 600; }
 td.error, td.fail { color: #d62728; font-weight: 600; }
 .empty { color: #888; font-style: italic; }
+#last-run table, #problems table, #diff-table table { width: 100%; }
+td { overflow-wrap: anywhere; }
+.banner { border: 2px solid #ccc; border-radius: 6px; padding: 0.2rem 1rem 0.8rem; margin-top: 1rem; }
+.banner.outcome-published { border-color: #2ca02c; }
+.banner.outcome-blocked, .banner.outcome-failed { border-color: #d62728; background: #fff5f5; }
+.banner.outcome-held { border-color: #ff7f0e; background: #fffaf0; }
+b.outcome-published { color: #2ca02c; } b.outcome-blocked, b.outcome-failed { color: #d62728; }
+b.outcome-held { color: #ff7f0e; }
+.hold { font-weight: 600; color: #b35900; }
 """
 
 
@@ -235,15 +435,17 @@ def render(data: ReportData) -> str:
     """The whole page: plotly.js once, then every chart and table."""
     charts = figures(data)
     parts: dict[str, str] = {}
-    first = True
     for div_id, fig in charts.items():
         parts[div_id] = fig.to_html(
-            full_html=False,
-            include_plotlyjs=first,  # embedded once, inline: the page needs no network
-            div_id=div_id,
-            config=PLOTLY_CONFIG,
+            full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG
         )
-        first = False
+    # plotly.js once, inline in the head (the page needs no network), before any chart
+    plotly_js = plotly.offline.get_plotlyjs()
+    last_runs_note = (
+        "<p class='meta'>A load counts files: failed = files refused, warned = files with "
+        "lines the loader quarantined (the quarantine chart below). A build counts dbt nodes: "
+        "failed, warned and skipped nodes.</p>"
+    )
     last_runs = _table(
         data.datasets["latest_runs"],
         [
@@ -253,7 +455,7 @@ def render(data: ReportData) -> str:
             ("run_seconds", "seconds"),
             ("items", "files / nodes"),
             ("failed_items", "failed"),
-            ("warned_items", "warned"),
+            ("warned_items", "warned (quarantined lines / warned nodes)"),
             ("skipped_items", "skipped"),
             ("failed_item_names", "what failed"),
             ("rows_loaded", "rows loaded"),
@@ -269,6 +471,7 @@ def render(data: ReportData) -> str:
             ("resource_type", "type"),
             ("node_name", "node"),
             ("failures", "failing rows"),
+            ("node_state", "now"),
             ("node_message", "message"),
         ],
         "no test or model failed or warned in this period",
@@ -282,17 +485,24 @@ def render(data: ReportData) -> str:
         if data.published
         else "<p class='empty'>nothing is published yet (`make publish`)</p>"
     )
+    audit_charts = grid(*(i for i in parts if i.startswith("chart-audit-")))
+    outcome_class = "outcome-" + str(
+        ((data.publication or {}).get("last") or {}).get("outcome") or "none"
+    )
     title = f"ELT warehouse monitoring: {data.environment} on {data.target}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>{CSS}</style></head>
+<style>{CSS}</style>
+<script type="text/javascript">{plotly_js}</script></head>
 <body>
 <header><h1>{html.escape(title)}</h1>
 <div class="meta">generated {html.escape(data.generated_at)} UTC from the warehouse; period from
 {html.escape(data.since)}; business figures from the published marts</div></header>
-<section id="last-run"><h2>Last runs</h2>{last_runs}</section>
+<section id="outcome" class="banner {outcome_class}"><h2>Publication</h2>
+{banner(data.publication)}{audit_charts}</section>
+<section id="last-run"><h2>Last runs</h2>{last_runs_note}{last_runs}</section>
 <section id="problems"><h2>Failed and warning nodes</h2>{problems}</section>
 <section id="pipeline"><h2>Builds and tests</h2>
 {grid("chart-test-results", "chart-run-durations", "chart-slowest-models")}</section>

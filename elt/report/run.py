@@ -6,6 +6,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from elt.environment import Environment
 from elt.loader.profile import Target
@@ -21,11 +22,24 @@ class Written:
     total_seconds: float
 
 
+def publication(target: Target, env: Environment) -> dict[str, Any]:
+    """The publisher's record: the page's banner (the same document as `elt status --json`)."""
+    from elt.publish.run import open_store
+    from elt.publish.status import status
+
+    store = open_store(target, env)
+    try:
+        return status(store).as_json()
+    finally:
+        store.close()
+
+
 def write_report(
     target: Target, env: Environment, output: Path, days: int, lock_timeout: float
 ) -> Written:
     began = time.perf_counter()
     data = collect(target, env, days, lock_timeout)
+    data.publication = publication(target, env)
     page = render(data)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from elt.publish.diff import DayRows, MartDiff
+from elt.publish.diff import DayRows, MartDiff, Series
 from elt.publish.gates import (
     BLOCK,
     WARN,
@@ -111,17 +111,17 @@ def test_the_baseline_is_the_same_weekday_then_the_trailing_days() -> None:
 
 def test_a_small_segment_s_noise_does_not_block_but_a_material_error_does() -> None:
     history = _history([5000 + 400 * ((i * 3) % 5) for i in range(28)])
-    small = [150 + 20 * (i % 3) for i in range(28)]
+    small = [150.0 + 20 * (i % 3) for i in range(28)]
     # one expensive line: the small segment is seven times its median, the day is normal
-    assert anomalies(_mart(history, 6000, {"North": (small, 1150)}), SPEC) == []
+    assert anomalies(_mart(history, 6000, {"North": (small, 1150.0)}), SPEC) == []
     # a currency error in the segment moves the day: both block, the segment named
-    found = anomalies(_mart(history, 160_000, {"North": (small, 155_000)}), SPEC)
+    found = anomalies(_mart(history, 160_000, {"North": (small, 155_000.0)}), SPEC)
     assert {(f.segment, f.severity) for f in found} == {("all", BLOCK), ("region=North", BLOCK)}
 
 
 def test_a_restated_month_blocks_over_its_share() -> None:
     days = [dt.date(2025, 2, d) for d in range(1, 29)]
-    series = {("revenue", "", ""): dict.fromkeys(days, (1000.0, 1000.0))}
+    series: Series = {("revenue", "", ""): dict.fromkeys(days, (1000.0, 1000.0))}
     series[("revenue", "", "")][dt.date(2025, 2, 3)] = (1000.0, 2400.0)  # +5% of February
     mart = MartDiff(
         "fct_x",
@@ -384,7 +384,9 @@ def test_accept_then_rollback_holds_and_release_diffs_against_the_held_version(
     assert after.returncode == 1
     assert "against v000002" in after.stderr
     assert "restated:fct_order_items.net_revenue_usd" in after.stderr
-    published = site.elt("publish", "--accept", "restated:", "--reason", "reissue confirmed", **keep)
+    published = site.elt(
+        "publish", "--accept", "restated:", "--reason", "reissue confirmed", **keep
+    )
     assert published.returncode == 0, published.stderr
     assert "against v000002" in published.stdout
     assert site.elt("status", "--line").stdout.startswith("outcome: published v000005")

@@ -142,10 +142,13 @@ def expected_charts(routine: Routine) -> dict[str, Points]:
         pub = published_wh(wh)
     else:
         pub = wh
+    # each test's latest result of the day (a rerun replaces, it does not add)
     tests = wh.sql(
-        "select cast(runs.started_at as date), nodes.status, count(*) from raw._elt_run_nodes as nodes"
+        "select day, status, count(*) from (select cast(runs.started_at as date) as day,"
+        " nodes.status, row_number() over (partition by cast(runs.started_at as date),"
+        " nodes.unique_id order by runs.started_at desc) as nth from raw._elt_run_nodes as nodes"
         " inner join raw._elt_runs as runs on nodes.invocation_id = runs.invocation_id"
-        " where nodes.resource_type in ('test', 'unit_test') group by 1, 2"
+        " where nodes.resource_type in ('test', 'unit_test')) as latest where nth = 1 group by 1, 2"
     )
     labels = {
         "pass": "passed",
@@ -190,7 +193,7 @@ def expected_charts(routine: Routine) -> dict[str, Points]:
         "chart-run-durations": points(
             wh.sql(
                 "select cast(started_at as date), command,"
-                " sum(extract(epoch from finished_at) - extract(epoch from started_at))"
+                " avg(extract(epoch from finished_at) - extract(epoch from started_at))"
                 " from raw._elt_runs group by 1, 2"
             )
         ),
@@ -255,6 +258,8 @@ def drawn_points(traces: list[dict[str, Any]]) -> Points:
 def test_report_opens_offline_and_every_chart_matches_the_warehouse(routine: Routine) -> None:
     from playwright.sync_api import sync_playwright
 
+    from elt.tests.test_publish import published as published_wh
+
     executable = chromium_path()
     page_url = routine.report.resolve().as_uri()
     with sync_playwright() as p:
@@ -281,6 +286,13 @@ def test_report_opens_offline_and_every_chart_matches_the_warehouse(routine: Rou
                     }]))"""
             )
             last_run = page.locator("#last-run").inner_text()
+            banner = page.locator("#outcome").inner_text()
+            reading = page.locator("#reading-version").inner_text()
+            outcome = page.locator("#outcome-word").inner_text()
+            diff_rows = page.evaluate(
+                """() => [...document.querySelectorAll('#diff-table tbody tr')].map(
+                    tr => [...tr.querySelectorAll('td')].map(td => td.innerText))"""
+            )
             problems = page.locator("#problems").inner_text()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"report-{routine.wh.kind}.png"), full_page=True)
@@ -309,6 +321,17 @@ def test_report_opens_offline_and_every_chart_matches_the_warehouse(routine: Rou
             k: (got[k], v) for k, v in want.items() if abs(got[k] - v) > tolerance + 1e-9 * abs(v)
         }
         assert off == {}, chart_id
+    # the banner: what analysts read (night 2's version), last night blocked, and why
+    assert reading == "v000002"
+    assert outcome == "blocked"
+    assert BAD_DISCOUNT_TEST in banner
+    assert "publication" in banner.lower()
+    # its diff against SQL: the order lines the blocked candidate adds to what analysts read
+    pub = published_wh(routine.wh) if routine.wh.kind == "duckdb" else routine.wh
+    built = {r[0] for r in routine.wh.sql("select order_item_sk from marts.fct_order_items")}
+    read = {r[0] for r in pub.sql("select order_item_sk from analytics.fct_order_items")}
+    lines = next(r for r in diff_rows if r[0] == "fct_order_items")
+    assert (int(lines[1]), int(lines[2])) == (len(built - read), len(read - built))
     # the morning's questions: did it run, and what failed
     assert "error" in last_run
     assert BAD_DISCOUNT_TEST in last_run

@@ -6,10 +6,12 @@ tagged with the DAG run; `elt load` records itself. `report` (`elt report`) runs
 `publish` whatever happened (trigger rule all_done), so the morning page shows a failed
 night too.
 
-Write-audit-publish: the dbt tasks write the build area only; `publish` switches analysts to
-the new build once every dbt task upstream of it succeeded (the audit is the tasks' states:
-Airflow's all_success). When any failed, `publish` does not run, analysts keep the version
-they have, and `publication_blocked` raises the alert through `elt alert`.
+Write-audit-publish: the dbt tasks write the build area only; `publish` runs once every dbt
+task upstream of it succeeded (Airflow's all_success), then audits the numbers (the diff
+against what analysts read and its gates, docs/operations.md#the-audit) and switches analysts
+to the new build, or fails with the reasons. When the load or a dbt task failed, `publish`
+does not run, analysts keep the version they have, and `publication_blocked` records the
+night's outcome and raises the alert (`elt publish --failed-step`).
 
 Configuration comes from the environment of the Airflow deployment, not from this file:
 
@@ -27,7 +29,8 @@ Configuration comes from the environment of the Airflow deployment, not from thi
     ELT_PROJECT_DIR             the repository (default: three folders above this file)
 
 A task that fails stops everything downstream of it: a model whose tests fail does not feed
-the marts built on it, and the docs and the report are not refreshed over a broken run.
+the marts built on it, and the docs are not refreshed over a broken run; the report is
+(all_done), so the page always says the night's outcome.
 The load is retried only when a retry can succeed: `elt load` exits 3 for a transient error
 (connection lost, database busy); bad files (1) and bad settings (2) fail the task at once.
 """
@@ -281,21 +284,27 @@ with DAG(
 
     blocked = BashOperator(
         task_id="publication_blocked",
-        doc_md="A dbt task failed: nothing is published (analysts keep the previous version); "
-        "`elt alert` runs the alert hook (ELT_ALERT_COMMAND).",
+        doc_md="The load or a dbt task failed: nothing is published (analysts keep the version "
+        "they read); `elt publish --failed-step` records the night's outcome for `elt status` "
+        "and the page, and runs the alert hook (ELT_ALERT_COMMAND).",
         trigger_rule="one_failed",
         retries=0,
         bash_command=shell(
             BIN / "elt",
-            "alert",
-            "--step",
-            "elt publish: blocked, a dbt task of {{ run_id }} failed",
-            "--exit-code",
-            1,
+            "publish",
+            "--target",
+            TARGET,
+            "--project-dir",
+            PROJECT,
+            "--profiles-dir",
+            PROJECT,
+            "--failed-step",
+            "the load or a dbt task of {{ run_id }} failed",
         ),
         env=ENV,
         append_env=True,
         cwd=str(PROJECT),
+        pre_execute=release_duckdb,
     )
 
     report = BashOperator(
@@ -320,7 +329,7 @@ with DAG(
     )
 
     load >> dbt >> publish >> docs
-    dbt >> blocked
+    [load, dbt] >> blocked
     [publish, blocked] >> report
 
     if ELEMENTARY:

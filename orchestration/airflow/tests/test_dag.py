@@ -143,7 +143,10 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(
     assert tasks["publish"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
     assert tasks["publish"].trigger_rule == "all_success"
     assert " publish --target duckdb " in tasks["publish"].bash_command
-    assert tasks["publication_blocked"].upstream_task_ids == tasks["publish"].upstream_task_ids
+    assert tasks["publication_blocked"].upstream_task_ids == tasks["publish"].upstream_task_ids | {
+        "load"
+    }
+    assert "--failed-step" in tasks["publication_blocked"].bash_command
     assert tasks["publication_blocked"].trigger_rule == "one_failed"
     assert dag.has_task("dbt.assert_revenue_reconciles_across_marts_test")
     assert "dbt.int_orders_resolved.test" in tasks["dbt.fct_order_items.run"].upstream_task_ids
@@ -292,10 +295,10 @@ def test_a_failing_dbt_test_fails_the_run_and_stops_downstream(airflow: Any) -> 
     assert states["dbt.rpt_pipeline_health.test"] == "failed"
     assert states["docs"] == "upstream_failed"
     assert states["load"] == "success"
-    # nothing published; the blocked publication raised the alert (elt alert exits 1)
+    # nothing published; the blocked publication recorded the night and raised the alert
     assert states["publish"] == "upstream_failed"
     assert states["publication_blocked"] == "failed"
-    assert "elt publish: blocked" in result.stdout + result.stderr
+    assert "not published: the load or a dbt task of" in result.stdout + result.stderr
     # the other marts, which do not depend on the failed node, were still built
     assert states["dbt.fct_order_items.run"] == "success"
     # the morning page was still written, and it names the failed test
