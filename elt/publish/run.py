@@ -54,6 +54,12 @@ def describe_version(v: Version) -> str:
     )
 
 
+class NothingToRollBack(LoaderError):
+    """Not a usage error: the state of the versions says no (exit 1)."""
+
+    exit_code = 1
+
+
 @dataclasses.dataclass
 class Outcome:
     """What one `elt publish` did: the night's outcome, recorded and printed."""
@@ -211,7 +217,7 @@ def roll_back(store: Store, number: int | None, reason: str) -> tuple[Version, c
     if number is None:
         before = previous(store.versions())
         if before is None:
-            raise LoaderError(
+            raise NothingToRollBack(
                 "no earlier version is kept: nothing to roll back to (`elt versions`)"
             )
         number = before.number

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import plotly.colors  # type: ignore[import-untyped]
-import plotly.offline  # type: ignore[import-untyped]
 import plotly.graph_objects as go  # type: ignore[import-untyped]
+import plotly.offline  # type: ignore[import-untyped]
 
 from elt.report.data import ReportData, Rows
 
