@@ -54,11 +54,13 @@ class Site:
     def elt(self, *args: str, **extra: str) -> Any:
         return run_elt(*args, "--target", self.wh.kind, env=self.env(**extra))
 
-    def night(self, days: int = 1, edit: Any = None) -> tuple[Any, Any]:
+    def night(
+        self, days: int = 1, edit: Any = None, config: GeneratorConfig = CONFIG
+    ) -> tuple[Any, Any]:
         """Generate the next day(s), apply ``edit`` to the raw files, load, build, publish:
         (the build's and the publish's completed processes)."""
         fresh = not (self.data / "_meta" / "state" / "dataset.json").exists()
-        generate(self.data, CONFIG, days=days, cont=not fresh)
+        generate(self.data, config, days=days, cont=not fresh)
         if edit is not None:
             edit(self)
         report = self.wh.load(self.data)
