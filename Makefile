@@ -72,7 +72,7 @@ COMMA := ,
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         tools lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
-        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-spark \
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-audit bench-spark \
         daily image-base image-wheels image image-airflow image-smoke \
         env publish rollback release status versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
 
@@ -392,6 +392,9 @@ bench-report: $(STAMP) ## Benchmark: `elt report` time, the page's size and its 
 
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m elt.bench.dbt_incremental
+
+bench-audit: $(STAMP) ## Benchmark: the publication audit's cost against the incremental build at scale 1 (DuckDB, PostgreSQL), and its false blocks over 90 nights of normal data
+	$(BIN)/python -m elt.bench.audit
 
 bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
 	$(BIN)/python -m elt.bench.spark
