@@ -26,13 +26,17 @@ Series = dict[tuple[str, str, str], dict[Day, tuple[float | None, float | None]]
 
 
 class Warehouse(Protocol):
-    """Runs the diff's statements where the two sides live."""
+    """Runs the diff's statements where the two sides live (DuckDB, PostgreSQL, Spark)."""
 
-    text_type: str
+    text_type: str  # the SQL type segment values are cast to
 
     def query(self, statement: str) -> list[tuple[Any, ...]]: ...
 
     def columns(self, relation: str) -> list[str]: ...
+
+    def quote(
+        self, name: str
+    ) -> str: ...  # an identifier ("x" on DuckDB and PostgreSQL, `x` on Spark)
 
 
 @dataclasses.dataclass
@@ -183,7 +187,7 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def _quote(name: str) -> str:
+def double_quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -202,13 +206,18 @@ def _float(value: Any) -> float | None:
 
 
 def row_diff_sql(
-    candidate: str, published: str, key: Sequence[str], compared: Sequence[str], day: str
+    candidate: str,
+    published: str,
+    key: Sequence[str],
+    compared: Sequence[str],
+    day: str,
+    quote: Callable[[str], str] = double_quoted,
 ) -> str:
     """Per business day: rows on each side, added, removed, changed, and per compared column
     the rows it changed in."""
-    on = " and ".join(f"c.{_quote(k)} = p.{_quote(k)}" for k in key)
+    on = " and ".join(f"c.{quote(k)} = p.{quote(k)}" for k in key)
     flags = [
-        f"case when c.{_quote(col)} is distinct from p.{_quote(col)} then 1 else 0 end as d{i}"
+        f"case when c.{quote(col)} is distinct from p.{quote(col)} then 1 else 0 end as d{i}"
         for i, col in enumerate(compared)
     ]
     any_change = " + ".join(f"d{i}" for i in range(len(compared))) or "0"
@@ -231,11 +240,17 @@ def row_diff_sql(
     )
 
 
-def totals_sql(relation: str, spec: MartSpec, segment: str | None, text_type: str) -> str:
+def totals_sql(
+    relation: str,
+    spec: MartSpec,
+    segment: str | None,
+    text_type: str,
+    quote: Callable[[str], str] = double_quoted,
+) -> str:
     measures = ", ".join(t.expression for t in spec.totals)
     if segment is None:
         return f"select {spec.business_date}, {measures} from {relation} as t group by 1"
-    seg = f"coalesce(cast({_quote(segment)} as {text_type}), '(none)')"
+    seg = f"coalesce(cast({quote(segment)} as {text_type}), '(none)')"
     return f"select {spec.business_date}, {seg}, {measures} from {relation} as t group by 1, 2"
 
 
@@ -245,7 +260,8 @@ def _series(warehouse: Warehouse, spec: MartSpec, candidate: str, published: str
         for side, relation in ((1, candidate), (0, published)):
             if relation is None:
                 continue
-            for row in warehouse.query(totals_sql(relation, spec, segment, warehouse.text_type)):
+            statement = totals_sql(relation, spec, segment, warehouse.text_type, warehouse.quote)
+            for row in warehouse.query(statement):
                 day = _day(row[0])
                 value = "" if segment is None else str(row[1])
                 values = row[1:] if segment is None else row[2:]
@@ -276,7 +292,9 @@ def diff_mart(
     days: list[DayRows] = []
     columns_changed = dict.fromkeys(compared, 0)
     if spec.key and all(k in cand_cols and k in pub_cols for k in spec.key):
-        statement = row_diff_sql(candidate, published, spec.key, compared, day_expr)
+        statement = row_diff_sql(
+            candidate, published, spec.key, compared, day_expr, warehouse.quote
+        )
         for row in warehouse.query(statement):
             day = DayRows(_day(row[0]), *(int(v or 0) for v in row[1:6]))
             days.append(day)

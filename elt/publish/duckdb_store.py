@@ -30,6 +30,7 @@ import duckdb
 from elt.environment import Environment
 from elt.loader.errors import LoaderError, TransientError
 from elt.publish.audit import Audit
+from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
 
 
@@ -300,6 +301,7 @@ class DuckDBStore:
 
 
 class DuckDBWarehouse:
+    quote = staticmethod(double_quoted)
     text_type = "varchar"
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:

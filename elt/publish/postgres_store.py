@@ -28,6 +28,7 @@ from psycopg2 import sql
 from elt.environment import Environment
 from elt.loader.errors import LoaderError, TransientError
 from elt.publish.audit import Audit, Mart
+from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
 
 COLUMNS = (
@@ -435,6 +436,7 @@ def _q(name: str) -> str:
 
 
 class PostgresWarehouse:
+    quote = staticmethod(double_quoted)
     text_type = "text"
 
     def __init__(self, conn: psycopg2.extensions.connection) -> None:

@@ -48,10 +48,24 @@ def previous(versions: list[Version]) -> Version | None:
 
 def describe_version(v: Version) -> str:
     tests = ", ".join(f"{n} {s}" for s, n in sorted(v.tests.items())) or "no tests"
-    return (
+    line = (
         f"{'*' if v.is_current else ' '} {v.label}  published {v.published_at}  built {v.built_at}  "
         f"commit {v.git_commit}  {sum(v.rows.values()):,} rows in {len(v.rows)} marts  tests: {tests}"
     )
+    if v.audit.get("summary"):
+        line += f"\n    diff {v.audit['summary']}"
+    warned = [f for f in v.audit.get("findings", []) if f.get("severity") != "block"]
+    if warned:
+        line += f"\n    {len(warned)} warning(s): " + "; ".join(
+            sorted({f["check"] for f in warned})
+        )
+    accepted = v.accepted
+    if accepted:
+        line += (
+            f"\n    accepted by {accepted['by']} at {accepted['at']}: "
+            f"{', '.join(accepted['checks'])} - {accepted['reason']}"
+        )
+    return line
 
 
 class NothingToRollBack(LoaderError):
