@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
-
 from elt.environment import current
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
@@ -62,18 +60,9 @@ def _dbt_build(env: dict[str, str]) -> tuple[float, float]:
 
 
 def _fresh_postgres_database() -> None:
-    conn = psycopg2.connect(
-        host=os.environ.get("ELT_PG_HOST", "127.0.0.1"),
-        port=os.environ.get("ELT_PG_PORT", "5432"),
-        user=os.environ.get("ELT_PG_USER", "postgres"),
-        password=os.environ.get("ELT_PG_PASSWORD", ""),
-        dbname="postgres",
-    )
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f"drop database if exists {BENCH_DB} with (force)")
-        cur.execute(f"create database {BENCH_DB}")
-    conn.close()
+    from elt.bench.queries import fresh_database
+
+    fresh_database(BENCH_DB)  # the project's set-up: database, roles, ownership
 
 
 def _environment(target: str, work: Path) -> dict[str, str]:

@@ -34,9 +34,17 @@ class Warehouse(Protocol):
 
     def columns(self, relation: str) -> list[str]: ...
 
-    def quote(
-        self, name: str
-    ) -> str: ...  # an identifier ("x" on DuckDB and PostgreSQL, `x` on Spark)
+    # an identifier: "x" on DuckDB and PostgreSQL, `x` on Spark
+    def quote(self, name: str) -> str: ...
+
+    # a hash of the row's columns, as SQL: rows whose hashes differ are compared column by column
+    def row_hash(self, alias: str, columns: Sequence[str]) -> str: ...
+
+    # an aggregate collecting an expression's values into a list (a Python list when fetched)
+    def collect(self, expression: str) -> str: ...
+
+    # an expression of a key column that joins faster than the column (None: the column)
+    def join_key(self, alias: str, column: str) -> str | None: ...
 
 
 @dataclasses.dataclass
@@ -205,38 +213,111 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def row_diff_sql(
+def _hashed(
+    relation: str,
+    key: Sequence[str],
+    row_hash: str,
+    day: str,
+    quote: Callable[[str], str],
+    join_key: str | None = None,
+) -> str:
+    keys = ", ".join(f"t.{quote(k)}" for k in key)
+    joined = f", {join_key} as elt__key" if join_key else ""
+    return f"select {day} as elt__day, {keys}, {row_hash} as elt__hash{joined} from {relation} as t"
+
+
+def presence_sql(
+    candidate: str,
+    published: str,
+    key: Sequence[str],
+    day: str,
+    hashes: tuple[str, str],
+    quote: Callable[[str], str] = double_quoted,
+    collect: Callable[[str], str] | None = None,
+    join_key: str | None = None,
+) -> str:
+    """Pass one, narrow (the key, the day and a hash of the compared columns on each side):
+    per business day, rows on each side, added, removed, rows whose hash differs, and (with
+    ``collect``, an aggregate into a list) the keys of those rows. ``join_key``: an
+    expression of the key to join on instead (a 64-bit hash joins faster than text)."""
+    on = (
+        "c.elt__key = p.elt__key"
+        if join_key
+        else " and ".join(f"c.{quote(k)} = p.{quote(k)}" for k in key)
+    )
+    first = quote(key[0])
+    differs = f"c.{first} is not null and p.{first} is not null and c.elt__hash <> p.elt__hash"
+    keys = f", {collect(f'c.{first}')} filter (where {differs})" if collect else ""
+    return (
+        f"with c as ({_hashed(candidate, key, hashes[0], day, quote, join_key)}),\n"
+        f"p as ({_hashed(published, key, hashes[1], day, quote, join_key)})\n"
+        "select coalesce(c.elt__day, p.elt__day) as business_day,"
+        f" sum(case when p.{first} is not null then 1 else 0 end),"
+        f" sum(case when c.{first} is not null then 1 else 0 end),"
+        f" sum(case when p.{first} is null then 1 else 0 end),"
+        f" sum(case when c.{first} is null then 1 else 0 end),"
+        f" sum(case when {differs} then 1 else 0 end){keys}"
+        f" from c full outer join p on {on} group by 1"
+    )
+
+
+MAX_LISTED_KEYS = 2_000  # more changed rows than this: pass two finds them again itself
+
+
+def _literal(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def changes_sql(
     candidate: str,
     published: str,
     key: Sequence[str],
     compared: Sequence[str],
     day: str,
+    hashes: tuple[str, str],
     quote: Callable[[str], str] = double_quoted,
+    listed: Sequence[str] | None = None,
 ) -> str:
-    """Per business day: rows on each side, added, removed, changed, and per compared column
-    the rows it changed in."""
+    """Pass two, only over the rows whose hash differs (``listed``: their keys as SQL
+    literals, from pass one; else found again here): per business day, the rows that
+    changed and, per compared column, the rows it changed in."""
     on = " and ".join(f"c.{quote(k)} = p.{quote(k)}" for k in key)
+    same = " and ".join(f"t.{quote(k)} = changed.{quote(k)}" for k in key)
     flags = [
-        f"case when c.{quote(col)} is distinct from p.{quote(col)} then 1 else 0 end as d{i}"
-        for i, col in enumerate(compared)
+        f"case when c.{quote(col)} is distinct from p.{quote(col)} then 1 else 0 end"
+        for col in compared
     ]
-    any_change = " + ".join(f"d{i}" for i in range(len(compared))) or "0"
-    both = "in_c = 1 and in_p = 1"
-    per_column = [f"sum(case when {both} then d{i} else 0 end)" for i in range(len(compared))]
+    keys = ", ".join(f"c.{quote(k)}" for k in key)
+    changed = (
+        f"select {keys} from ({_hashed(candidate, key, hashes[0], day, quote)}) as c"
+        f" inner join ({_hashed(published, key, hashes[1], day, quote)}) as p on {on}"
+        " where c.elt__hash <> p.elt__hash"
+    )
+
+    def only(relation: str) -> str:
+        if listed is not None:
+            return (
+                f"select {day} as elt__day, t.* from {relation} as t"
+                f" where t.{quote(key[0])} in ({', '.join(listed)})"
+            )
+        return (
+            f"select {day} as elt__day, t.* from {relation} as t"
+            f" where exists (select 1 from changed where {same})"
+        )
+
+    any_change = " + ".join(flags) or "0"
+    head = "with " if listed is not None else f"with changed as ({changed}),\n"
     return (
-        f"with c as (select {day} as elt__day, t.*, 1 as elt__in from {candidate} as t),\n"
-        f"p as (select {day} as elt__day, t.*, 1 as elt__in from {published} as t),\n"
-        "j as (select coalesce(c.elt__day, p.elt__day) as business_day,"
-        " c.elt__in as in_c, p.elt__in as in_p"
-        + "".join(f", {f}" for f in flags)
-        + f" from c full outer join p on {on})\n"
-        "select business_day, sum(case when in_p = 1 then 1 else 0 end),"
-        " sum(case when in_c = 1 then 1 else 0 end),"
-        " sum(case when in_p is null then 1 else 0 end),"
-        " sum(case when in_c is null then 1 else 0 end),"
-        f" sum(case when {both} and ({any_change}) > 0 then 1 else 0 end)"
-        + "".join(f", {s}" for s in per_column)
-        + " from j group by business_day"
+        f"{head}c as ({only(candidate)}),\np as ({only(published)})\n"
+        f"select c.elt__day, sum(case when ({any_change}) > 0 then 1 else 0 end)"
+        + "".join(f", sum({f})" for f in flags)
+        + f" from c inner join p on {on} group by 1"
     )
 
 
@@ -292,14 +373,45 @@ def diff_mart(
     days: list[DayRows] = []
     columns_changed = dict.fromkeys(compared, 0)
     if spec.key and all(k in cand_cols and k in pub_cols for k in spec.key):
-        statement = row_diff_sql(
-            candidate, published, spec.key, compared, day_expr, warehouse.quote
+        quote = warehouse.quote
+        hashes = (warehouse.row_hash("t", compared), warehouse.row_hash("t", compared))
+        single = len(spec.key) == 1
+        statement = presence_sql(
+            candidate,
+            published,
+            spec.key,
+            day_expr,
+            hashes,
+            quote,
+            warehouse.collect if single else None,
+            warehouse.join_key("t", spec.key[0]) if single else None,
         )
+        maybe, listed = 0, []
         for row in warehouse.query(statement):
-            day = DayRows(_day(row[0]), *(int(v or 0) for v in row[1:6]))
-            days.append(day)
-            for col, n in zip(compared, row[6:], strict=True):
-                columns_changed[col] += int(n or 0)
+            published_n, candidate_n, added, removed = (int(v or 0) for v in row[1:5])
+            days.append(DayRows(_day(row[0]), published_n, candidate_n, added, removed, 0))
+            maybe += int(row[5] or 0)
+            listed += list(row[6] or []) if single else []
+        if maybe:
+            literals = [_literal(k) for k in listed]
+            usable = (
+                single and len(literals) <= MAX_LISTED_KEYS and all(x is not None for x in literals)
+            )
+            statement = changes_sql(
+                candidate,
+                published,
+                spec.key,
+                compared,
+                day_expr,
+                hashes,
+                quote,
+                [x for x in literals if x is not None] if usable else None,
+            )
+            by_day = {d.day: d for d in days}
+            for row in warehouse.query(statement):
+                by_day[_day(row[0])].changed = int(row[1] or 0)
+                for col, n in zip(compared, row[2:], strict=True):
+                    columns_changed[col] += int(n or 0)
     else:  # no key: rows counted only
         before = warehouse.query(f"select count(*) from {published}")[0][0]
         after = warehouse.query(f"select count(*) from {candidate}")[0][0]

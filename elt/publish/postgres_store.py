@@ -18,7 +18,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg2
@@ -437,6 +437,22 @@ def _q(name: str) -> str:
 
 class PostgresWarehouse:
     quote = staticmethod(double_quoted)
+
+    @staticmethod
+    def join_key(alias: str, column: str) -> str | None:
+        return None  # the key itself
+
+    @staticmethod
+    def collect(expression: str) -> str:
+        return f"array_agg({expression})"
+
+    @staticmethod
+    def row_hash(alias: str, columns: Sequence[str]) -> str:
+        """md5 of the row's text (a null and an empty string differ there)."""
+        if not columns:
+            return "''"
+        return "md5(row(" + ", ".join(f"{alias}.{double_quoted(c)}" for c in columns) + ")::text)"
+
     text_type = "text"
 
     def __init__(self, conn: psycopg2.extensions.connection) -> None:

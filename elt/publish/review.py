@@ -142,7 +142,7 @@ def explain_failed_tests(
         where = f"{model}.{node['column_name']}" if node.get("column_name") else model
         line = f"test {node.get('name', node_name(uid))} failed ({result.get('status')})"
         line += f" on {where}" if where else ""
-        examples = _examples(result, warehouse)
+        examples = _examples(result, node, warehouse)
         if examples:
             line += ": " + "; ".join(examples)
         elif result.get("message"):
@@ -153,20 +153,31 @@ def explain_failed_tests(
     return lines
 
 
-def _examples(result: dict[str, Any], warehouse: Warehouse | None) -> list[str]:
+def _examples(
+    result: dict[str, Any], node: dict[str, Any], warehouse: Warehouse | None
+) -> list[str]:
+    """The first failing values: the plausibility tests select value, rule and row_key; a
+    test on a column that returns its rows (expression_is_true) gives the column's values
+    and its expression as the rule."""
     code = result.get("compiled_code")
     if not code or warehouse is None or result.get("status") != "fail":
         return []
+    failed = f"({code}) as elt_failed"
+    column = str(node.get("column_name") or "")
+    kwargs = (node.get("test_metadata") or {}).get("kwargs") or {}
     try:
-        columns = warehouse.columns(f"({code}) as elt_failed")
-        if not {"value", "rule", "row_key"} <= set(columns):
-            return []
-        rows = warehouse.query(
-            f"select value, rule, row_key from ({code}) as elt_failed limit {EXAMPLES}"
-        )
+        columns = warehouse.columns(failed)
+        if {"value", "rule", "row_key"} <= set(columns):
+            rows = warehouse.query(f"select value, rule, row_key from {failed} limit {EXAMPLES}")
+            return [f"value {v} (row {k}) breaks '{r}'" for v, r, k in rows]
+        if column and column in columns and kwargs.get("expression"):
+            rows = warehouse.query(
+                f"select {warehouse.quote(column)} from {failed} limit {EXAMPLES}"
+            )
+            return [f"value {v} breaks '{kwargs['expression']}'" for (v,) in rows]
     except Exception:  # noqa: BLE001 - an explanation is a courtesy: the failure stands
         return []
-    return [f"value {v} (row {k}) breaks '{r}'" for v, r, k in rows]
+    return []
 
 
 def review(store: Store, audit: Audit, manifest_path: Path, against: Version | None) -> Review:

@@ -86,3 +86,20 @@ def build_in_process(work: Path, target: str, *args: str) -> dict[str, Any]:
     if not result.success or failed:
         raise AssertionError(f"dbt build {' '.join(args)} failed: {failed or result.exception}")
     return results
+
+
+def publish_in_process(work: Path, target: str) -> Any:
+    """`elt publish` in this process: the audit of the last build in ``work`` and its
+    publication (an ``elt.publish.run.Outcome``). The caller's environment points at the
+    warehouse, as for :func:`build_in_process`."""
+    from elt.environment import current
+    from elt.loader.profile import load_target
+    from elt.publish.audit import audit
+    from elt.publish.run import open_store, publish_night
+
+    results, manifest = work / "target" / "run_results.json", work / "target" / "manifest.json"
+    store = open_store(load_target(REPO, REPO, target), current())
+    try:
+        return publish_night(store, audit(results, manifest), manifest, current(), REPO, 3)
+    finally:
+        store.close()

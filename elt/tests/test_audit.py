@@ -393,3 +393,54 @@ def test_accept_then_rollback_holds_and_release_diffs_against_the_held_version(
     md = site.elt("diff", "--version", "5", "--format", "markdown").stdout
     assert "### Diff against v000002" in md
     assert "| fct_order_items |" in md
+
+
+def test_the_diff_counts_rows_columns_and_totals_in_the_warehouse() -> None:
+    """The diff's two passes on DuckDB (the same statements run on PostgreSQL in the cases
+    below and on Spark in test_spark.py): added, removed, changed rows per day, the rows each
+    column changed in, and the daily totals on both sides, per segment too."""
+    import duckdb
+
+    from elt.publish.diff import diff_mart
+    from elt.publish.duckdb_store import DuckDBWarehouse
+
+    con = duckdb.connect()
+    con.execute(
+        "create table published_lines as select * from (values"
+        " (1, date '2025-03-03', 'EU', 10.00::decimal(18,2)),"
+        " (2, date '2025-03-03', 'EU', 20.00::decimal(18,2)),"
+        " (3, date '2025-03-04', 'NA', 30.00::decimal(18,2)),"
+        " (5, date '2025-03-04', null, 5.00::decimal(18,2)))"
+        " as t(line_id, order_date, region, amount)"
+    )
+    con.execute(
+        "create table candidate_lines as select * from (values"
+        " (1, date '2025-03-03', 'EU', 10.00::decimal(18,2)),"
+        " (2, date '2025-03-03', 'NA', 25.00::decimal(18,2)),"
+        " (4, date '2025-03-05', 'EU', 40.00::decimal(18,2)),"
+        " (5, date '2025-03-04', '', 5.00::decimal(18,2)))"
+        " as t(line_id, order_date, region, amount)"
+    )
+    spec = MartSpec(
+        "lines",
+        ("line_id",),
+        "order_date",
+        (Total("amount", "sum(amount)", 0.0), Total("lines", "count(*)", 0.0)),
+        ("region",),
+        Gates(),
+    )
+    got = diff_mart(DuckDBWarehouse(con), spec, "candidate_lines", "published_lines")
+    assert (got.published_rows, got.candidate_rows) == (4, 4)
+    # a null that became an empty string is a change
+    assert (got.added, got.removed, got.changed) == (1, 1, 2)
+    assert got.columns_changed == {"order_date": 0, "region": 2, "amount": 1}
+    by_day = {d.day: (d.added, d.removed, d.changed) for d in got.days}
+    assert by_day == {
+        dt.date(2025, 3, 3): (0, 0, 1),
+        dt.date(2025, 3, 4): (0, 1, 1),
+        dt.date(2025, 3, 5): (1, 0, 0),
+    }
+    day = dt.date(2025, 3, 3)
+    assert got.series[("amount", "", "")][day] == (30.0, 35.0)
+    assert got.series[("amount", "region", "NA")][day] == (None, 25.0)
+    assert got.series[("lines", "region", "(none)")][dt.date(2025, 3, 4)] == (1.0, None)

@@ -23,7 +23,7 @@ from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
 from elt.loader.postgres_target import LOCK_KEY
 from elt.tests.conftest import REPO, pg_settings
-from elt.tests.dbt_runner import DBT, build_in_process, dbt, dbt_env
+from elt.tests.dbt_runner import DBT, build_in_process, dbt, dbt_env, publish_in_process
 from elt.tests.loader_helpers import Wh, make_wh
 from elt.tests.mart_checks import build, differing, drop_warehouse, fingerprints, row_identities
 
@@ -42,10 +42,11 @@ def _rebuild_from_files(wh: Wh, data: Path, work: Path) -> dict[str, tuple[int, 
 def test_forty_day_routine_stays_green_and_rebuilds_identically(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`make generate load build` once a day for 40 days on the default sample data (its
-    messiness included: quarantined product lines of the full extracts, late and
-    out-of-order rows, duplicates, rejects). Every day must build without an error; the
-    marts then equal a --full-refresh and a rebuild from the files in a new warehouse.
+    """`make generate load build publish` once a day for 40 days on the default sample data
+    (its messiness included: quarantined product lines of the full extracts, late and
+    out-of-order rows, duplicates, rejects). Every day must build without an error and pass
+    the publication audit (no gate blocks normal data); the marts then equal a
+    --full-refresh and a rebuild from the files in a new warehouse.
     dbt runs in this process (40 builds: the interpreter start of a subprocess would double
     the test's time)."""
     wh = make_wh("duckdb", tmp_path, None)
@@ -59,6 +60,11 @@ def test_forty_day_routine_stays_green_and_rebuilds_identically(
             generate(data, cfg, days=1, cont=True)
         assert wh.load(data).ok, f"day {day + 1}: load failed"
         build_in_process(tmp_path, "duckdb")
+        # and the audit publishes every night of normal data: no gate blocks (issue 25)
+        outcome = publish_in_process(tmp_path, "duckdb")
+        assert outcome.status == "published", (day + 1, outcome.lines)
+        assert outcome.review is not None
+        assert outcome.review.blocks == [], (day + 1, outcome.lines)
     quarantined_products = wh.sql(
         "select count(*) from raw._elt_quarantine where source_table = 'shop.products'"
     )[0][0]
