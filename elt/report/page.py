@@ -25,9 +25,22 @@ TEST_STATUSES = (
     ("tests_skipped", "skipped", "#7f7f7f"),
 )
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-# 24 distinct colours, given to series by name (sorted): no two series of a chart share one,
-# and a name keeps its colour across the charts that show the same names
-PALETTE: list[str] = list(plotly.colors.qualitative.Dark24)
+# distinct colours, given to series by name (sorted): no two series of a chart share one up to
+# this many series (plotly's default repeats after ten: Books and Unknown were both red);
+# the unknown member is grey wherever it appears
+PALETTE: list[str] = [
+    *plotly.colors.qualitative.D3[:7],  # blue, orange, green, red, purple, brown, pink
+    "#bcbd22",  # olive
+    "#17becf",  # cyan
+    "#000080",  # navy
+    "#e6b800",  # gold
+    "#006400",  # dark green
+    "#800000",  # maroon
+    "#ff00ff",  # magenta
+    "#00ff7f",  # spring green
+    "#4b0082",  # indigo
+]
+UNKNOWN_COLOUR = "#9e9e9e"
 DAY_MS = 86_400_000
 LOAD_DAY = "load day (UTC, by the clock)"
 ORDER_DAY = "order day (the data's business date)"
@@ -73,7 +86,10 @@ def _days(fig: go.Figure, axis: str) -> go.Figure:
 
 
 def _colours(names: Iterable[str]) -> dict[str, str]:
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(names)))}
+    every = set(names)
+    known = sorted(n for n in every if n.lower() not in ("unknown", "(none)"))
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(known)}
+    return colours | {n: UNKNOWN_COLOUR for n in every if n not in colours}
 
 
 def _stacked(

@@ -398,3 +398,19 @@ def test_a_load_is_recorded_even_where_the_environment_has_no_user(tmp_path: Pat
         assert con.sql("select command, environment, status from raw._elt_runs").fetchall() == [
             ("load", "dev", "success")
         ]
+
+
+def test_series_get_distinct_colours_and_the_unknown_member_grey() -> None:
+    """Issue 25's page defects: Books and Unknown were both red, Garden and Beauty both blue
+    (plotly's palette repeats after ten series)."""
+    from elt.report.page import UNKNOWN_COLOUR, _colours
+
+    categories = [
+        "Beauty", "Books", "Clothing", "Electronics", "Garden", "Grocery",
+        "Home", "Music", "Office", "Sports", "Toys", "Unknown",
+    ]  # fmt: skip
+    colours = _colours(categories)
+    assert colours["Unknown"] == UNKNOWN_COLOUR
+    assert len(set(colours.values())) == len(categories)
+    # a name keeps its colour in every chart that shows the same names
+    assert _colours(reversed(categories)) == colours
