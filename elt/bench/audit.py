@@ -91,8 +91,10 @@ class Night:
         self.target, self.work, self.cfg = target, work, cfg
         self.env = _environment(target, work)
         self.data = work / f"data-{target}"
+        # on PostgreSQL the loader logs in as its own role (as `make load` does)
+        loader = "postgres_loader" if target == "postgres" else target
         self.opts = LoadOptions(
-            project_dir=REPO, data_dir=self.data, profiles_dir=REPO, target=target
+            project_dir=REPO, data_dir=self.data, profiles_dir=REPO, target=loader
         )
         self.resolved = load_target(REPO, REPO, target)
 
