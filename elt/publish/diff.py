@@ -394,9 +394,8 @@ def diff_mart(
             listed += list(row[6] or []) if single else []
         if maybe:
             literals = [_literal(k) for k in listed]
-            usable = (
-                single and len(literals) <= MAX_LISTED_KEYS and all(x is not None for x in literals)
-            )
+            limit = int(getattr(warehouse, "max_listed_keys", MAX_LISTED_KEYS))
+            usable = single and len(literals) <= limit and all(x is not None for x in literals)
             statement = changes_sql(
                 candidate,
                 published,
