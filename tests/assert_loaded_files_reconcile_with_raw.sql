@@ -19,26 +19,33 @@ manifest as (
 quarantine as (
 
     select
+        source_table,
         file_path,
         count(*) as quarantined
     from {{ source('elt', 'quarantine') }}
-    group by file_path
+    group by source_table, file_path
 
 ),
 
 raw_rows as (
 
-    {#- every table the loader fills, from the sources' YAML (meta.elt) -#}
-    {% for raw_table in loaded_raw_relations() %}
+    {#- every table the loader fills, from the sources' YAML (meta.elt); one file may feed
+        several source tables, so rows count per source table and file -#}
+    {% for node in loader_sources() %}
+    {%- set raw_table = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.identifier) %}
+    {%- if raw_table is not none %}
     select
+        '{{ node.source_name }}.{{ node.name }}' as source_table,
         _source_file as file_path,
         count(*) as loaded
     from {{ raw_table }}
     {% if raw_since %}where _loaded_at >= {{ raw_since }}{% endif %}
     group by _source_file
     union all
+    {%- endif %}
     {% endfor %}
     select
+        cast(null as {{ dbt.type_string() }}) as source_table,
         cast(null as {{ dbt.type_string() }}) as file_path,
         0 as loaded
     where 1 = 0
@@ -56,9 +63,13 @@ final as (
         coalesce(quarantine.quarantined, 0) as rows_in_quarantine
     from manifest
     left join raw_rows
-        on manifest.file_path = raw_rows.file_path
+        on
+            manifest.source_table = raw_rows.source_table
+            and manifest.file_path = raw_rows.file_path
     left join quarantine
-        on manifest.file_path = quarantine.file_path
+        on
+            manifest.source_table = quarantine.source_table
+            and manifest.file_path = quarantine.file_path
     where
         manifest.rows_in_file != manifest.rows_loaded + manifest.rows_quarantined
         or manifest.rows_loaded != coalesce(raw_rows.loaded, 0)

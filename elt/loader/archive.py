@@ -12,7 +12,9 @@ directory in one of two ways, per source (``meta.elt.retention``) or for one run
   its raw rows can no longer be rebuilt from files: the warehouse (and its backups) holds
   the only copy.
 
-A file whose content no longer matches the manifest's hash is left alone and reported.
+A file whose content no longer matches the manifest's hash is left alone and reported. The
+archive directory holds a ``.elt-archive`` marker: even inside the data directory, no load
+pattern reads from it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ import pyarrow.parquet as pq
 from elt.loader.bookkeeping import FileStatus
 from elt.loader.config import Retention, SourceTable
 from elt.loader.errors import LoaderError
-from elt.loader.files import COMPRESSED_SUFFIXES, discover
-from elt.loader.warehouse import ManifestEntry
+from elt.loader.files import ARCHIVE_MARKER, COMPRESSED_SUFFIXES, discover
+from elt.loader.warehouse import ManifestEntry, ManifestKey, raw_table_of
 
 LINES_KEY = b"elt.file"  # Parquet metadata of a file archived as its lines
 
@@ -55,6 +57,14 @@ def _as_is(table: SourceTable, rel: str) -> bool:
 
 def archive_path(table: SourceTable, archive_dir: Path, rel: str) -> Path:
     return archive_dir / rel if _as_is(table, rel) else archive_dir / (rel + ".parquet")
+
+
+def mark_archive(archive_dir: Path) -> None:
+    """The archive's folder is marked: a load whose pattern reaches into it never reads it."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    marker = archive_dir / ARCHIVE_MARKER
+    if not marker.exists():
+        marker.write_text("Files archived by `elt archive`: never loaded from here.\n")
 
 
 def _write_parquet(raw: bytes, rel: str, sha256: str, path: Path) -> None:
@@ -88,7 +98,7 @@ def archive(
     tables: list[SourceTable],
     data_dir: Path,
     archive_dir: Path | None,
-    manifest: dict[str, ManifestEntry],
+    manifest: dict[ManifestKey, ManifestEntry],
     retention: dict[SourceTable, Retention],
     now: dt.datetime,
 ) -> list[Archived]:
@@ -104,7 +114,7 @@ def archive(
             )
         cutoff = now - dt.timedelta(days=rule.days)
         for found in discover(table, data_dir):
-            entry = manifest.get(found.rel)
+            entry = manifest.get((raw_table_of(table), found.rel))
             if found.outside or found.same_as or entry is None or entry.status != FileStatus.LOADED:
                 continue
             if entry.finished_at is None or entry.finished_at > cutoff:
@@ -125,6 +135,7 @@ def archive(
                 out.append(Archived(found.rel, "deleted", len(raw)))
                 continue
             assert archive_dir is not None
+            mark_archive(archive_dir)
             target = archive_path(table, archive_dir, found.rel)
             if _as_is(table, found.rel):
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -147,20 +158,24 @@ def archive(
 def restore(
     archive_dir: Path,
     data_dir: Path,
-    manifest: dict[str, ManifestEntry],
+    manifest: dict[ManifestKey, ManifestEntry],
     only: set[str] | None = None,
 ) -> list[Archived]:
     """Write archived files back into the data directory, checked against the manifest."""
     out: list[Archived] = []
+    by_rel: dict[str, list[ManifestEntry]] = {}
+    for e in manifest.values():
+        by_rel.setdefault(e.rel, []).append(e)
     for path in sorted(archive_dir.rglob("*")):
-        if not path.is_file() or path.name.endswith(".part"):
+        if not path.is_file() or path.name.endswith(".part") or path.name == ARCHIVE_MARKER:
             continue
         lines = _read_lines(path) if path.suffix == ".parquet" else None
         rel, raw = lines if lines else (str(path.relative_to(archive_dir)), path.read_bytes())
         if only is not None and rel not in only:
             continue
-        entry = manifest.get(rel)
-        if entry is None or _sha256(raw) != entry.sha256:
+        digest = _sha256(raw)
+        entry = next((e for e in by_rel.get(rel, []) if e.sha256 == digest), None)
+        if entry is None:
             out.append(
                 Archived(
                     rel, "skipped", message="not in the manifest with this content; not restored"
@@ -173,6 +188,9 @@ def restore(
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(raw)
+        if entry.modified_at is not None:  # the time it had when loaded: a complete file
+            stamp = entry.modified_at.timestamp()
+            os.utime(target, (stamp, stamp))
         out.append(Archived(rel, "restored", path.stat().st_size, len(raw)))
     return out
 
@@ -213,7 +231,7 @@ def run_archive(
                 assert archive_dir is not None
                 labels = {t.label for t in chosen}
                 wanted = {
-                    rel for rel, e in manifest.items() if not tables or e.source_table in labels
+                    e.rel for e in manifest.values() if not tables or e.source_table in labels
                 }
                 return restore(archive_dir, data_dir, manifest, wanted)
             if older_than_days is not None:

@@ -19,6 +19,9 @@ class FileStatus(enum.StrEnum):
 
     LOADED = "loaded"
     FAILED = "failed"
+    RENAMED = (
+        "renamed"  # the content of a loaded file whose path is gone: its rows stay under that path
+    )
 
 
 class Outcome(enum.StrEnum):
@@ -27,12 +30,13 @@ class Outcome(enum.StrEnum):
     LOADED = "loaded"  # new file, rows written
     RELOADED = "reloaded"  # changed file, rows replaced (--reload)
     SKIPPED = "skipped"  # already loaded, unchanged (or the same file under another name)
+    WAITING = "waiting"  # not ready yet (still being written, no marker): left for the next run
     FAILED = "failed"  # the file cannot be loaded as it is; recorded in the manifest
     REFUSED = "refused"  # not loaded on purpose (changed without --reload, outside the data dir)
 
     @property
     def ok(self) -> bool:
-        return self in (Outcome.LOADED, Outcome.RELOADED, Outcome.SKIPPED)
+        return self in (Outcome.LOADED, Outcome.RELOADED, Outcome.SKIPPED, Outcome.WAITING)
 
 
 class NoteKind(enum.StrEnum):
@@ -41,6 +45,10 @@ class NoteKind(enum.StrEnum):
     COLUMN_RENAMED = "column_renamed"  # the source name cannot be a raw column name as it is
     NO_RECORDS = "no_records"
     DUPLICATE_FILE = "duplicate_file"  # a second path (symlink) to a file seen under another
+    RENAMED_FILE = "renamed_file"  # a loaded file's content under a new path, the old one gone
+    REDELIVERED = (
+        "redelivered"  # a loaded file's content again under a new path, the old one still there
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,21 +97,20 @@ class Column:
 class BookTable:
     name: str
     columns: tuple[Column, ...]
-    primary_key: str | None = None
+    primary_key: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def ddl(self, schema_sql: str) -> str:
+    def ddl(self, schema_sql: str, name: str | None = None) -> str:
         """``create table if not exists``: the same SQL on DuckDB and PostgreSQL."""
         cols = ",\n    ".join(
-            f"{c.name} {c.kind}"
-            + (" primary key" if c.name == self.primary_key else "")
-            + ("" if c.nullable or c.name == self.primary_key else " not null")
+            f"{c.name} {c.kind}" + ("" if c.nullable or c.name in self.primary_key else " not null")
             for c in self.columns
         )
-        return f"create table if not exists {schema_sql}.{self.name} (\n    {cols}\n)"
+        key = f",\n    primary key ({', '.join(self.primary_key)})" if self.primary_key else ""
+        return f"create table if not exists {schema_sql}.{name or self.name} (\n    {cols}{key}\n)"
 
     def upgrades(self, schema_sql: str, existing: Sequence[str]) -> list[str]:
         """Columns added since an older loader created the table (always nullable)."""
@@ -141,10 +148,14 @@ MANIFEST = BookTable(
         Column(
             "file_path",
             "text",
-            description="Path relative to the data directory; the file's identity.",
+            description="Path relative to the data directory; with raw_table, the file's identity.",
         ),
         Column("source_table", "text", description="The dbt source table (source.table)."),
-        Column("raw_table", "text", description="The raw table the rows went to."),
+        Column(
+            "raw_table",
+            "text",
+            description="The raw table the rows went to (one file may feed several raw tables: a row each).",
+        ),
         Column(
             "size_bytes", "bigint", description="File size in bytes, as stored (compressed or not)."
         ),
@@ -152,11 +163,15 @@ MANIFEST = BookTable(
         Column(
             "rows_in_file",
             "bigint",
-            description="Records in the file (lines, less a CSV header; Parquet rows); 0 when the file cannot be read.",
+            description="Records in the file (lines, less a CSV header and blank lines; Parquet rows); 0 when the file cannot be read.",
         ),
         Column("rows_loaded", "bigint", description="Rows written to the raw table."),
         Column("rows_quarantined", "bigint", description="Lines written to the quarantine."),
-        Column("status", "text", description="loaded or failed."),
+        Column(
+            "status",
+            "text",
+            description="loaded, failed, or renamed (the content of a loaded file whose path is gone: not loaded again, its rows stay under the old path).",
+        ),
         Column(
             "message",
             "text",
@@ -179,7 +194,7 @@ MANIFEST = BookTable(
             description="JSON object of source column names that were loaded under another raw column name.",
         ),
     ),
-    primary_key="file_path",
+    primary_key=("raw_table", "file_path"),
 )
 
 QUARANTINE = BookTable(
@@ -253,7 +268,7 @@ RUNS = BookTable(
         ),
         Column("recorded_at", "timestamptz", description="When the run was recorded."),
     ),
-    primary_key="invocation_id",
+    primary_key=("invocation_id",),
 )
 
 RUN_NODES = BookTable(

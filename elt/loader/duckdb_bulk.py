@@ -17,9 +17,11 @@ import dataclasses
 import duckdb
 import pyarrow as pa
 
-from elt.loader.errors import FileLoadError
-from elt.loader.files import SourceFile
+from elt.loader.errors import FileLoadError, FileNotReady
+from elt.loader.files import SourceFile, check_unchanged
 from elt.loader.parse import (
+    FILENAME,
+    ORDINAL,
     Reject,
     accounting_error,
     clear_rejects,
@@ -38,7 +40,7 @@ class FileRows:
     file: SourceFile
     rows: int = 0
     rejects: list[Reject] = dataclasses.field(default_factory=list)
-    error: str | None = None  # the file failed its checks; its rows were deleted
+    error: FileLoadError | None = None  # it failed its checks (or is still growing); rows deleted
 
 
 def insert_csv_files(
@@ -58,9 +60,9 @@ def insert_csv_files(
     try:
         con.execute(
             f"insert into {target} ({names}, _row_number, _batch_id, _source_file) "
-            f"select {names}, row_number() over (partition by filename order by _ordinal) + 1, "
-            f"{lit(batch_id)}, substr(filename, {prefix + 1}) "
-            f"from {reader} with ordinality as t({names}, filename, _ordinal)"
+            f"select {names}, row_number() over (partition by {q(FILENAME)} order by {q(ORDINAL)}) + 1, "
+            f"{lit(batch_id)}, substr({q(FILENAME)}, {prefix + 1}) "
+            f"from {reader} with ordinality as t({names}, {q(FILENAME)}, {q(ORDINAL)})"
         )
     except duckdb.Error as exc:
         clear_rejects(con)
@@ -79,7 +81,13 @@ def insert_csv_files(
     out = []
     for f in files:
         got = FileRows(f, int(counts.get(f.rel, 0)), rejects.get(f.rel, []))
-        got.error = accounting_error(f, got.rows, got.rejects, max_quarantine_rate)
+        why = accounting_error(f, got.rows, got.rejects, max_quarantine_rate)
+        if why:
+            try:
+                check_unchanged(f)  # a file still growing is not ready, not wrong
+                got.error = FileLoadError(why)
+            except FileNotReady as exc:
+                got.error = exc
         if got.error:
             con.execute(
                 f"delete from {target} where _batch_id = ? and _source_file = ?", [batch_id, f.rel]

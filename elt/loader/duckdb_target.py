@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,17 +20,20 @@ from elt.loader.files import SourceFile
 from elt.loader.parse import lit, q
 from elt.loader.warehouse import (
     MANIFEST,
+    MANIFEST_SELECT,
     META_COLUMNS,
     QUARANTINE,
     FileLoad,
     ManifestEntry,
+    ManifestKey,
     Session,
     Warehouse,
     all_quarantine,
     check_inserted,
     disk_full,
-    failed_row,
     loaded_row,
+    manifest_entries,
+    raw_table_of,
     schema_changes,
     utcnow,
 )
@@ -91,7 +93,9 @@ class DuckDBSession(Session):
 
     bulk_csv = True
 
-    def write_csv_bulk(self, loads: list[FileLoad], max_quarantine_rate: float) -> dict[str, str]:
+    def write_csv_bulk(
+        self, loads: list[FileLoad], max_quarantine_rate: float
+    ) -> dict[str, FileLoadError]:
         t = loads[0].file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
         with self._transaction(loads):
@@ -109,10 +113,13 @@ class DuckDBSession(Session):
             self._bookkeep([x for x in loads if x.file.rel not in failed])
         return {rel: why for rel, why in failed.items() if why}
 
-    def _delete_file(self, target: str, rel: str) -> None:
-        """A reload: the file's earlier raw and quarantine rows go first."""
-        self.duck.execute(f"delete from {target} where _source_file = ?", [rel])
-        self.duck.execute(f"delete from {self.meta}.{QUARANTINE.name} where file_path = ?", [rel])
+    def _delete_file(self, target: str, f: SourceFile) -> None:
+        """A reload: the file's earlier raw and quarantine rows (of this table) go first."""
+        self.duck.execute(f"delete from {target} where _source_file = ?", [f.rel])
+        self.duck.execute(
+            f"delete from {self.meta}.{QUARANTINE.name} where file_path = ? and source_table = ?",
+            [f.rel, f.table.label],
+        )
 
     def _write_rows(self, load: FileLoad) -> None:
         t = load.file.table
@@ -122,7 +129,7 @@ class DuckDBSession(Session):
         ):
             self.duck.execute(ddl)
         if load.replace:
-            self._delete_file(target, load.file.rel)
+            self._delete_file(target, load.file)
         cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
         inserted = self.duck.execute(
             f"insert into {target} ({cols}, _batch_id, _source_file) "
@@ -136,9 +143,16 @@ class DuckDBSession(Session):
         self.duck.unregister("_elt_rows")
 
     def _upsert_manifest(self, rows: pa.Table) -> None:
-        paths = rows["file_path"].to_pylist()
+        keys = [
+            f"{t}\x00{p}"
+            for t, p in zip(
+                rows["raw_table"].to_pylist(), rows["file_path"].to_pylist(), strict=True
+            )
+        ]
         self.duck.execute(
-            f"delete from {self.meta}.{MANIFEST.name} where list_contains(?, file_path)", [paths]
+            f"delete from {self.meta}.{MANIFEST.name} "
+            "where list_contains(?, raw_table || chr(0) || file_path)",
+            [keys],
         )
         self._append(MANIFEST.name, rows)
 
@@ -146,11 +160,9 @@ class DuckDBSession(Session):
         with contextlib.suppress(duckdb.Error):  # no transaction open
             self.duck.execute("rollback")
 
-    def record_failure(
-        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
-    ) -> None:
+    def record_rows(self, rows: list[tuple[object, ...]]) -> None:
         self.duck.execute("begin transaction")
-        self._upsert_manifest(MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())]))
+        self._upsert_manifest(MANIFEST.rows(rows))
         self.duck.execute("commit")
 
     def close(self) -> None:
@@ -190,6 +202,10 @@ class DuckDBWarehouse(Warehouse):
                     ) from None
                 time.sleep(0.25)
 
+    def own_files(self) -> frozenset[Path]:
+        base = self.path.resolve()
+        return frozenset({base, base.with_name(base.name + ".wal")})
+
     @contextlib.contextmanager
     def lock(self, timeout: float) -> Iterator[None]:
         yield  # held since connect: one process at a time may open a DuckDB file for writing
@@ -203,6 +219,29 @@ class DuckDBWarehouse(Warehouse):
                 q(self.meta_schema), self.columns(self.meta_schema, book.name) or []
             ):
                 self.con.execute(ddl)
+        self._rekey_manifest()
+
+    def _rekey_manifest(self) -> None:
+        """A manifest of an older loader is keyed by file_path alone: rebuilt with the key
+        (raw_table, file_path) in one transaction (DuckDB cannot alter a primary key)."""
+        meta = q(self.meta_schema)
+        key = self.con.execute(
+            "select constraint_column_names from duckdb_constraints() "
+            "where schema_name = ? and table_name = ? and constraint_type = 'PRIMARY KEY'",
+            [self.meta_schema, MANIFEST.name],
+        ).fetchall()
+        if not key or tuple(key[0][0]) == MANIFEST.primary_key:
+            return
+        cols = ", ".join(MANIFEST.column_names)
+        self.con.execute("begin transaction")
+        self.con.execute(MANIFEST.ddl(meta, "_elt_manifest_rekeyed"))
+        self.con.execute(
+            f"insert into {meta}._elt_manifest_rekeyed ({cols}) "
+            f"select {cols} from {meta}.{MANIFEST.name}"
+        )
+        self.con.execute(f"drop table {meta}.{MANIFEST.name}")
+        self.con.execute(f"alter table {meta}._elt_manifest_rekeyed rename to {MANIFEST.name}")
+        self.con.execute("commit")
 
     def store_hash_key(self) -> str:
         def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
@@ -210,11 +249,9 @@ class DuckDBWarehouse(Warehouse):
 
         return hash_key.ensure(run, q(self.meta_schema), "blob", "?")
 
-    def manifest(self) -> dict[str, ManifestEntry]:
-        rows = self.con.execute(
-            f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, finished_at, source_table from {q(self.meta_schema)}.{MANIFEST.name}"
-        ).fetchall()
-        return {r[0]: ManifestEntry(*r) for r in rows}
+    def manifest(self) -> dict[ManifestKey, ManifestEntry]:
+        table = f"{q(self.meta_schema)}.{MANIFEST.name}"
+        return manifest_entries(self.con.execute(MANIFEST_SELECT.format(table=table)).fetchall())
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.con, schema, table)
@@ -222,8 +259,9 @@ class DuckDBWarehouse(Warehouse):
     def touch(self, files: list[SourceFile]) -> None:
         if files:
             self.con.executemany(
-                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = ? where file_path = ?",
-                [(f.modified_at, f.rel) for f in files],
+                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = ? "
+                "where raw_table = ? and file_path = ?",
+                [(f.modified_at, raw_table_of(f.table), f.rel) for f in files],
             )
 
     def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
@@ -249,17 +287,24 @@ class DuckDBWarehouse(Warehouse):
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)
         target = f"{q(table.schema)}.{q(table.identifier)}"
-        self.con.execute("begin transaction")
-        for ddl in schema_changes(
-            target,
-            have is None,
-            columns,
-            [c for c in columns if c not in (have or [])],
-            "varchar",
-            "current_timestamp",
-        ):
-            self.con.execute(ddl)
-        self.con.execute("commit")
+        try:
+            self.con.execute("begin transaction")
+            for ddl in schema_changes(
+                target,
+                have is None,
+                columns,
+                [c for c in columns if c not in (have or [])],
+                "varchar",
+                "current_timestamp",
+            ):
+                self.con.execute(ddl)
+            self.con.execute("commit")
+        except duckdb.Error as exc:
+            with contextlib.suppress(duckdb.Error):
+                self.con.execute("rollback")
+            raise FileLoadError(
+                f"DuckDB refused the columns of {target}: {str(exc).splitlines()[0]}"
+            ) from None
 
     def session(self) -> Session:
         cur = self.con.cursor()

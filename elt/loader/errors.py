@@ -21,3 +21,7 @@ class TransientError(LoaderError):
 
 class FileLoadError(Exception):
     """One file cannot be loaded; the other files go on (the run exits 1)."""
+
+
+class FileNotReady(FileLoadError):
+    """A file is not complete yet (still being written): left for the next run, not failed."""

@@ -6,6 +6,7 @@ A source column keeps its name in the raw table unless that name cannot be a col
   raw tables, and the models on them, are the same on both);
 - it equals one of the loader's metadata columns (``_batch_id``, ``_source_file``,
   ``_row_number``, ``_loaded_at``), ignoring case;
+- it is empty (a JSON key may be ``""``);
 - it differs only in letter case from a column the raw table already has, or from an earlier
   column of the same file (DuckDB's names are case-insensitive).
 
@@ -26,6 +27,12 @@ META_COLUMNS = ("_batch_id", "_source_file", "_row_number", "_loaded_at")
 _SUFFIX_BYTES = 10  # "__" + 8 hex digits
 
 
+def internal(name: str) -> str:
+    """A name for the loader's own columns in its queries (a row's ordinal, its JSON text):
+    longer than any raw column may be, so no source column can clash with it."""
+    return f"_elt_{name}_" + "_" * MAX_IDENTIFIER_BYTES
+
+
 def renamed(name: str) -> str:
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
     head = name.encode("utf-8")[: MAX_IDENTIFIER_BYTES - _SUFFIX_BYTES]
@@ -33,6 +40,8 @@ def renamed(name: str) -> str:
 
 
 def _why(name: str, taken: dict[str, str]) -> str | None:
+    if not name:
+        return "an empty name"
     if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
         return f"longer than {MAX_IDENTIFIER_BYTES} bytes"
     if name.lower() in META_COLUMNS:

@@ -15,6 +15,7 @@ import dataclasses
 import io
 import itertools
 import json
+import re
 
 import duckdb
 import numpy as np
@@ -22,9 +23,12 @@ import pyarrow as pa
 
 from elt.loader.errors import FileLoadError
 from elt.loader.files import SourceFile, first_line, read_all
-from elt.loader.names import raw_columns
+from elt.loader.names import internal, raw_columns
 
 _stage_numbers = itertools.count(1)
+ORDINAL = internal("ordinal")  # no source column can be named so
+FILENAME = internal("filename")
+_TEXT = internal("text")
 
 
 @dataclasses.dataclass
@@ -197,9 +201,7 @@ def reject_gaps(rejected_lines: list[int], first_data_line: int) -> tuple[list[i
     return [int(v) for v in values], [int(n) for n in counts]
 
 
-def row_number_sql(
-    rejected_lines: list[int], first_data_line: int, ordinal: str = "_ordinal"
-) -> str:
+def row_number_sql(rejected_lines: list[int], first_data_line: int, ordinal: str) -> str:
     """Physical line of the k-th accepted record (``ordinal`` = k), skipping rejected lines
     (see ``reject_gaps``). The sum is written as a balanced tree of vectorised comparisons
     (a long CASE is much slower in DuckDB)."""
@@ -228,7 +230,7 @@ def csv_reader(files: list[SourceFile], columns: list[str], filename: bool = Fal
         f"read_csv({paths}, header = true, auto_detect = false, columns = {col_struct}, "
         f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
         f"compression = {lit(f.compression or 'none')}, hive_partitioning = false, "
-        f"filename = {'true' if filename else 'false'}, union_by_name = false, "
+        f"filename = {lit(FILENAME) if filename else 'false'}, union_by_name = false, "
         "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
         "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
     )
@@ -289,8 +291,11 @@ def parse_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str])
     rows, nul_rows = _count(con, f, reader, columns, "CSV")
     rejects = csv_rejects(con, [f]).get(f.rel, [])
     names = ", ".join(q(c) for c in columns)
-    row_number = row_number_sql([r.line for r in rejects], first_data_line=2)
-    select = f"select {names}, {row_number} as _row_number from {reader} with ordinality as t({names}, _ordinal)"
+    # blank lines hold no record: the records after them sit further down, like after a reject
+    row_number = row_number_sql(
+        [r.line for r in rejects] + list(f.blank_lines), first_data_line=2, ordinal=q(ORDINAL)
+    )
+    select = f"select {names}, {row_number} as _row_number from {reader} with ordinality as t({names}, {q(ORDINAL)})"
     if nul_rows:
         nul = _nul_rejects(con, select, columns, "''")
         raw = _raw_lines(f, [r.line for r in nul])
@@ -306,74 +311,161 @@ def json_pointer(key: str) -> str:
     return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
+class _Number(str):
+    """A JSON number exactly as written (raw is text: never through a double)."""
+
+
+class _Ambiguous(ValueError):
+    """A JSON object that repeats a key: which value is meant cannot be known."""
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Ambiguous(key)
+        out[key] = value
+    return out
+
+
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _json_text(value: object) -> str:
+    """A nested value as compact JSON, its numbers as written."""
+    if isinstance(value, _Number):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_json_text(k)}:{_json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def json_scalar(value: object) -> str | None:
+    """A top-level value as raw text: strings as they are, numbers as written, true/false,
+    null as NULL, objects and arrays as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # a _Number too: its text
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _json_text(value)
+
+
+def _object_of(line: bytes) -> tuple[dict[str, object] | None, str | None]:
+    """(object, None), or (None, why the line is quarantined)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "INVALID ENCODING: line is not valid UTF-8"
+    if not text.strip():
+        return None, "BLANK LINE: no JSON value"
+    try:
+        value = json.loads(
+            text,
+            parse_float=_Number,
+            parse_int=_Number,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_pairs,
+        )
+    except _Ambiguous as exc:
+        return None, (
+            f"DUPLICATE KEY: key {json.dumps(str(exc), ensure_ascii=False)} appears twice in one "
+            "object; which value is meant is unknown"
+        )
+    except (ValueError, RecursionError):
+        return None, "INVALID JSON: line does not parse as JSON"
+    if not isinstance(value, dict):
+        kind = {list: "array", bool: "boolean", type(None): "null", _Number: "number"}.get(
+            type(value), "string"
+        )
+        return None, f"NOT AN OBJECT: JSON value is a {kind}"
+    if _LONE_SURROGATE.search(line):
+        try:
+            _json_text(value).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "INVALID JSON: a \\u escape is half a surrogate pair (no character)"
+    return value, None
+
+
+def _json_keys(objects: list[dict[str, object]]) -> list[str]:
+    """The first object's keys in order, then each later object's new keys (sorted per line)."""
+    seen: dict[str, None] = dict.fromkeys(objects[0]) if objects else {}
+    for obj in objects[1:]:
+        new = sorted(k for k in obj if k not in seen)
+        seen.update(dict.fromkeys(new))
+    return list(seen)
+
+
 def parse_jsonl(
     con: duckdb.DuckDBPyConnection, f: SourceFile, known: list[str] | None = None
 ) -> Parsed:
     """Check line by line; the keys of the valid objects (first seen first) become columns,
-    named against the raw table's ``known`` columns."""
+    named against the raw table's ``known`` columns.
+
+    Each line is parsed by Python's ``json`` with every number kept as written (raw is text:
+    ``12.50`` stays ``12.50``, ``1e-400`` stays ``1e-400``), NaN and Infinity refused, and an
+    object that repeats a key quarantined (which value is meant is unknown). A UTF-8 byte
+    order mark before the first line is not part of it."""
     if f.unreadable:
         raise FileLoadError(f.unreadable)
-    lines = read_all(f).split(b"\n")
+    text = read_all(f)
+    if text.startswith(b"\xef\xbb\xbf"):
+        text = text[3:]
+    lines = text.split(b"\r" if f.newlines == "cr" else b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    con.register(
-        "_elt_line_rows",
-        pa.table(
-            {
-                "line_no": np.arange(1, len(lines) + 1, dtype=np.int64),
-                "line": pa.array(lines, pa.binary()),
-            }
-        ),
-    )
-    con.execute(
-        """create or replace temp table _elt_lines as
-        select line_no, line, try(decode(line)) as text from _elt_line_rows"""
-    )
-    con.unregister("_elt_line_rows")
-    con.execute(
-        """create or replace temp table _elt_checked as
-        select line_no, text,
-            case when text is null then 'INVALID ENCODING: line is not valid UTF-8'
-                 when trim(text) = '' then 'BLANK LINE: no JSON value'
-                 when not json_valid(text) then 'INVALID JSON: line does not parse as JSON'
-                 when json_type(text) <> 'OBJECT' then 'NOT AN OBJECT: JSON value is a ' || lower(json_type(text))
-            end as reason
-        from _elt_lines"""
-    )
-    bad = con.execute(
-        "select c.line_no, c.reason, l.line from _elt_checked c join _elt_lines l using (line_no) where reason is not null order by line_no"
-    ).fetchall()
-    rejects = [
-        Reject(int(n), str(reason), escape_raw(bytes(raw).decode("utf-8", "backslashreplace")))
-        for n, reason, raw in bad
-    ]
-    first = con.execute(
-        "select text from _elt_checked where reason is null order by line_no limit 1"
-    ).fetchall()
-    keys: list[str] = list(json.loads(first[0][0])) if first else []
-    more = con.execute(
-        "select k from (select unnest(json_keys(text)) as k, line_no from _elt_checked where reason is null) group by k order by min(line_no), k"
-    ).fetchall()
-    keys += [k for (k,) in more if k not in keys]
-    source = _check_columns(f, keys, strip=False) if keys else []
+    rejects: list[Reject] = []
+    objects: list[dict[str, object]] = []
+    numbers: list[int] = []
+    raw_text: list[str] = []
+    for n, line in enumerate(lines, 1):
+        obj, why = _object_of(line.rstrip(b"\r") if f.newlines != "cr" else line)
+        if obj is None:
+            rejects.append(
+                Reject(
+                    n, str(why), escape_raw(line.rstrip(b"\r").decode("utf-8", "backslashreplace"))
+                )
+            )
+            continue
+        objects.append(obj)
+        numbers.append(n)
+        raw_text.append(line.decode("utf-8"))
+    source = _json_keys(objects)
     columns, renames, reasons = raw_columns(f.rel, source, known)
-    paths = "[" + ", ".join(lit(json_pointer(k)) for k in source) + "]"
-    extracted = ", ".join(f"v[{i + 1}] as {q(c)}" for i, c in enumerate(columns))
+    arrays = {
+        c: pa.array([json_scalar(o.get(k)) for o in objects], pa.string())
+        for k, c in zip(source, columns, strict=True)
+    }
     stage = (
         f"_elt_stage_{next(_stage_numbers)}"  # files of a group are written after all are parsed
     )
-    con.execute(
-        f"""create temp table {stage} as
-        select {extracted + "," if columns else ""} line_no as _row_number, text as _text
-        from (select line_no, text, json_extract_string(text, {paths}) as v from _elt_checked where reason is null)"""
+    con.register(
+        "_elt_json_rows",
+        pa.table(
+            {
+                **arrays,
+                "_row_number": pa.array(numbers, pa.int64()),
+                _TEXT: pa.array(raw_text, pa.string()),
+            }
+        ),
     )
-    con.execute("drop table _elt_lines; drop table _elt_checked")
+    con.execute(f"create temp table {stage} as select * from _elt_json_rows")
+    con.unregister("_elt_json_rows")
     cols = ", ".join(q(c) for c in columns)
-    nul = _nul_rejects(con, f"select * from {stage}", columns, "_text") if columns else []
+    nul = _nul_rejects(con, f"select * from {stage}", columns, q(_TEXT)) if columns else []
     if nul:
         con.execute(f"delete from {stage} where not {_no_nul(columns)}")
         rejects = sorted(rejects + nul, key=lambda r: r.line)
-    rows = int(con.execute(f"select count(*) from {stage}").fetchall()[0][0])
+    rows = len(objects) - len(nul)
     return Parsed(
         columns,
         f"select {cols + ',' if columns else ''} _row_number from {stage}",
@@ -386,7 +478,7 @@ def parse_jsonl(
 
 
 def _parquet_reader(f: SourceFile) -> str:
-    return f"read_parquet({literal_path(f)}, file_row_number = true, hive_partitioning = false)"
+    return f"read_parquet({literal_path(f)}, hive_partitioning = false)"
 
 
 def parquet_columns(f: SourceFile) -> list[str]:
@@ -403,25 +495,28 @@ def parquet_columns(f: SourceFile) -> list[str]:
 
 
 def parse_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, columns: list[str]) -> Parsed:
-    """``columns`` are the raw names, one per column of the file, in order."""
+    """``columns`` are the raw names, one per column of the file, in order. Rows are numbered
+    by ``WITH ORDINALITY`` (the reader's ``file_row_number`` would clash with a column of
+    that name)."""
     src = _parquet_reader(f)
     try:
-        described = con.execute(
-            f"describe select * exclude (file_row_number) from {src}"
-        ).fetchall()
+        described = con.execute(f"describe select * from {src}").fetchall()
     except duckdb.Error as exc:
         raise FileLoadError(
             f"{f.rel}: DuckDB cannot read it as Parquet: {str(exc).splitlines()[0]}"
         ) from None
-    read_as = [str(row[0]) for row in described]  # DuckDB's names, by position
-    if len(read_as) != len(columns):
+    if len(described) != len(columns):
         raise FileLoadError(
-            f"{f.rel}: DuckDB reads {len(read_as)} columns, its schema has {len(columns)}"
+            f"{f.rel}: DuckDB reads {len(described)} columns, its schema has {len(columns)}"
         )
+    aliases = [internal(f"c{i}") for i in range(len(columns))]
     casts = ", ".join(
-        f"cast({q(d)} as varchar) as {q(c)}" for d, c in zip(read_as, columns, strict=True)
+        f"cast({q(a)} as varchar) as {q(c)}" for a, c in zip(aliases, columns, strict=True)
     )
-    select = f"select {casts}, file_row_number + 1 as _row_number from {src}"
+    select = (
+        f"select {casts}, {q(ORDINAL)} as _row_number from {src} "
+        f"with ordinality as t({', '.join(q(a) for a in [*aliases, ORDINAL])})"
+    )
     rows, nul_rows = _count(con, f, f"({select})", columns, "Parquet")
     rejects: list[Reject] = []
     if nul_rows:

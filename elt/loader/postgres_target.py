@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import time
 from collections.abc import Iterator
@@ -24,17 +23,20 @@ from elt.loader.files import SourceFile
 from elt.loader.parse import lit, q
 from elt.loader.warehouse import (
     MANIFEST,
+    MANIFEST_SELECT,
     META_COLUMNS,
     QUARANTINE,
     FileLoad,
     ManifestEntry,
+    ManifestKey,
     Session,
     Warehouse,
     all_quarantine,
     check_inserted,
     disk_full,
-    failed_row,
     loaded_row,
+    manifest_entries,
+    raw_table_of,
     record_batches,
     schema_changes,
     utcnow,
@@ -131,7 +133,8 @@ class PostgresSession(Session):
         if load.replace:
             cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
             cur.execute(
-                f"delete from {self.meta}.{QUARANTINE.name} where file_path = %s", [load.file.rel]
+                f"delete from {self.meta}.{QUARANTINE.name} where file_path = %s and source_table = %s",
+                [load.file.rel, t.label],
             )
         columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
         sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
@@ -141,19 +144,22 @@ class PostgresSession(Session):
 
     def _upsert_manifest(self, cur: psycopg2.extensions.cursor, rows: pa.Table) -> None:
         cur.execute(
-            f"delete from {self.meta}.{MANIFEST.name} where file_path = any(%s)",
-            [rows["file_path"].to_pylist()],
+            f"delete from {self.meta}.{MANIFEST.name} as m using unnest(%s::text[], %s::text[]) "
+            "as k(raw_table, file_path) where m.raw_table = k.raw_table and m.file_path = k.file_path",
+            [rows["raw_table"].to_pylist(), rows["file_path"].to_pylist()],
         )
         _copy(cur, f"{self.meta}.{MANIFEST.name}", rows.column_names, rows)
 
-    def record_failure(
-        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
-    ) -> None:
-        with self.pg.cursor() as cur:
-            self._upsert_manifest(
-                cur, MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())])
-            )
-        self.pg.commit()
+    def record_rows(self, rows: list[tuple[object, ...]]) -> None:
+        try:
+            with self.pg.cursor() as cur:
+                self._upsert_manifest(cur, MANIFEST.rows(rows))
+            self.pg.commit()
+        except _CONNECTION_ERRORS as exc:
+            raise _lost(exc, "while recording a file in the manifest") from None
+        except BaseException:
+            self.pg.rollback()
+            raise
 
     def close(self) -> None:
         self.duck.close()
@@ -246,9 +252,12 @@ class PostgresWarehouse(Warehouse):
         try:
             yield
         finally:
-            # a lost connection took its session lock with it
-            with contextlib.suppress(*_CONNECTION_ERRORS), self.conn.cursor() as cur:
-                cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
+            # a lost connection took its session lock with it; an error in an open transaction
+            # is rolled back first, so the unlock runs and the error itself is what is reported
+            with contextlib.suppress(*_CONNECTION_ERRORS):
+                self.conn.rollback()
+                with self.conn.cursor() as cur:
+                    cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
                 self.conn.commit()
 
     def prepare(self, schemas: set[str]) -> None:
@@ -264,6 +273,27 @@ class PostgresWarehouse(Warehouse):
                 for ddl in book.upgrades(q(self.meta_schema), have):
                     cur.execute(ddl)
         self.conn.commit()
+        self._rekey_manifest()
+
+    def _rekey_manifest(self) -> None:
+        """A manifest of an older loader is keyed by file_path alone: its key becomes
+        (raw_table, file_path)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select c.conname, array_agg(a.attname::text order by k.n) "
+                "from pg_constraint c cross join unnest(c.conkey) with ordinality as k(attnum, n) "
+                "join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum "
+                "where c.contype = 'p' and c.conrelid = %s::regclass group by c.conname",
+                [f"{q(self.meta_schema)}.{MANIFEST.name}"],
+            )
+            found = cur.fetchall()
+            if found and tuple(found[0][1]) != MANIFEST.primary_key:
+                table = f"{q(self.meta_schema)}.{MANIFEST.name}"
+                cur.execute(f"alter table {table} drop constraint {q(found[0][0])}")
+                cur.execute(
+                    f"alter table {table} add primary key ({', '.join(MANIFEST.primary_key)})"
+                )
+        self.conn.commit()
 
     def store_hash_key(self) -> str:
         with self.conn.cursor() as cur:
@@ -276,14 +306,12 @@ class PostgresWarehouse(Warehouse):
         self.conn.commit()
         return notice
 
-    def manifest(self) -> dict[str, ManifestEntry]:
+    def manifest(self) -> dict[ManifestKey, ManifestEntry]:
         with self.conn.cursor() as cur:
-            cur.execute(
-                f"select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, finished_at, source_table from {q(self.meta_schema)}.{MANIFEST.name}"
-            )
+            cur.execute(MANIFEST_SELECT.format(table=f"{q(self.meta_schema)}.{MANIFEST.name}"))
             rows = cur.fetchall()
         self.conn.commit()
-        return {r[0]: ManifestEntry(*r) for r in rows}
+        return manifest_entries(rows)
 
     def columns(self, schema: str, table: str) -> list[str] | None:
         return _columns(self.conn, schema, table)
@@ -293,8 +321,9 @@ class PostgresWarehouse(Warehouse):
             return
         with self.conn.cursor() as cur:
             cur.executemany(
-                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = %s where file_path = %s",
-                [(f.modified_at, f.rel) for f in files],
+                f"update {q(self.meta_schema)}.{MANIFEST.name} set file_modified_at = %s "
+                "where raw_table = %s and file_path = %s",
+                [(f.modified_at, raw_table_of(f.table), f.rel) for f in files],
             )
         self.conn.commit()
 
@@ -331,17 +360,25 @@ class PostgresWarehouse(Warehouse):
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:
         have = self.columns(table.schema, table.identifier)
         target = f"{q(table.schema)}.{q(table.identifier)}"
-        with self.conn.cursor() as cur:
-            for ddl in schema_changes(
-                target,
-                have is None,
-                columns,
-                [c for c in columns if c not in (have or [])],
-                "text",
-                "now()",
-            ):
-                cur.execute(ddl)
-        self.conn.commit()
+        try:
+            with self.conn.cursor() as cur:
+                for ddl in schema_changes(
+                    target,
+                    have is None,
+                    columns,
+                    [c for c in columns if c not in (have or [])],
+                    "text",
+                    "now()",
+                ):
+                    cur.execute(ddl)
+            self.conn.commit()
+        except _CONNECTION_ERRORS as exc:
+            raise _lost(exc, f"while adding columns to {target}") from None
+        except psycopg2.Error as exc:
+            self.conn.rollback()
+            raise FileLoadError(
+                f"PostgreSQL refused the columns of {target}: {str(exc).strip().splitlines()[0]}"
+            ) from None
 
     def session(self) -> Session:
         return PostgresSession(self._connect(), self.meta_schema)

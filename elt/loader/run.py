@@ -14,21 +14,40 @@ import contextlib
 import dataclasses
 import functools
 import secrets
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from elt.history import runs
 from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
-from elt.loader.config import SourceTable, load_sources
-from elt.loader.errors import FileLoadError, LoaderError
-from elt.loader.files import Found, SourceFile, discover, fingerprint, stat
+from elt.loader.config import UNTERMINATED_QUIET_SECONDS, SourceTable, load_sources
+from elt.loader.errors import FileLoadError, FileNotReady, LoaderError
+from elt.loader.files import (
+    Found,
+    SourceFile,
+    check_unchanged,
+    discover,
+    fingerprint,
+    normalised_copy,
+    stat,
+)
 from elt.loader.names import raw_columns
 from elt.loader.parse import accounting_error, csv_header, parquet_columns, parse
 from elt.loader.profile import Target, load_target
-from elt.loader.warehouse import FileLoad, FileResult, ManifestEntry, Session, Warehouse, utcnow
+from elt.loader.warehouse import (
+    FileLoad,
+    FileResult,
+    ManifestEntry,
+    ManifestKey,
+    Session,
+    Warehouse,
+    raw_table_of,
+    renamed_row,
+    utcnow,
+)
 
 DEFAULT_META_SCHEMA = "raw"
 
@@ -122,15 +141,17 @@ def select_tables(all_tables: list[SourceTable], wanted: tuple[str, ...]) -> lis
     return [by_label[w] for w in wanted]
 
 
-def _refused_outside(table: SourceTable, found: Found, data_dir: Path) -> FileResult:
+def _refused(table: SourceTable, found: Found, message: str) -> FileResult:
     f = SourceFile(table, found.path, found.rel, 0, utcnow(), "", 0)
-    return FileResult(
-        f,
-        Outcome.REFUSED,
-        message=(
-            f"{found.rel}: a symlink to {found.outside}, outside the data directory "
-            f"{data_dir.resolve()}; refused (copy the file into the data directory to load it)"
-        ),
+    return FileResult(f, Outcome.REFUSED, message=message)
+
+
+def _refused_outside(table: SourceTable, found: Found, data_dir: Path) -> FileResult:
+    return _refused(
+        table,
+        found,
+        f"{found.rel}: a symlink to {found.outside}, outside the data directory "
+        f"{data_dir.resolve()}; refused (copy the file into the data directory to load it)",
     )
 
 
@@ -149,76 +170,170 @@ def _from_manifest(table: SourceTable, found: Found, entry: ManifestEntry) -> So
     )
 
 
+_KEPT = (FileStatus.LOADED, FileStatus.RENAMED)  # a file whose content the raw table holds
+
+
+@dataclasses.dataclass
+class Plan:
+    """What planning decided: files to load per table, results of the files that do not load,
+    tables no file matched, unchanged files to touch, renamed files to record."""
+
+    todo: dict[SourceTable, list[Planned]] = dataclasses.field(default_factory=dict)
+    done: list[FileResult] = dataclasses.field(default_factory=list)
+    unmatched: list[SourceTable] = dataclasses.field(default_factory=list)
+    touched: list[SourceFile] = dataclasses.field(default_factory=list)
+    renamed: list[tuple[SourceFile, str]] = dataclasses.field(default_factory=list)
+
+
+def _waiting(f: SourceFile, why: str) -> FileResult:
+    return FileResult(
+        f, Outcome.WAITING, message=f"{f.rel}: not ready ({why}); left for the next run"
+    )
+
+
+def not_ready(table: SourceTable, path: Path, now: float) -> str | None:
+    """Why a file is not ready under the source's ``meta.elt.ready``, or None."""
+    rule = table.ready
+    if rule is None:
+        return None
+    if rule.marker and not (path.parent / rule.marker).exists():
+        return f"no {rule.marker} in its folder yet"
+    if rule.quiet_seconds:
+        age = now - path.stat().st_mtime
+        if age < rule.quiet_seconds:
+            return f"changed {age:.0f} s ago, quiet_seconds is {rule.quiet_seconds}"
+    return None
+
+
+def unterminated(f: SourceFile, now: float) -> str | None:
+    """Without a readiness rule: a text file whose last line has no newline, changed lately."""
+    if f.table.ready is not None or f.table.format == "parquet" or not f.open_end:
+        return None
+    age = now - f.modified_at.timestamp()
+    if age >= UNTERMINATED_QUIET_SECONDS:
+        return None
+    return (
+        f"its last line has no newline and it changed {max(age, 0):.0f} s ago: still being written? "
+        f"It loads once unchanged for {UNTERMINATED_QUIET_SECONDS} s (or declare meta.elt.ready)"
+    )
+
+
+def _same_content(
+    f: SourceFile, by_hash: dict[tuple[str, str], list[ManifestEntry]], data_dir: Path
+) -> tuple[list[str], list[str]]:
+    """(gone, present): paths of this raw table's loaded files with the same content."""
+    earlier = [e for e in by_hash.get((raw_table_of(f.table), f.sha256), []) if e.rel != f.rel]
+    gone = [e.rel for e in earlier if not (data_dir / e.rel).exists()]
+    present = [e.rel for e in earlier if e.rel not in gone]
+    return gone, present
+
+
 def plan_files(
     tables: list[SourceTable],
     data_dir: Path,
-    manifest: dict[str, ManifestEntry],
+    manifest: dict[ManifestKey, ManifestEntry],
     reload: bool,
     verify: bool = False,
     workers: int = 1,
-) -> tuple[dict[SourceTable, list[Planned]], list[FileResult], list[SourceTable], list[SourceFile]]:
-    """Which files to load per table; results for the files skipped or refused; the tables
-    no file matched; the loaded files rehashed unchanged (their manifest time to update).
+    own: Collection[Path] = (),
+    one_table_per_path: bool = False,
+) -> Plan:
+    """Which files to load per table, and what becomes of the others.
 
     A loaded file with the size and modification time the manifest holds is not read
     again unless ``verify``; any other file is hashed and compared (``workers`` files at a
-    time: hashing releases the interpreter's lock).
+    time: hashing releases the interpreter's lock). The manifest is keyed by raw table and
+    path: a path another table loaded is new to this one. A new path whose content this
+    raw table already holds is a rename when the earlier path is gone (recorded, not loaded
+    again) and a re-delivery when it is still there (loaded, with a notice; the
+    publication audit holds it back); a full extract loads it as a new observation.
     """
+    plan = Plan()
     found_files: dict[tuple[SourceTable, str], Found] = {}
-    todo: dict[SourceTable, list[Planned]] = {}
-    done: list[FileResult] = []
-    unmatched: list[SourceTable] = []
-    touched: list[SourceFile] = []
+    by_hash: dict[tuple[str, str], list[ManifestEntry]] = {}
+    paths_elsewhere: dict[str, str] = {}
+    for entry in manifest.values():
+        if entry.status in _KEPT:
+            by_hash.setdefault((entry.raw_table, entry.sha256), []).append(entry)
+        paths_elsewhere.setdefault(entry.rel, entry.raw_table)
+    now = time.time()
     for table in tables:
+        raw = raw_table_of(table)
         found_any = False
-        for found in discover(table, data_dir):
+        for found in discover(table, data_dir, own):
             found_any = True
-            if found.outside:
-                done.append(_refused_outside(table, found, data_dir))
+            if found.bad_name:
+                plan.done.append(_refused(table, found, found.bad_name))
                 continue
-            seen = manifest.get(found.rel)
-            loaded = seen is not None and seen.status == FileStatus.LOADED
+            if found.outside:
+                plan.done.append(_refused_outside(table, found, data_dir))
+                continue
+            seen = manifest.get((raw, found.rel))
             if found.same_as:
                 f = SourceFile(table, found.path, found.rel, 0, utcnow(), "", 0)
                 note = Note(
                     NoteKind.DUPLICATE_FILE,
                     reason=f"the same file as {found.same_as} (a symlink): loaded once, under that name",
                 )
-                done.append(FileResult(f, Outcome.SKIPPED, message=str(note), notes=(note,)))
+                plan.done.append(FileResult(f, Outcome.SKIPPED, message=str(note), notes=(note,)))
                 continue
-            if (
-                loaded
-                and not verify
-                and seen is not None
-                and (seen.size, seen.modified_at) == stat(found.path)
-            ):
-                done.append(
-                    FileResult(
-                        _from_manifest(table, found, seen),
-                        Outcome.SKIPPED,
-                        message="already loaded (same size and modification time)",
+            other = paths_elsewhere.get(found.rel)
+            if one_table_per_path and seen is None and other is not None and other != raw:
+                plan.done.append(
+                    _refused(
+                        table,
+                        found,
+                        f"{found.rel}: already loaded into {other}; on this target one file "
+                        f"feeds one raw table (narrow one of the two meta.elt.path patterns)",
                     )
                 )
                 continue
+            if (
+                seen is not None
+                and seen.status in _KEPT
+                and not verify
+                and (seen.size, seen.modified_at) == stat(found.path)
+            ):
+                plan.done.append(
+                    FileResult(
+                        _from_manifest(table, found, seen),
+                        Outcome.SKIPPED,
+                        message=seen.message
+                        if seen.status == FileStatus.RENAMED and seen.message
+                        else "already loaded (same size and modification time)",
+                    )
+                )
+                continue
+            why = not_ready(table, found.path, now)
+            if why:
+                f = SourceFile(table, found.path, found.rel, 0, utcnow(), "", 0)
+                plan.done.append(_waiting(f, why))
+                continue
             found_files[(table, found.rel)] = found
         if not found_any:
-            unmatched.append(table)
+            plan.unmatched.append(table)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         hashed = pool.map(lambda k: fingerprint(k[0], data_dir, found_files[k].path), found_files)
         for (table, rel), f in zip(found_files, hashed, strict=True):
-            seen = manifest.get(rel)
-            loaded = seen is not None and seen.status == FileStatus.LOADED
-            if seen is None or not loaded:
-                todo.setdefault(table, []).append(Planned(f, replace=False))
+            seen = manifest.get((raw_table_of(table), rel))
+            why = unterminated(f, now)
+            if why and (seen is None or seen.sha256 != f.sha256):
+                plan.done.append(_waiting(f, why))
+            elif (
+                seen is None
+                or seen.status not in _KEPT
+                or (seen.status == FileStatus.RENAMED and seen.sha256 != f.sha256)
+            ):
+                _plan_new(plan, table, f, by_hash, data_dir)
             elif seen.sha256 == f.sha256:
-                touched.append(f)
-                done.append(
+                plan.touched.append(f)
+                plan.done.append(
                     FileResult(f, Outcome.SKIPPED, message="already loaded (same content hash)")
                 )
             elif reload:
-                todo.setdefault(table, []).append(Planned(f, replace=True))
+                plan.todo.setdefault(table, []).append(Planned(f, replace=True))
             else:
-                done.append(
+                plan.done.append(
                     FileResult(
                         f,
                         Outcome.REFUSED,
@@ -228,7 +343,41 @@ def plan_files(
                         ),
                     )
                 )
-    return todo, done, unmatched, touched
+    return plan
+
+
+def _plan_new(
+    plan: Plan,
+    table: SourceTable,
+    f: SourceFile,
+    by_hash: dict[tuple[str, str], list[ManifestEntry]],
+    data_dir: Path,
+) -> None:
+    """A path new to the raw table: a rename, a re-delivery, or simply a new file."""
+    gone, present = ([], []) if table.full_extract else _same_content(f, by_hash, data_dir)
+    if gone and not present:
+        note = Note(
+            NoteKind.RENAMED_FILE,
+            reason=(
+                f"renamed from {gone[0]}: the same content, and that path is gone; "
+                f"not loaded again (its rows keep _source_file {gone[0]})"
+            ),
+        )
+        plan.renamed.append((f, str(note)))
+        plan.done.append(FileResult(f, Outcome.SKIPPED, message=str(note), notes=(note,)))
+        return
+    notes = []
+    if present:
+        notes.append(
+            Note(
+                NoteKind.REDELIVERED,
+                reason=(
+                    f"the same content as {present[0]}, loaded before: a re-delivery, loaded "
+                    "again (the publication audit blocks it; delete the copy and reload, or accept it)"
+                ),
+            )
+        )
+    plan.todo.setdefault(table, []).append(Planned(f, replace=False, notes=notes))
 
 
 def drift_note(
@@ -297,6 +446,7 @@ class Loader:
         self._sessions: list[Session] = []
         self._lock = threading.Lock()
         self.results: list[FileResult] = []
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def session(self) -> Session:
         s = getattr(self._local, "session", None)
@@ -310,16 +460,31 @@ class Loader:
     def close(self) -> None:
         for s in self._sessions:
             s.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
 
     def _report(self, result: FileResult) -> None:
         with self._lock:
             self.results.append(result)
             self.on_file(result)
 
-    def _fail(self, p: Planned, message: str) -> None:
+    def _fail(self, p: Planned, error: FileLoadError | str) -> None:
+        message = str(error)
+        if isinstance(error, FileNotReady):  # still being written: nothing recorded
+            self._report(FileResult(p.file, Outcome.WAITING, message=message))
+            return
         if not p.replace:  # a refused reload keeps the manifest row of the loaded version
             self.session().record_failure(p.file, message, self.batch_id, utcnow())
         self._report(FileResult(p.file, Outcome.FAILED, message=message))
+
+    def readable(self, p: Planned) -> None:
+        """Line endings DuckDB cannot read as they are (CRLF among LF, CR alone): the file is
+        read from a normalised copy in the run's scratch folder (same lines, same numbers)."""
+        if p.file.needs_copy and p.file.unreadable is None:
+            with self._lock:
+                if self._scratch is None:
+                    self._scratch = tempfile.TemporaryDirectory(prefix="elt-load-")
+            p.file = normalised_copy(p.file, Path(self._scratch.name))
 
     def prepare_columns(self, table: SourceTable, planned: list[Planned]) -> list[Planned]:
         """CSV and Parquet: read headers, refuse files that share no column, add new columns up front."""
@@ -330,17 +495,23 @@ class Loader:
             try:
                 if p.file.unreadable:
                     raise FileLoadError(p.file.unreadable)
+                self.readable(p)
                 source = csv_header(p.file) if table.format == "csv" else parquet_columns(p.file)
                 p.columns, p.renames, reasons = raw_columns(p.file.rel, source, known)
                 added, drift = drift_note(table, known, p.columns, p.file.rel)
-                p.notes = rename_notes(p.renames, reasons) + drift
+                p.notes = p.notes + rename_notes(p.renames, reasons) + drift
             except FileLoadError as exc:
-                self._fail(p, str(exc))
+                self._fail(p, exc)
                 continue
             known = (known or []) + added
             ok.append(p)
         if known and known != before:
-            self.warehouse.ensure_table(table, known)
+            try:
+                self.warehouse.ensure_table(table, known)
+            except FileLoadError as exc:
+                for p in ok:
+                    self._fail(p, f"{p.file.rel}: {exc}")
+                return []
         return ok
 
     def _drop_temp(self, tables: list[str]) -> None:
@@ -351,12 +522,14 @@ class Loader:
         self, p: Planned, known: list[str] | None, temp: list[str]
     ) -> tuple[FileLoad, list[str] | None]:
         """Parse one file and check it; returns what to write and the table's columns after it."""
+        self.readable(p)
         f = p.file
         started = utcnow()
         parsed = parse(self.session().duck, f, p.columns, known)
         temp.extend(parsed.temp_tables)
         error = accounting_error(f, parsed.rows, parsed.rejects, self.opts.max_quarantine_rate)
         if error:
+            check_unchanged(f)  # a file still growing is not ready, not wrong
             raise FileLoadError(error)
         add: list[str] = []
         create = False
@@ -366,9 +539,8 @@ class Loader:
             add, more = drift_note(f.table, known, parsed.columns, f.rel)
             notes += rename_notes(parsed.renames, parsed.rename_reasons) + more
             renames = parsed.renames
-            create = known is None and bool(parsed.columns)
-            if parsed.columns:
-                known = (known or []) + add
+            create = known is None  # with no valid object: the metadata columns alone
+            known = (known or []) + add
         if f.records == 0:
             notes.append(Note(NoteKind.NO_RECORDS))
         load = FileLoad(
@@ -403,7 +575,7 @@ class Loader:
                 load, known = self._check(p, known, temp)
                 loads.append((p, load))
             except FileLoadError as exc:
-                self._fail(p, str(exc))
+                self._fail(p, exc)
         if not loads:
             self._drop_temp(temp)
             return
@@ -412,7 +584,7 @@ class Loader:
         except FileLoadError as exc:
             self._drop_temp(temp)
             if len(loads) == 1:
-                self._fail(loads[0][0], str(exc))
+                self._fail(loads[0][0], exc)
             else:
                 for p, _ in loads:
                     self.load_group([p])
@@ -443,7 +615,13 @@ class Loader:
         runs: list[list[Planned]] = []
         rest: list[Planned] = []
         for p in group:
-            if p.file.has_nul or p.columns is None or p.replace:
+            if (
+                p.file.has_nul
+                or p.columns is None
+                or p.replace
+                or p.file.blank_lines
+                or p.file.origin
+            ):
                 rest.append(p)
             elif runs and (runs[-1][0].columns, runs[-1][0].file.compression) == (
                 p.columns,
@@ -490,6 +668,26 @@ class Loader:
             self.load_group(group)
 
 
+def moved_tables(
+    tables: list[SourceTable], manifest: dict[ManifestKey, ManifestEntry]
+) -> list[str]:
+    """A notice per source table whose files went to another raw table before (its
+    ``identifier`` or schema changed): the new raw table gets every file again."""
+    before: dict[str, set[str]] = {}
+    for entry in manifest.values():
+        before.setdefault(entry.source_table, set()).add(entry.raw_table)
+    notices = []
+    for t in tables:
+        earlier = sorted(before.get(t.label, set()) - {raw_table_of(t)})
+        if earlier and raw_table_of(t) not in before.get(t.label, set()):
+            notices.append(
+                f"{t.label} loaded into {', '.join(earlier)} before and into {raw_table_of(t)} now "
+                f"({t.defined_in}): every file loads again into {raw_table_of(t)}; "
+                f"{', '.join(earlier)} is left as it is (drop it when nothing reads it)"
+            )
+    return notices
+
+
 def load(
     opts: LoadOptions,
     on_plan: Callable[[int, int], None] | None = None,
@@ -511,24 +709,43 @@ def load(
         run = runs.from_load(batch_id, context, started_at, utcnow(), ok)
         warehouse.record_run(run.run, run.nodes)
 
-    notice = ""
+    notices: list[str] = []
+    skipped: list[FileResult] = []
+    unmatched: list[SourceTable] = []
     loader = Loader(warehouse, opts, batch_id, on_file or (lambda r: None))
     try:
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
             notice = warehouse.store_hash_key()
-            todo, skipped, unmatched, touched = plan_files(
-                tables, opts.data_dir, warehouse.manifest(), opts.reload, opts.verify, opts.workers
+            if notice:
+                notices.append(notice)
+            manifest = warehouse.manifest()
+            plan = plan_files(
+                tables,
+                opts.data_dir,
+                manifest,
+                opts.reload,
+                opts.verify,
+                opts.workers,
+                warehouse.own_files(),
+                warehouse.one_table_per_path,
             )
-            named = [t for t in unmatched if opts.tables]
-            if named or (unmatched and len(unmatched) == len(tables)):
-                which = named or unmatched
+            notices += moved_tables(tables, manifest)
+            named = [t for t in plan.unmatched if opts.tables]
+            if named or (plan.unmatched and len(plan.unmatched) == len(tables)):
+                which = named or plan.unmatched
                 raise LoaderError(
                     f"no file in {opts.data_dir} matches "
                     + "; ".join(f"{t.path} ({t.label})" for t in which)
                     + " (wrong --data-dir, or wrong meta.elt.path?)"
                 )
-            warehouse.touch(touched)
+            warehouse.touch(plan.touched)
+            if plan.renamed:
+                now = utcnow()
+                loader.session().record_rows(
+                    [renamed_row(f, why, batch_id, now) for f, why in plan.renamed]
+                )
+            skipped, unmatched, todo = plan.done, plan.unmatched, plan.todo
             if on_plan:
                 on_plan(sum(len(v) for v in todo.values()), len(skipped))
             tasks: list[tuple[int, Callable[[], object]]] = []
@@ -576,5 +793,5 @@ def load(
         time.perf_counter() - began,
         skipped + loader.results,
         unmatched,
-        [notice] if notice else [],
+        notices,
     )

@@ -43,14 +43,16 @@ from elt.loader.files import SourceFile
 from elt.loader.parse import lit
 from elt.loader.spark_catalog import Catalog, bq, open_catalog, raw_root
 from elt.loader.warehouse import (
+    MANIFEST_SELECT,
     META_COLUMNS,
     FileLoad,
     ManifestEntry,
+    ManifestKey,
     Session,
     Warehouse,
     check_inserted,
-    failed_row,
     loaded_row,
+    manifest_entries,
     quarantine_table,
     utcnow,
 )
@@ -144,11 +146,11 @@ class SparkSession_(Session):
             )
         self.wh.commit_manifest(fid, batch, MANIFEST.rows([loaded_row(load, utcnow())]))
 
-    def record_failure(
-        self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
-    ) -> None:
-        row = MANIFEST.rows([failed_row(f, message, batch_id, started, utcnow())])
-        self.wh.commit_manifest(file_id(f.rel), safe_name(batch_id), row)
+    def record_rows(self, rows: list[tuple[object, ...]]) -> None:
+        for row in rows:
+            table = MANIFEST.rows([row])
+            rel, batch = str(row[0]), str(row[MANIFEST.column_names.index("batch_id")])
+            self.wh.commit_manifest(file_id(rel), safe_name(batch), table)
 
     def close(self) -> None:
         self.duck.close()
@@ -397,16 +399,18 @@ class SparkWarehouse(Warehouse):
         finally:
             con.close()
 
-    def manifest(self) -> dict[str, ManifestEntry]:
+    # files are named by their path alone (file_id): one path feeds one raw table here
+    one_table_per_path = True
+
+    def manifest(self) -> dict[ManifestKey, ManifestEntry]:
         current = self._current_manifest_files()
         if not current:
             return {}
+        files = [str(p) for _, p in current.values()]
         rows = self.duck.execute(
-            "select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, "
-            "finished_at, source_table from read_parquet(?, union_by_name = true)",
-            [[str(p) for _, p in current.values()]],
+            MANIFEST_SELECT.format(table="read_parquet(?, union_by_name = true)"), [files]
         ).fetchall()
-        return {r[0]: ManifestEntry(*r) for r in rows}
+        return manifest_entries(rows)
 
     def touch(self, files: list[SourceFile]) -> None:
         current = self._current_manifest_files()

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -27,7 +28,7 @@ from elt.loader.bookkeeping import (
 )
 from elt.loader.config import SourceTable
 from elt.loader.errors import FileLoadError, TransientError
-from elt.loader.files import SourceFile
+from elt.loader.files import SourceFile, check_unchanged
 from elt.loader.names import META_COLUMNS
 from elt.loader.parse import Reject, q
 
@@ -44,6 +45,30 @@ class ManifestEntry:
     rows: int  # rows_in_file
     finished_at: dt.datetime | None = None
     source_table: str = ""
+    raw_table: str = ""
+    message: str | None = None
+
+    @property
+    def key(self) -> ManifestKey:
+        return (self.raw_table, self.rel)
+
+
+# a file's identity in the manifest: (raw table, path relative to the data directory); one
+# file may feed several raw tables, and each keeps its own row
+ManifestKey = tuple[str, str]
+MANIFEST_SELECT = (
+    "select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, "
+    "finished_at, source_table, raw_table, message from {table}"
+)
+
+
+def manifest_entries(rows: list[tuple[object, ...]]) -> dict[ManifestKey, ManifestEntry]:
+    entries = [ManifestEntry(*r) for r in rows]  # type: ignore[arg-type]
+    return {e.key: e for e in entries}
+
+
+def raw_table_of(table: SourceTable) -> str:
+    return f"{table.schema}.{table.identifier}"
 
 
 @dataclasses.dataclass
@@ -118,9 +143,11 @@ class Session(abc.ABC):
     def columns(self, schema: str, table: str) -> list[str] | None:
         """Data columns of a raw table, or None when it does not exist."""
 
-    def write_csv_bulk(self, loads: list[FileLoad], max_quarantine_rate: float) -> dict[str, str]:
+    def write_csv_bulk(
+        self, loads: list[FileLoad], max_quarantine_rate: float
+    ) -> dict[str, FileLoadError]:
         """New CSV files sharing a header: read, checked and written in one transaction, filling
-        each load's rows and rejects. Returns {rel: why} for the files that failed their checks
+        each load's rows and rejects. Returns {rel: error} for the files that failed their checks
         (nothing of theirs is written). Raises FileLoadError when the database refuses the
         group: the caller then loads the files one by one."""
         raise NotImplementedError
@@ -133,9 +160,13 @@ class Session(abc.ABC):
         """
 
     @abc.abstractmethod
+    def record_rows(self, rows: list[tuple[object, ...]]) -> None:
+        """Manifest rows of files with no rows of their own (failed, renamed), committed."""
+
     def record_failure(
         self, f: SourceFile, message: str, batch_id: str, started: dt.datetime
-    ) -> None: ...
+    ) -> None:
+        self.record_rows([failed_row(f, message, batch_id, started, utcnow())])
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -159,6 +190,11 @@ def disk_full(exc: BaseException, description: str) -> TransientError | None:
 
 class Warehouse(abc.ABC):
     description: str
+    one_table_per_path = False  # a file's path may feed only one raw table (Spark's file ids)
+
+    def own_files(self) -> frozenset[Path]:
+        """The warehouse's own files (resolved), never loaded even when a pattern reaches them."""
+        return frozenset()
 
     @abc.abstractmethod
     def lock(self, timeout: float) -> AbstractContextManager[None]:
@@ -174,7 +210,7 @@ class Warehouse(abc.ABC):
         a notice when the key changed."""
 
     @abc.abstractmethod
-    def manifest(self) -> dict[str, ManifestEntry]: ...
+    def manifest(self) -> dict[ManifestKey, ManifestEntry]: ...
 
     @abc.abstractmethod
     def columns(self, schema: str, table: str) -> list[str] | None:
@@ -213,7 +249,7 @@ def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
     return (
         f.rel,
         f.table.label,
-        f"{f.table.schema}.{f.table.identifier}",
+        raw_table_of(f.table),
         f.size,
         f.sha256,
         f.records,
@@ -232,16 +268,32 @@ def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
 def failed_row(
     f: SourceFile, message: str, batch_id: str, started: dt.datetime, finished: dt.datetime
 ) -> tuple[object, ...]:
+    return _row_without_rows(f, FileStatus.FAILED, message, batch_id, started, finished)
+
+
+def renamed_row(f: SourceFile, message: str, batch_id: str, at: dt.datetime) -> tuple[object, ...]:
+    """A new path holding the content of a loaded file whose path is gone: no rows of its own."""
+    return _row_without_rows(f, FileStatus.RENAMED, message, batch_id, at, at)
+
+
+def _row_without_rows(
+    f: SourceFile,
+    status: FileStatus,
+    message: str,
+    batch_id: str,
+    started: dt.datetime,
+    finished: dt.datetime,
+) -> tuple[object, ...]:
     return (
         f.rel,
         f.table.label,
-        f"{f.table.schema}.{f.table.identifier}",
+        raw_table_of(f.table),
         f.size,
         f.sha256,
         f.records,
         0,
         0,
-        FileStatus.FAILED.value,
+        status.value,
         message,
         started,
         finished,
@@ -257,7 +309,9 @@ def all_quarantine(loads: list[FileLoad], at: dt.datetime) -> pa.Table | None:
 
 
 def check_inserted(load: FileLoad, inserted: int) -> None:
-    """The rows written must be the rows parsed: a file that changed while loading is refused."""
+    """The rows written must be the rows parsed, from the file as it was fingerprinted: a file
+    that changed while loading is left for the next run (its transaction rolls back)."""
+    check_unchanged(load.file)
     if inserted != load.rows:
         raise FileLoadError(
             f"{load.file.rel}: parsed {load.rows} rows but wrote {inserted}; did the file change during the load?"

@@ -49,7 +49,7 @@ daily as (
         cast(file_loads.load_finished_at as date) as load_date,
         max(file_loads.raw_table) as raw_table,
         sum(case when file_loads.is_loaded then 1 else 0 end) as files_loaded,
-        sum(case when file_loads.is_loaded then 0 else 1 end) as files_failed,
+        sum(case when file_loads.is_failed then 1 else 0 end) as files_failed,
         sum(file_loads.rows_in_file) as rows_in_files,
         sum(file_loads.rows_loaded) as rows_loaded,
         sum(file_loads.rows_quarantined) as rows_quarantined,

@@ -45,9 +45,9 @@ files_per_load as (
         batch_id as invocation_id,
         0 as skipped_nodes,
         count(*) as nodes,
-        sum(case when is_loaded then 0 else 1 end) as failed_nodes,
+        sum(case when is_failed then 1 else 0 end) as failed_nodes,
         sum(case when rows_quarantined > 0 then 1 else 0 end) as warned_nodes,
-        {{ sorted_text_list('case when not is_loaded then file_path end') }} as failed_names,
+        {{ sorted_text_list('case when is_failed then file_path end') }} as failed_names,
         sum(rows_loaded) as rows_loaded
     from file_loads
     group by batch_id

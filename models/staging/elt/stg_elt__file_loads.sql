@@ -23,7 +23,8 @@ renamed as (
         cast(rows_quarantined as bigint) as rows_quarantined,
         {{ to_utc('started_at') }} as load_started_at,
         {{ to_utc('finished_at') }} as load_finished_at,
-        status = 'loaded' as is_loaded
+        status = 'loaded' as is_loaded,
+        status = 'failed' as is_failed
     from source
 
 )
