@@ -1120,6 +1120,7 @@ def print_load_report(report: LoadReport) -> None:
         "source table",
         "loaded",
         "skipped",
+        "waiting",
         "failed",
         "rows loaded",
         "quarantined",
@@ -1134,6 +1135,7 @@ def print_load_report(report: LoadReport) -> None:
             label,
             f"{row['loaded'] + row['reloaded']:.0f}",
             f"{row['skipped']:.0f}",
+            f"{row['waiting']:.0f}",
             f"{row['failed'] + row['refused']:.0f}",
             f"{row['rows']:,.0f}",
             f"{row['quarantined']:,.0f}",
@@ -1146,10 +1148,16 @@ def print_load_report(report: LoadReport) -> None:
     for r in report.results:
         if r.status in ("failed", "refused"):
             click.echo(f"{r.status}: {r.message}", err=True)
+        elif r.status == "waiting":
+            out.print(f"waiting: {r.message}", highlight=False, soft_wrap=True)
+        for notice in r.notices:
+            out.print(f"notice: {r.file.rel}: {notice}", highlight=False, soft_wrap=True)
     loaded = sum(r.rows_loaded for r in report.results)
+    waiting = sum(1 for r in report.results if r.status == "waiting")
     out.print(
         f"{loaded:,} rows loaded in {report.seconds:.1f} s; "
-        + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED"),
+        + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED")
+        + (f"; {waiting} not ready, left for the next run" if waiting else ""),
         highlight=False,
     )
 

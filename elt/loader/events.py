@@ -43,7 +43,13 @@ class EventLog:
 
     def file(self, r: FileResult) -> None:
         failed = r.status in ("failed", "refused")
-        level = "error" if failed else "warning" if r.rows_quarantined else "info"
+        level = (
+            "error"
+            if failed
+            else "warning"
+            if r.rows_quarantined or r.notices or r.status == "waiting"
+            else "info"
+        )
         self.emit(
             "file_" + r.status,
             level,

@@ -67,6 +67,18 @@ def _copy(
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """The connection is gone (or the server shutting down), as opposed to an error of the
+    statement: psycopg2 also raises OperationalError for a statement beyond a limit (SQLSTATE
+    class 54, e.g. more than 1,600 columns), which is the file's error, not a lost server."""
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    if not isinstance(exc, psycopg2.OperationalError):
+        return False
+    code = getattr(exc, "pgcode", None)
+    return code is None or code.startswith(("08", "57", "53"))
+
+
 def _lost(exc: BaseException, doing: str) -> TransientError:
     reason = " ".join(str(exc).split()) or type(exc).__name__
     return TransientError(
@@ -112,9 +124,9 @@ class PostgresSession(Session):
                     )
                 self._upsert_manifest(cur, MANIFEST.rows([loaded_row(x, now) for x in loads]))
             self.pg.commit()
-        except _CONNECTION_ERRORS as exc:
-            raise _lost(exc, f"while loading {files}") from None
         except psycopg2.Error as exc:
+            if connection_lost(exc):
+                raise _lost(exc, f"while loading {files}") from None
             self.pg.rollback()
             raise FileLoadError(
                 f"PostgreSQL refused the rows of {files}: {str(exc).strip().splitlines()[0]}"
@@ -353,7 +365,7 @@ class PostgresWarehouse(Warehouse):
         return not seen
 
     def transient(self, exc: BaseException) -> TransientError | None:
-        if isinstance(exc, _CONNECTION_ERRORS):
+        if connection_lost(exc):
             return _lost(exc, "during the load")
         return disk_full(exc, self.description)
 
@@ -372,9 +384,9 @@ class PostgresWarehouse(Warehouse):
                 ):
                     cur.execute(ddl)
             self.conn.commit()
-        except _CONNECTION_ERRORS as exc:
-            raise _lost(exc, f"while adding columns to {target}") from None
         except psycopg2.Error as exc:
+            if connection_lost(exc):
+                raise _lost(exc, f"while adding columns to {target}") from None
             self.conn.rollback()
             raise FileLoadError(
                 f"PostgreSQL refused the columns of {target}: {str(exc).strip().splitlines()[0]}"

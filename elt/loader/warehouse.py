@@ -23,6 +23,7 @@ from elt.loader.bookkeeping import (
     QUARANTINE,
     FileStatus,
     Note,
+    NoteKind,
     Outcome,
     render_notes,
 )
@@ -84,6 +85,11 @@ class FileResult:
     @property
     def drift(self) -> list[Note]:
         return [n for n in self.notes if n.is_drift]
+
+    @property
+    def notices(self) -> list[Note]:
+        """What the operator should hear of: a rename recorded, a re-delivery loaded."""
+        return [n for n in self.notes if n.kind in (NoteKind.RENAMED_FILE, NoteKind.REDELIVERED)]
 
 
 def raw_table_ddl(table_sql: str, columns: list[str], text: str, now: str) -> str:
