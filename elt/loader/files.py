@@ -269,11 +269,14 @@ class _LineCounts:
         self.empty = False
         seam = self.tail + chunk[:2]  # breaks that straddle two chunks
         self.lf += chunk.count(b"\n")
-        self.cr += chunk.count(b"\r")
-        self.crlf += chunk.count(b"\r\n") + (self.tail[-1:] == b"\r" and chunk[:1] == b"\n")
+        has_cr = b"\r" in chunk or b"\r" in self.tail
+        if has_cr:  # rare: counted only when present (each test is a pass over the chunk)
+            self.cr += chunk.count(b"\r")
+            self.crlf += chunk.count(b"\r\n") + (self.tail[-1:] == b"\r" and chunk[:1] == b"\n")
         self.nul = self.nul or b"\x00" in chunk
+        marks = (b"\n\n", b"\n\r\n", b"\r\r") if has_cr else (b"\n\n",)
         self.maybe_blank = self.maybe_blank or any(
-            m in part for part in (chunk, seam) for m in (b"\n\n", b"\n\r\n", b"\r\r")
+            m in part for part in (chunk, seam) for m in marks
         )
         self.tail = (self.tail + chunk)[-2:]
 
