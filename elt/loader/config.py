@@ -38,6 +38,8 @@ FORMATS = ("csv", "jsonl", "parquet")
 SETTINGS = ("path", "format", "delimiter", "retention", "ready")
 RETENTION_ACTIONS = ("archive", "delete")
 UNTERMINATED_QUIET_SECONDS = 60
+# libyaml's safe loader when PyYAML has it (ten times faster than the pure-Python one)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,8 +178,11 @@ def load_sources(project_dir: Path) -> list[SourceTable]:
         raise LoaderError(f"no dbt models directory at {models} (use --project-dir)")
     tables: list[SourceTable] = []
     for path in sorted(models.rglob("*.yml")) + sorted(models.rglob("*.yaml")):
+        text = path.read_text()
+        if "sources:" not in text:  # models' YAML: nothing for the loader (parsing costs)
+            continue
         try:
-            doc = yaml.safe_load(path.read_text()) or {}
+            doc = yaml.load(text, Loader=_SAFE_LOADER) or {}
         except yaml.YAMLError as exc:
             raise LoaderError(f"{path}: invalid YAML: {exc}") from None
         for source in doc.get("sources") or []:

@@ -17,8 +17,8 @@ import dataclasses
 import duckdb
 import pyarrow as pa
 
-from elt.loader.errors import FileLoadError, FileNotReady
-from elt.loader.files import SourceFile, check_unchanged
+from elt.loader.errors import FileLoadError, FileNeedsOwnScan, FileNotReady
+from elt.loader.files import SourceFile, check_unchanged, with_blank_lines
 from elt.loader.parse import (
     FILENAME,
     ORDINAL,
@@ -86,6 +86,8 @@ def insert_csv_files(
             try:
                 check_unchanged(f)  # a file still growing is not ready, not wrong
                 got.error = FileLoadError(why)
+                if with_blank_lines(f).blank_lines:  # not records: numbered on its own scan
+                    got.error = FileNeedsOwnScan(why)
             except FileNotReady as exc:
                 got.error = exc
         if got.error:

@@ -25,3 +25,7 @@ class FileLoadError(Exception):
 
 class FileNotReady(FileLoadError):
     """A file is not complete yet (still being written): left for the next run, not failed."""
+
+
+class FileNeedsOwnScan(FileLoadError):
+    """A file a shared scan cannot take as it is (blank lines to skip): loaded on its own."""

@@ -62,6 +62,7 @@ class SourceFile:
     blank_lines: tuple[int, ...] = ()  # empty lines of a CSV file: no record, skipped
     open_end: bool = False  # the last line has no newline (a writer may still be at it)
     origin: Path | None = None  # the file itself, when ``path`` is a normalised copy
+    head: bytes | None = None  # the first line as fingerprinting saw it (None: read it again)
 
     @property
     def records(self) -> int:
@@ -185,16 +186,18 @@ def open_text(path: Path, compression: str | None) -> BinaryIO:
     return stream
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+def _chunks(stream: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
     with stream:
-        while chunk := stream.read(CHUNK):
+        while chunk := stream.read(size):
             yield bytes(chunk)
 
 
 def first_line(f: SourceFile) -> bytes:
     """The first line of the (decompressed) file, with its newline."""
+    if f.head is not None:
+        return f.head
     head = b""
-    for chunk in _chunks(open_text(f.path, f.compression)):
+    for chunk in _chunks(open_text(f.path, f.compression), 1 << 16):
         head += chunk
         if b"\n" in head:
             break
@@ -222,20 +225,28 @@ def fingerprint(table: SourceTable, data_dir: Path, path: Path) -> SourceFile:
     """
     rel = str(path.relative_to(data_dir))
     size, modified = stat(path)
-    sha = sha256_file(path)
     if table.format == "parquet":
-        return SourceFile(table, path, rel, size, modified, sha, _parquet_rows(path))
+        return SourceFile(table, path, rel, size, modified, sha256_file(path), _parquet_rows(path))
     try:
         compression = compression_of(path)
     except FileLoadError as exc:
+        sha = sha256_file(path)
         return SourceFile(table, path, rel, size, modified, sha, 0, None, f"{rel}: {exc}")
     counts = _LineCounts()
+    digest = hashlib.sha256()
     try:
-        for chunk in _chunks(open_text(path, compression)):
-            counts.add(chunk)
+        if compression is None:  # one pass: the bytes hashed are the text counted
+            for chunk in _chunks(path.open("rb")):
+                digest.update(chunk)
+                counts.add(chunk)
+            sha = digest.hexdigest()
+        else:
+            sha = sha256_file(path)
+            for chunk in _chunks(open_text(path, compression)):
+                counts.add(chunk)
     except (OSError, pa.ArrowException) as exc:
         why = f"{rel}: cannot decompress it as {compression}: {exc}"
-        return SourceFile(table, path, rel, size, modified, sha, 0, compression, why)
+        return SourceFile(table, path, rel, size, modified, sha256_file(path), 0, compression, why)
     f = SourceFile(
         table,
         path,
@@ -248,9 +259,8 @@ def fingerprint(table: SourceTable, data_dir: Path, path: Path) -> SourceFile:
         has_nul=counts.nul,
         newlines=counts.newlines,
         open_end=counts.open_end,
+        head=counts.head,
     )
-    if table.format == "csv" and counts.maybe_blank:
-        f = dataclasses.replace(f, blank_lines=_blank_lines(normalised(read_all(f), f.newlines)))
     return f
 
 
@@ -259,26 +269,28 @@ class _LineCounts:
 
     def __init__(self) -> None:
         self.lf = self.crlf = self.cr = 0
-        self.nul = self.maybe_blank = False
+        self.nul = False
         self.tail = b""
         self.empty = True
+        self.head: bytes | None = None  # the first line, with its newline, once seen
+        self._start = b""
 
     def add(self, chunk: bytes) -> None:
         if not chunk:
             return
         self.empty = False
-        seam = self.tail + chunk[:2]  # breaks that straddle two chunks
+        if self.head is None:
+            self._start += chunk
+            if b"\n" in self._start:
+                self.head = self._start.split(b"\n", 1)[0] + b"\n"
+                self._start = b""
         self.lf += chunk.count(b"\n")
         has_cr = b"\r" in chunk or b"\r" in self.tail
         if has_cr:  # rare: counted only when present (each test is a pass over the chunk)
             self.cr += chunk.count(b"\r")
             self.crlf += chunk.count(b"\r\n") + (self.tail[-1:] == b"\r" and chunk[:1] == b"\n")
         self.nul = self.nul or b"\x00" in chunk
-        marks = (b"\n\n", b"\n\r\n", b"\r\r") if has_cr else (b"\n\n",)
-        self.maybe_blank = self.maybe_blank or any(
-            m in part for part in (chunk, seam) for m in marks
-        )
-        self.tail = (self.tail + chunk)[-2:]
+        self.tail = (self.tail + chunk[-2:])[-2:]
 
     @property
     def newlines(self) -> str:
@@ -306,6 +318,14 @@ def normalised(text: bytes, newlines: str) -> bytes:
     if newlines == "cr":
         return text.replace(b"\r", b"\n")
     return text
+
+
+def with_blank_lines(f: SourceFile) -> SourceFile:
+    """The file with its blank lines noted (a CSV file whose records do not add up: blank
+    lines are not records). Looked for only then: searching every file costs a pass."""
+    if f.table.format != "csv" or f.unreadable:
+        return f
+    return dataclasses.replace(f, blank_lines=_blank_lines(normalised(read_all(f), f.newlines)))
 
 
 def _blank_lines(text: bytes) -> tuple[int, ...]:

@@ -63,6 +63,61 @@ def _copy(
     return int(cur.rowcount)
 
 
+class _Chunks(io.RawIOBase):
+    """A readable stream over byte chunks (what ``copy_expert`` reads from)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._left = nxt
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _csv(reader: pa.RecordBatchReader) -> Iterator[bytes]:
+    for batch in reader:
+        if batch.num_rows:
+            buf = io.BytesIO()
+            pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
+            yield buf.getvalue()
+
+
+def copy_rows(
+    cur: psycopg2.extensions.cursor, target: str, columns: list[str], reader: pa.RecordBatchReader
+) -> int:
+    """One ``COPY ... FROM STDIN`` of a whole file's rows, streamed batch by batch. (Binary
+    COPY, encoded by pgpq, was measured within the noise of this: the rows' volume, not
+    their format, is what PostgreSQL spends its time on.)"""
+    cur.copy_expert(
+        f"copy {target} ({', '.join(q(c) for c in columns)}) from stdin {COPY_OPTIONS}",
+        _Chunks(_csv(reader)),
+        size=1 << 20,
+    )
+    return int(cur.rowcount)
+
+
+def loaded_at_index(t: SourceTable) -> str:
+    """The BRIN index on ``_loaded_at`` a raw table gets when it is created (see ``analyze``):
+    empty then, kept up by autovacuum's summaries (``autosummarize``), so no load pays for
+    reading the whole table to build it."""
+    index = q(f"{t.identifier[:50]}__loaded_at_brin")
+    return (
+        f"create index if not exists {index} on {q(t.schema)}.{q(t.identifier)} "
+        "using brin (_loaded_at) with (autosummarize = on)"
+    )
+
+
 # the connection is gone or the server is shutting down: retry later, nothing half-written
 _CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
@@ -142,6 +197,8 @@ class PostgresSession(Session):
             target, load.create, load.columns, load.add_columns, "text", "now()"
         ):
             cur.execute(ddl)
+        if load.create:
+            cur.execute(loaded_at_index(t))
         if load.replace:
             cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
             cur.execute(
@@ -151,7 +208,7 @@ class PostgresSession(Session):
         columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
         sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
         with record_batches(self.duck, sql) as batches:
-            inserted = sum(_copy(cur, target, columns, batch) for batch in batches)
+            inserted = copy_rows(cur, target, columns, batches)
         check_inserted(load, inserted)
 
     def _upsert_manifest(self, cur: psycopg2.extensions.cursor, rows: pa.Table) -> None:
@@ -383,6 +440,8 @@ class PostgresWarehouse(Warehouse):
                     "now()",
                 ):
                     cur.execute(ddl)
+                if have is None:
+                    cur.execute(loaded_at_index(table))
             self.conn.commit()
         except psycopg2.Error as exc:
             if connection_lost(exc):
@@ -398,8 +457,8 @@ class PostgresWarehouse(Warehouse):
     def analyze(self, tables: list[SourceTable]) -> None:
         """Fresh statistics (row counts, and the spread of ``_loaded_at``: staging casts the
         text columns, so their statistics would cost more than they tell), so the next dbt run
-        plans on real row counts, not guesses; and a
-        BRIN index on ``_loaded_at``, which dbt's incremental models filter on (rows loaded
+        plans on real row counts, not guesses; and (for a table created before the loader
+        made it with the table) a BRIN index on ``_loaded_at``, which dbt's incremental models filter on (rows loaded
         since their watermark), so a nightly run reads the new rows, not the whole history.
         Raw tables only grow, in load order, so a BRIN index (one summary per 128 pages) finds
         the new rows as well as a B-tree would, costs a fraction to build and nothing to keep
@@ -408,11 +467,7 @@ class PostgresWarehouse(Warehouse):
             for t in tables:
                 schema = q(t.schema)
                 cur.execute(f"drop index if exists {schema}.{q(t.identifier[:50] + '__loaded_at')}")
-                index = q(f"{t.identifier[:50]}__loaded_at_brin")
-                cur.execute(
-                    f"create index if not exists {index} on {schema}.{q(t.identifier)} "
-                    "using brin (_loaded_at)"
-                )
+                cur.execute(loaded_at_index(t))  # a table of an older loader: built once
                 cur.execute(f"analyze {schema}.{q(t.identifier)} (_loaded_at)")
             cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST.name}")
             cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE.name}")

@@ -24,7 +24,7 @@ from pathlib import Path
 from elt.history import runs
 from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
 from elt.loader.config import UNTERMINATED_QUIET_SECONDS, SourceTable, load_sources
-from elt.loader.errors import FileLoadError, FileNotReady, LoaderError
+from elt.loader.errors import FileLoadError, FileNeedsOwnScan, FileNotReady, LoaderError
 from elt.loader.files import (
     Found,
     SourceFile,
@@ -33,6 +33,7 @@ from elt.loader.files import (
     fingerprint,
     normalised_copy,
     stat,
+    with_blank_lines,
 )
 from elt.loader.names import raw_columns
 from elt.loader.parse import accounting_error, csv_header, parquet_columns, parse
@@ -530,6 +531,11 @@ class Loader:
         error = accounting_error(f, parsed.rows, parsed.rejects, self.opts.max_quarantine_rate)
         if error:
             check_unchanged(f)  # a file still growing is not ready, not wrong
+            if f.table.format == "csv" and not f.blank_lines:
+                blanked = with_blank_lines(f)  # blank lines are not records
+                if blanked.blank_lines:
+                    p.file = blanked
+                    return self._check(p, known, temp)
             raise FileLoadError(error)
         add: list[str] = []
         create = False
@@ -657,7 +663,9 @@ class Loader:
                 continue
             seconds = (time.perf_counter() - clock) / len(run)
             for p, load in zip(run, templates, strict=True):
-                if load.file.rel in failures:
+                if isinstance(failures.get(load.file.rel), FileNeedsOwnScan):
+                    rest.append(p)
+                elif load.file.rel in failures:
                     self._fail(p, failures[load.file.rel])
                 else:
                     self._loaded(p, load, seconds)

@@ -200,19 +200,19 @@ def test_a_refused_group_falls_back_file_by_file(
     data = tmp_path / "data"
     for i in range(3):
         write(data, f"things/{i}.csv", b"id,name\n" + b"".join(b"%d,n\n" % j for j in range(5000)))
-    real_copy = postgres_target._copy
+    real_copy = postgres_target.copy_rows
     seen = {"n": 0}
 
-    def refuse_second_batch(cur, target, columns, batch):
-        if (
-            "corpus__things" in target
-            and "things/1.csv" in batch.column(batch.num_columns - 1).to_pylist()[:1]
-        ):
+    def refuse_second_file(cur, target, columns, reader):
+        rows = reader.read_all()
+        if "corpus__things" in target and "things/1.csv" in rows.column(-1).to_pylist()[:1]:
             seen["n"] += 1
             raise psycopg2.errors.CharacterNotInRepertoire("invalid byte sequence (simulated)")
-        return real_copy(cur, target, columns, batch)
+        return real_copy(
+            cur, target, columns, pa.RecordBatchReader.from_batches(rows.schema, rows.to_batches())
+        )
 
-    monkeypatch.setattr(postgres_target, "_copy", refuse_second_batch)
+    monkeypatch.setattr(postgres_target, "copy_rows", refuse_second_file)
     report = wh.load(data, project=_project(tmp_path))
     status = {r.file.rel: r.status for r in report.results}
     assert status == {"things/0.csv": "loaded", "things/1.csv": "failed", "things/2.csv": "loaded"}
