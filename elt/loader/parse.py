@@ -329,12 +329,21 @@ def _no_constant(name: str) -> object:
 
 
 def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Ambiguous(key)
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        raise _Ambiguous(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
     return out
+
+
+# one decoder for every line (json.loads with options builds a new one per call)
+_DECODER = json.JSONDecoder(
+    parse_float=_Number,
+    parse_int=_Number,
+    parse_constant=_no_constant,
+    object_pairs_hook=_unique_pairs,
+)
+_AS_IS = (str, _Number, type(None))  # values stored as they are
 
 
 _LONE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -365,22 +374,15 @@ def json_scalar(value: object) -> str | None:
     return _json_text(value)
 
 
-def _object_of(line: bytes) -> tuple[dict[str, object] | None, str | None]:
-    """(object, None), or (None, why the line is quarantined)."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
+def _object_of(text: str | None, line: bytes) -> tuple[dict[str, object] | None, str | None]:
+    """(object, None), or (None, why the line is quarantined); ``text`` is the line decoded
+    (None when it is not UTF-8)."""
+    if text is None:
         return None, "INVALID ENCODING: line is not valid UTF-8"
     if not text.strip():
         return None, "BLANK LINE: no JSON value"
     try:
-        value = json.loads(
-            text,
-            parse_float=_Number,
-            parse_int=_Number,
-            parse_constant=_no_constant,
-            object_pairs_hook=_unique_pairs,
-        )
+        value = _DECODER.decode(text)
     except _Ambiguous as exc:
         return None, (
             f"DUPLICATE KEY: key {json.dumps(str(exc), ensure_ascii=False)} appears twice in one "
@@ -422,10 +424,10 @@ def parse_jsonl(
     order mark before the first line is not part of it."""
     if f.unreadable:
         raise FileLoadError(f.unreadable)
-    text = read_all(f)
-    if text.startswith(b"\xef\xbb\xbf"):
-        text = text[3:]
-    lines = text.split(b"\r" if f.newlines == "cr" else b"\n")
+    content = read_all(f)
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    lines = content.split(b"\r" if f.newlines == "cr" else b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
     rejects: list[Reject] = []
@@ -433,21 +435,25 @@ def parse_jsonl(
     numbers: list[int] = []
     raw_text: list[str] = []
     for n, line in enumerate(lines, 1):
-        obj, why = _object_of(line.rstrip(b"\r") if f.newlines != "cr" else line)
+        try:
+            text: str | None = line.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        obj, why = _object_of(text, line)
         if obj is None:
-            rejects.append(
-                Reject(
-                    n, str(why), escape_raw(line.rstrip(b"\r").decode("utf-8", "backslashreplace"))
-                )
-            )
+            shown = line.rstrip(b"\r").decode("utf-8", "backslashreplace")
+            rejects.append(Reject(n, str(why), escape_raw(shown)))
             continue
         objects.append(obj)
         numbers.append(n)
-        raw_text.append(line.decode("utf-8"))
+        raw_text.append(text)  # type: ignore[arg-type]
     source = _json_keys(objects)
     columns, renames, reasons = raw_columns(f.rel, source, known)
     arrays = {
-        c: pa.array([json_scalar(o.get(k)) for o in objects], pa.string())
+        c: pa.array(
+            [v if type(v) in _AS_IS else json_scalar(v) for v in [o.get(k) for o in objects]],
+            pa.string(),
+        )
         for k, c in zip(source, columns, strict=True)
     }
     stage = (
