@@ -1154,12 +1154,13 @@ def print_load_report(report: LoadReport) -> None:
             out.print(f"notice: {r.file.rel}: {notice}", highlight=False, soft_wrap=True)
     loaded = sum(r.rows_loaded for r in report.results)
     waiting = sum(1 for r in report.results if r.status == "waiting")
-    out.print(
-        f"{loaded:,} rows loaded in {report.seconds:.1f} s; "
-        + ("every file loaded" if report.ok else "SOME FILES WERE NOT LOADED")
-        + (f"; {waiting} not ready, left for the next run" if waiting else ""),
-        highlight=False,
-    )
+    if not report.ok:
+        outcome = "SOME FILES WERE NOT LOADED"
+    elif waiting:
+        outcome = f"no file failed; {waiting} not ready, left for the next run"
+    else:
+        outcome = "every file loaded"
+    out.print(f"{loaded:,} rows loaded in {report.seconds:.1f} s; {outcome}", highlight=False)
 
 
 def print_summary(s: Summary) -> None:

@@ -184,6 +184,7 @@ class Plan:
     unmatched: list[SourceTable] = dataclasses.field(default_factory=list)
     touched: list[SourceFile] = dataclasses.field(default_factory=list)
     renamed: list[tuple[SourceFile, str]] = dataclasses.field(default_factory=list)
+    new_content: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
 
 def _waiting(f: SourceFile, why: str) -> FileResult:
@@ -367,6 +368,11 @@ def _plan_new(
         plan.renamed.append((f, str(note)))
         plan.done.append(FileResult(f, Outcome.SKIPPED, message=str(note), notes=(note,)))
         return
+    key = (raw_table_of(table), f.sha256)
+    twin = None if table.full_extract else plan.new_content.get(key)
+    plan.new_content.setdefault(key, f.rel)
+    if twin is not None and not present:
+        present = [f"{twin} (in this load)"]
     notes = []
     if present:
         notes.append(

@@ -347,6 +347,18 @@ def test_a_copy_under_a_new_name_loads_with_a_notice(wh: Wh, tmp_path: Path) -> 
     assert "the same content as t/f.csv" in g.message
 
 
+def test_two_new_files_with_one_content_in_one_load_get_a_notice(wh: Wh, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write(data, "t/a.csv", b"id\n1\n")
+    write(data, "t/b.csv", b"id\n1\n")
+    report = wh.load(data, project=project(tmp_path, _sources(T_CSV)))
+    b = _by_file(report)["t/b.csv"]
+    assert b.status is Outcome.LOADED
+    assert [n.kind for n in b.notes] == [NoteKind.REDELIVERED]
+    assert "the same content as t/a.csv (in this load)" in b.message
+    assert _by_file(report)["t/a.csv"].notes == ()
+
+
 def test_a_full_extract_loads_identical_content_as_a_new_observation(
     wh: Wh, tmp_path: Path
 ) -> None:
