@@ -350,7 +350,7 @@ def test_a_load_killed_before_its_manifest_file_leaves_nothing_after_the_next_st
     assert not orphan.exists()
     assert not half_reload.exists()
     assert not list(raw.glob("*.tmp"))
-    assert set(wh.manifest()) == {"shop/orders/a.csv"}
+    assert set(wh.manifest()) == {("raw.shop__orders", "shop/orders/a.csv")}
 
 
 def test_a_reload_replaces_the_files_rows_once_its_manifest_file_is_written(
@@ -368,7 +368,7 @@ def test_a_reload_replaces_the_files_rows_once_its_manifest_file_is_written(
     wh.commit_manifest(a, "b2", _manifest_row("shop/orders/a.csv", "b2"))
     assert new.exists()
     assert not old.exists()
-    entry = wh.manifest()["shop/orders/a.csv"]
+    entry = wh.manifest()[("raw.shop__orders", "shop/orders/a.csv")]
     assert entry.status == "loaded"
     assert len(list(wh.book_dir(MANIFEST).glob("*.parquet"))) == 1
 
