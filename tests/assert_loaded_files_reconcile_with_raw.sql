@@ -32,7 +32,9 @@ raw_rows as (
     {#- every table the loader fills, from the sources' YAML (meta.elt); one file may feed
         several source tables, so rows count per source table and file -#}
     {% for node in loader_sources() %}
-    {%- set raw_table = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.identifier) %}
+    {%- set raw_table = adapter.get_relation(
+        database=node.database, schema=node.schema, identifier=node.identifier
+    ) %}
     {%- if raw_table is not none %}
     select
         '{{ node.source_name }}.{{ node.name }}' as source_table,
