@@ -298,7 +298,7 @@ def test_models_wait_for_a_running_load_and_raw_is_indexed_on_loaded_at(
     build(wh, tmp_path)
     indexed = wh.sql(
         "select tablename from pg_indexes where schemaname = 'raw' "
-        "and indexdef ilike '%using brin (_loaded_at)'"
+        "and indexdef ilike '%using brin (_loaded_at)%'"
     )
     assert {r[0] for r in indexed} >= {"shop__orders", "shop__order_items", "payments__payments"}
 
