@@ -153,6 +153,17 @@ def _columns(conn: psycopg2.extensions.connection, schema: str, table: str) -> l
     return [r[0] for r in rows if r[0] not in META_COLUMNS] if rows else None
 
 
+def _refused(
+    conn: psycopg2.extensions.connection, exc: psycopg2.Error, what: str, doing: str
+) -> LoaderError | FileLoadError:
+    """The error to raise for a statement PostgreSQL refused: a lost connection ends the run
+    (transient); anything else is rolled back and fails the files concerned."""
+    if connection_lost(exc):
+        return _lost(exc, doing)
+    conn.rollback()
+    return FileLoadError(f"PostgreSQL refused {what}: {str(exc).strip().splitlines()[0]}")
+
+
 class PostgresSession(Session):
     def __init__(self, conn: psycopg2.extensions.connection, meta_schema: str) -> None:
         self.pg = conn
@@ -180,12 +191,7 @@ class PostgresSession(Session):
                 self._upsert_manifest(cur, MANIFEST.rows([loaded_row(x, now) for x in loads]))
             self.pg.commit()
         except psycopg2.Error as exc:
-            if connection_lost(exc):
-                raise _lost(exc, f"while loading {files}") from None
-            self.pg.rollback()
-            raise FileLoadError(
-                f"PostgreSQL refused the rows of {files}: {str(exc).strip().splitlines()[0]}"
-            ) from None
+            raise _refused(self.pg, exc, f"the rows of {files}", f"while loading {files}") from None
         except FileLoadError:
             self.pg.rollback()
             raise
@@ -444,11 +450,8 @@ class PostgresWarehouse(Warehouse):
                     cur.execute(loaded_at_index(table))
             self.conn.commit()
         except psycopg2.Error as exc:
-            if connection_lost(exc):
-                raise _lost(exc, f"while adding columns to {target}") from None
-            self.conn.rollback()
-            raise FileLoadError(
-                f"PostgreSQL refused the columns of {target}: {str(exc).strip().splitlines()[0]}"
+            raise _refused(
+                self.conn, exc, f"the columns of {target}", f"while adding columns to {target}"
             ) from None
 
     def session(self) -> Session:
