@@ -40,7 +40,7 @@ raw_rows as (
         '{{ node.source_name }}.{{ node.name }}' as source_table,
         _source_file as file_path,
         count(*) as loaded
-    from {{ raw_table }}
+    from ({{ raw_rows(raw_table) }}) as raw_table_rows
     {% if raw_since %}where _loaded_at >= {{ raw_since }}{% endif %}
     group by _source_file
     union all

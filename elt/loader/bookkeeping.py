@@ -193,6 +193,12 @@ MANIFEST = BookTable(
             nullable=True,
             description="JSON object of source column names that were loaded under another raw column name.",
         ),
+        Column(
+            "file_id",
+            "bigint",
+            nullable=True,
+            description="A number of the file's load, unique in the manifest (none for a failed or renamed file). On PostgreSQL a raw row names its file by this number (`_file_id`), not by its path and batch.",
+        ),
     ),
     primary_key=("raw_table", "file_path"),
 )

@@ -17,7 +17,7 @@ from elt.loader.config import SourceTable
 from elt.loader.duckdb_bulk import insert_csv_files
 from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
-from elt.loader.parse import lit, q
+from elt.loader.parse import q
 from elt.loader.warehouse import (
     MANIFEST,
     MANIFEST_SELECT,
@@ -26,6 +26,7 @@ from elt.loader.warehouse import (
     FileLoad,
     ManifestEntry,
     ManifestKey,
+    RawLayout,
     Session,
     Warehouse,
     all_quarantine,
@@ -34,9 +35,11 @@ from elt.loader.warehouse import (
     loaded_row,
     manifest_entries,
     raw_table_of,
-    schema_changes,
     utcnow,
 )
+
+# a column store: a file's path and batch repeated down its rows cost next to nothing
+LAYOUT = RawLayout("varchar", "current_timestamp")
 
 
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -124,16 +127,14 @@ class DuckDBSession(Session):
     def _write_rows(self, load: FileLoad) -> None:
         t = load.file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
-        for ddl in schema_changes(
-            target, load.create, load.columns, load.add_columns, "varchar", "current_timestamp"
-        ):
+        for ddl in LAYOUT.schema_changes(target, load.create, load.columns, load.add_columns):
             self.duck.execute(ddl)
         if load.replace:
             self._delete_file(target, load.file)
-        cols = ", ".join(q(c) for c in [*load.columns, "_row_number"])
+        cols = ", ".join(q(c) for c in [*load.columns, *LAYOUT.meta_columns()])
         inserted = self.duck.execute(
-            f"insert into {target} ({cols}, _batch_id, _source_file) "
-            f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
+            f"insert into {target} ({cols}) "
+            f"select *, {', '.join(LAYOUT.meta_values(load))} from ({load.select_sql})"
         ).fetchall()[0][0]
         check_inserted(load, int(inserted))
 
@@ -172,6 +173,7 @@ class DuckDBSession(Session):
 class DuckDBWarehouse(Warehouse):
     def __init__(self, path: str, target_name: str, meta_schema: str, lock_timeout: float) -> None:
         self.path = Path(path)
+        self.upgrade_notices: list[str] = []
         self.meta_schema = meta_schema
         self.description = f"target {target_name!r} (duckdb file {self.path})"
         self.con = self._connect(lock_timeout)
@@ -289,13 +291,8 @@ class DuckDBWarehouse(Warehouse):
         target = f"{q(table.schema)}.{q(table.identifier)}"
         try:
             self.con.execute("begin transaction")
-            for ddl in schema_changes(
-                target,
-                have is None,
-                columns,
-                [c for c in columns if c not in (have or [])],
-                "varchar",
-                "current_timestamp",
+            for ddl in LAYOUT.schema_changes(
+                target, have is None, columns, [c for c in columns if c not in (have or [])]
             ):
                 self.con.execute(ddl)
             self.con.execute("commit")

@@ -58,6 +58,7 @@ class SourceFile:
     compression: str | None = None  # gzip | zstd
     unreadable: str | None = None  # why the file cannot be read at all (it then fails)
     has_nul: bool = False  # a NUL byte somewhere in the text: its rows are checked one by one
+    has_quotes: bool = True  # a double quote somewhere in the text (True until looked at)
     newlines: str = "lf"  # lf | crlf | mixed (some CRLF among LF) | cr (CR alone, no LF)
     blank_lines: tuple[int, ...] = ()  # empty lines of a CSV file: no record, skipped
     open_end: bool = False  # the last line has no newline (a writer may still be at it)
@@ -257,6 +258,7 @@ def fingerprint(table: SourceTable, data_dir: Path, path: Path) -> SourceFile:
         counts.lines,
         compression,
         has_nul=counts.nul,
+        has_quotes=counts.quotes,
         newlines=counts.newlines,
         open_end=counts.open_end,
         head=counts.head,
@@ -270,6 +272,7 @@ class _LineCounts:
     def __init__(self) -> None:
         self.lf = self.crlf = self.cr = 0
         self.nul = False
+        self.quotes = False
         self.tail = b""
         self.empty = True
         self.head: bytes | None = None  # the first line, with its newline, once seen
@@ -290,6 +293,7 @@ class _LineCounts:
             self.cr += chunk.count(b"\r")
             self.crlf += chunk.count(b"\r\n") + (self.tail[-1:] == b"\r" and chunk[:1] == b"\n")
         self.nul = self.nul or b"\x00" in chunk
+        self.quotes = self.quotes or b'"' in chunk
         self.tail = (self.tail + chunk[-2:])[-2:]
 
     @property

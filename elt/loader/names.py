@@ -5,7 +5,7 @@ A source column keeps its name in the raw table unless that name cannot be a col
 - it is longer than 63 bytes in UTF-8 (PostgreSQL's limit; applied on DuckDB too, so the
   raw tables, and the models on them, are the same on both);
 - it equals one of the loader's metadata columns (``_batch_id``, ``_source_file``,
-  ``_row_number``, ``_loaded_at``), ignoring case;
+  ``_file_id``, ``_row_number``, ``_loaded_at``), ignoring case;
 - it is empty (a JSON key may be ``""``);
 - it differs only in letter case from a column the raw table already has, or from an earlier
   column of the same file (DuckDB's names are case-insensitive).
@@ -23,7 +23,7 @@ import hashlib
 from elt.loader.errors import FileLoadError
 
 MAX_IDENTIFIER_BYTES = 63
-META_COLUMNS = ("_batch_id", "_source_file", "_row_number", "_loaded_at")
+META_COLUMNS = ("_batch_id", "_source_file", "_file_id", "_row_number", "_loaded_at")
 _SUFFIX_BYTES = 10  # "__" + 8 hex digits
 
 

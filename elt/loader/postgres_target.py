@@ -1,4 +1,12 @@
-"""The PostgreSQL warehouse: DuckDB parses each file in memory, ``COPY ... FROM STDIN`` writes it."""
+"""The PostgreSQL warehouse: ``COPY ... FROM STDIN`` writes each file's rows.
+
+A plain CSV file (no quote character, one-byte delimiter, LF or CRLF lines, uncompressed) is
+sent as it is, each line followed by its line number and the file's id: PostgreSQL's own CSV
+parser reads it, the way a bare ``COPY`` would. A file it refuses (a malformed line, a blank
+line, bytes that are not UTF-8) or whose rows do not add up is rolled back to its savepoint
+and read by DuckDB instead, as every other file is: DuckDB parses it in memory, quarantines
+the lines it cannot read, and streams the rest to ``COPY``.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +24,17 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS
+from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS, FileStatus
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, LoaderError, TransientError
-from elt.loader.files import SourceFile
-from elt.loader.parse import lit, q
+from elt.loader.errors import (
+    FileLoadError,
+    FileNeedsOwnScan,
+    FileNotReady,
+    LoaderError,
+    TransientError,
+)
+from elt.loader.files import SourceFile, check_unchanged
+from elt.loader.parse import accounting_error, lit, q
 from elt.loader.warehouse import (
     MANIFEST,
     MANIFEST_SELECT,
@@ -29,6 +43,7 @@ from elt.loader.warehouse import (
     FileLoad,
     ManifestEntry,
     ManifestKey,
+    RawLayout,
     Session,
     Warehouse,
     all_quarantine,
@@ -38,9 +53,12 @@ from elt.loader.warehouse import (
     manifest_entries,
     raw_table_of,
     record_batches,
-    schema_changes,
     utcnow,
 )
+
+# a row store: a raw row names its file by number (the manifest's file_id), not by its path
+# and batch, which would double what a narrow row costs to write
+LAYOUT = RawLayout("text", "now()", file_ids=True)
 
 # "ELT_LOAD" as a bigint: held for a whole run; dbt's models wait for it (macros/utils/session.sql
 # derives the same key from the same 8 bytes)
@@ -64,21 +82,28 @@ def _copy(
 
 
 class _Chunks(io.RawIOBase):
-    """A readable stream over byte chunks (what ``copy_expert`` reads from)."""
+    """A readable stream over byte chunks (what ``copy_expert`` reads from). An error of the
+    chunks' producer cancels the ``COPY`` (psycopg2 reports QueryCanceled) and is kept in
+    ``error``."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
-        self._left = b""
+        self._left = memoryview(b"")
+        self.error: Exception | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._left:
-            nxt = next(self._chunks, None)
+        while not len(self._left):
+            try:
+                nxt = next(self._chunks, None)
+            except Exception as exc:
+                self.error = exc
+                raise
             if nxt is None:
                 return 0
-            self._left = nxt
+            self._left = memoryview(nxt)
         n = min(len(buffer), len(self._left))
         buffer[:n] = self._left[:n]
         self._left = self._left[n:]
@@ -91,6 +116,53 @@ def _csv(reader: pa.RecordBatchReader) -> Iterator[bytes]:
             buf = io.BytesIO()
             pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
             yield buf.getvalue()
+
+
+class _NeedsParser(Exception):
+    """A line of a file sent as it is that COPY would read otherwise than DuckDB (blank)."""
+
+
+_BLOCK = 1 << 20
+
+
+def plain_csv(f: SourceFile) -> bool:
+    """Whether PostgreSQL's CSV parser reads the file's records exactly as DuckDB's would:
+    no quote character anywhere (so no field holds a delimiter or a line break), a one-byte
+    delimiter, LF or CRLF lines, uncompressed, no NUL byte."""
+    return (
+        not f.has_quotes
+        and not f.has_nul
+        and f.compression is None
+        and f.origin is None
+        and f.newlines in ("lf", "crlf")
+        and len(f.table.delimiter.encode("utf-8")) == 1
+    )
+
+
+def lines_with_metadata(f: SourceFile, file_id: int) -> Iterator[bytes]:
+    """The file's records for ``COPY``: each line as it is, then its line number and the
+    file's id, LF-terminated; the header left out. Raises _NeedsParser at a blank line."""
+    newline = b"\r\n" if f.newlines == "crlf" else b"\n"
+    delim = f.table.delimiter.encode("utf-8").replace(b"%", b"%%")
+    line = b"%b" + delim + b"%d" + delim + str(file_id).encode()
+    number = 2  # line 1 is the header
+    with f.path.open("rb") as fh:
+        fh.readline()
+        rest = b""
+        while block := fh.read(_BLOCK):
+            block = rest + block
+            cut = block.rfind(newline)
+            if cut < 0:
+                rest = block
+                continue
+            lines = block[:cut].split(newline)
+            rest = block[cut + len(newline) :]
+            if b"" in lines:
+                raise _NeedsParser(f"{f.rel}: a blank line")
+            yield b"\n".join([line % (text, n) for n, text in enumerate(lines, number)]) + b"\n"
+            number += len(lines)
+        if rest:  # the last line, with no newline
+            yield line % (rest, number) + b"\n"
 
 
 def copy_rows(
@@ -196,23 +268,80 @@ class PostgresSession(Session):
             self.pg.rollback()
             raise
 
+    bulk_csv = True
+
+    def write_csv_bulk(
+        self, loads: list[FileLoad], max_quarantine_rate: float
+    ) -> dict[str, FileLoadError]:
+        """Plain CSV files sent as they are (``plain_csv``), in one transaction; each file
+        PostgreSQL refuses, or whose rows do not add up, is rolled back to its savepoint and
+        returned as FileNeedsOwnScan (DuckDB then reads it)."""
+        failed: dict[str, FileLoadError] = {}
+        files = ", ".join(x.file.rel for x in loads)
+        try:
+            with self.pg.cursor() as cur:
+                for load in loads:
+                    why = self._copy_plain(cur, load, max_quarantine_rate)
+                    if why is not None:
+                        failed[load.file.rel] = why
+                written = [x for x in loads if x.file.rel not in failed]
+                if written:
+                    rows = MANIFEST.rows([loaded_row(x, utcnow()) for x in written])
+                    self._upsert_manifest(cur, rows)
+            self.pg.commit()
+        except psycopg2.Error as exc:
+            raise _refused(self.pg, exc, f"the rows of {files}", f"while loading {files}") from None
+        return failed
+
+    def _copy_plain(
+        self, cur: psycopg2.extensions.cursor, load: FileLoad, max_quarantine_rate: float
+    ) -> FileLoadError | None:
+        f = load.file
+        if not plain_csv(f):
+            return FileNeedsOwnScan(f"{f.rel}: not a plain CSV file")
+        target = f"{q(f.table.schema)}.{q(f.table.identifier)}"
+        columns = ", ".join(q(c) for c in [*load.columns, *LAYOUT.meta_columns()])
+        options = f"(format csv, header false, delimiter {lit(f.table.delimiter)})"
+        chunks = _Chunks(lines_with_metadata(f, load.file_id))
+        cur.execute("savepoint elt_file")
+        try:
+            cur.copy_expert(f"copy {target} ({columns}) from stdin {options}", chunks, size=_BLOCK)
+            load.rows = int(cur.rowcount)
+            why = accounting_error(f, load.rows, [], max_quarantine_rate)
+            if why is None:
+                check_unchanged(f)
+        except FileNotReady as exc:
+            cur.execute("rollback to savepoint elt_file")
+            return exc
+        except psycopg2.Error as exc:
+            if chunks.error is None and connection_lost(exc):
+                raise
+            why = str(chunks.error or str(exc).strip().splitlines()[0])
+        if why is not None:
+            cur.execute("rollback to savepoint elt_file")
+            return FileNeedsOwnScan(why)
+        cur.execute("release savepoint elt_file")
+        return None
+
     def _write_rows(self, cur: psycopg2.extensions.cursor, load: FileLoad) -> None:
         t = load.file.table
         target = f"{q(t.schema)}.{q(t.identifier)}"
-        for ddl in schema_changes(
-            target, load.create, load.columns, load.add_columns, "text", "now()"
-        ):
+        for ddl in LAYOUT.schema_changes(target, load.create, load.columns, load.add_columns):
             cur.execute(ddl)
         if load.create:
             cur.execute(loaded_at_index(t))
         if load.replace:
-            cur.execute(f"delete from {target} where _source_file = %s", [load.file.rel])
+            cur.execute(
+                f"delete from {target} where _file_id in (select file_id from "
+                f"{self.meta}.{MANIFEST.name} where raw_table = %s and file_path = %s)",
+                [raw_table_of(t), load.file.rel],
+            )
             cur.execute(
                 f"delete from {self.meta}.{QUARANTINE.name} where file_path = %s and source_table = %s",
                 [load.file.rel, t.label],
             )
-        columns = [*load.columns, "_row_number", "_batch_id", "_source_file"]
-        sql = f"select *, {lit(load.batch_id)}, {lit(load.file.rel)} from ({load.select_sql})"
+        columns = [*load.columns, *LAYOUT.meta_columns()]
+        sql = f"select *, {', '.join(LAYOUT.meta_values(load))} from ({load.select_sql})"
         with record_batches(self.duck, sql) as batches:
             inserted = copy_rows(cur, target, columns, batches)
         check_inserted(load, inserted)
@@ -303,6 +432,7 @@ class PostgresWarehouse(Warehouse):
     def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
         self.params = connection_params(settings, target_name, "elt-load")
         self.description = describe(self.params, target_name)
+        self.upgrade_notices: list[str] = []
         self.meta_schema = meta_schema
         self.conn = self._connect()
 
@@ -349,6 +479,8 @@ class PostgresWarehouse(Warehouse):
                     cur.execute(ddl)
         self.conn.commit()
         self._rekey_manifest()
+        self._number_loaded_files()
+        self._move_file_metadata_to_manifest()
 
     def _rekey_manifest(self) -> None:
         """A manifest of an older loader is keyed by file_path alone: its key becomes
@@ -369,6 +501,72 @@ class PostgresWarehouse(Warehouse):
                     f"alter table {table} add primary key ({', '.join(MANIFEST.primary_key)})"
                 )
         self.conn.commit()
+
+    def _number_loaded_files(self) -> None:
+        """Loaded files of an older loader's manifest get their file ids, in load order."""
+        table = f"{q(self.meta_schema)}.{MANIFEST.name}"
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"update {table} as m set file_id = n.file_id from ("
+                f"select raw_table, file_path, (select coalesce(max(file_id), 0) from {table}) "
+                "+ row_number() over (order by finished_at, raw_table, file_path) as file_id "
+                f"from {table} where file_id is null and status = %s) as n "
+                "where m.raw_table = n.raw_table and m.file_path = n.file_path",
+                [FileStatus.LOADED.value],
+            )
+        self.conn.commit()
+
+    def _move_file_metadata_to_manifest(self) -> None:
+        """Raw tables of an older loader carry each row's path and batch: they get the file's
+        id instead (from the manifest), one table per transaction. Views on the two dropped
+        columns (dbt's staging views) are dropped with them: the next ``dbt build`` makes
+        them again, reading the path and batch from the manifest."""
+        manifest = f"{q(self.meta_schema)}.{MANIFEST.name}"
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name from information_schema.columns "
+                "where column_name = '_source_file' and table_schema || '.' || table_name in "
+                f"(select distinct raw_table from {manifest}) order by 1, 2"
+            )
+            tables = cur.fetchall()
+        self.conn.commit()
+        for schema, name in tables:
+            target = f"{q(schema)}.{q(name)}"
+            self.conn.notices.clear()
+            with self.conn.cursor() as cur:
+                cur.execute(f"alter table {target} add column if not exists _file_id integer")
+                cur.execute(
+                    f"update {target} as r set _file_id = m.file_id from {manifest} as m "
+                    "where m.raw_table = %s and m.file_path = r._source_file and m.status = %s",
+                    [f"{schema}.{name}", FileStatus.LOADED.value],
+                )
+                cur.execute(f"select count(*) from {target} where _file_id is null")
+                orphans = cur.fetchone()[0]  # type: ignore[index]
+                if orphans:
+                    self.conn.rollback()
+                    raise LoaderError(
+                        f"{schema}.{name}: {orphans} raw rows belong to no file the manifest "
+                        "lists as loaded; they cannot be given a file id (nothing was changed: "
+                        "delete them or restore the manifest, then rerun)"
+                    )
+                cur.execute(f"alter table {target} alter column _file_id set not null")
+                cur.execute(
+                    f"alter table {target} drop column _batch_id cascade, "
+                    "drop column _source_file cascade"
+                )
+            self.conn.commit()
+            dropped = [
+                n.strip().removeprefix("NOTICE:").strip() for n in self.conn.notices if "drop" in n
+            ]
+            self.upgrade_notices.append(
+                f"{schema}.{name}: its rows now name their file by the manifest's file_id "
+                "(_file_id) instead of _source_file and _batch_id"
+                + (
+                    f"; {'; '.join(dropped)} (the next dbt build makes them again)"
+                    if dropped
+                    else ""
+                )
+            )
 
     def store_hash_key(self) -> str:
         with self.conn.cursor() as cur:
@@ -437,13 +635,8 @@ class PostgresWarehouse(Warehouse):
         target = f"{q(table.schema)}.{q(table.identifier)}"
         try:
             with self.conn.cursor() as cur:
-                for ddl in schema_changes(
-                    target,
-                    have is None,
-                    columns,
-                    [c for c in columns if c not in (have or [])],
-                    "text",
-                    "now()",
+                for ddl in LAYOUT.schema_changes(
+                    target, have is None, columns, [c for c in columns if c not in (have or [])]
                 ):
                     cur.execute(ddl)
                 if have is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import itertools
 import secrets
 import tempfile
 import threading
@@ -454,6 +455,17 @@ class Loader:
         self._lock = threading.Lock()
         self.results: list[FileResult] = []
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._file_ids = itertools.count(1)
+
+    def number_files_after(self, manifest: dict[ManifestKey, ManifestEntry]) -> None:
+        """File ids of this run follow the greatest in the manifest (the loader's lock is held)."""
+        self._file_ids = itertools.count(
+            max((e.file_id for e in manifest.values() if e.file_id is not None), default=0) + 1
+        )
+
+    def new_file_id(self) -> int:
+        with self._lock:
+            return next(self._file_ids)
 
     def session(self) -> Session:
         s = getattr(self._local, "session", None)
@@ -568,6 +580,7 @@ class Loader:
             started,
             notes,
             renames,
+            self.new_file_id(),
         )
         return load, known
 
@@ -659,6 +672,7 @@ class Loader:
                     started_at=started,
                     notes=list(p.notes) + ([] if p.file.records else [Note(NoteKind.NO_RECORDS)]),
                     renames=dict(p.renames),
+                    file_id=self.new_file_id(),
                 )
                 for p in run
             ]
@@ -730,10 +744,12 @@ def load(
     try:
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
+            notices += warehouse.upgrade_notices
             notice = warehouse.store_hash_key()
             if notice:
                 notices.append(notice)
             manifest = warehouse.manifest()
+            loader.number_files_after(manifest)
             plan = plan_files(
                 tables,
                 opts.data_dir,

@@ -160,6 +160,7 @@ class SparkWarehouse(Warehouse):
     def __init__(self, settings: dict[str, Any], target_name: str, meta_schema: str) -> None:
         self.settings = settings
         self.meta_schema = meta_schema
+        self.upgrade_notices: list[str] = []
         self.root = raw_root()
         self.scratch = self.root / ".duckdb_tmp"
         self.description = f"target {target_name!r} (spark, raw files in {self.root})"
@@ -407,9 +408,13 @@ class SparkWarehouse(Warehouse):
         if not current:
             return {}
         files = [str(p) for _, p in current.values()]
-        rows = self.duck.execute(
-            MANIFEST_SELECT.format(table="read_parquet(?, union_by_name = true)"), [files]
-        ).fetchall()
+        table = "read_parquet(?, union_by_name = true)"
+        have = [
+            d[0] for d in self.duck.execute(f"select * from {table} limit 0", [files]).description
+        ]
+        if "file_id" not in have:  # written by a loader before the manifest numbered files
+            table = f"(select *, cast(null as bigint) as file_id from {table})"
+        rows = self.duck.execute(MANIFEST_SELECT.format(table=table), [files]).fetchall()
         return manifest_entries(rows)
 
     def touch(self, files: list[SourceFile]) -> None:

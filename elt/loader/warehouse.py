@@ -31,7 +31,7 @@ from elt.loader.config import SourceTable
 from elt.loader.errors import FileLoadError, TransientError
 from elt.loader.files import SourceFile, check_unchanged
 from elt.loader.names import META_COLUMNS
-from elt.loader.parse import Reject, q
+from elt.loader.parse import Reject, lit, q
 
 __all__ = ["MANIFEST", "META_COLUMNS", "QUARANTINE"]
 
@@ -48,6 +48,7 @@ class ManifestEntry:
     source_table: str = ""
     raw_table: str = ""
     message: str | None = None
+    file_id: int | None = None
 
     @property
     def key(self) -> ManifestKey:
@@ -59,7 +60,7 @@ class ManifestEntry:
 ManifestKey = tuple[str, str]
 MANIFEST_SELECT = (
     "select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, "
-    "finished_at, source_table, raw_table, message from {table}"
+    "finished_at, source_table, raw_table, message, file_id from {table}"
 )
 
 
@@ -92,21 +93,54 @@ class FileResult:
         return [n for n in self.notes if n.kind in (NoteKind.RENAMED_FILE, NoteKind.REDELIVERED)]
 
 
-def raw_table_ddl(table_sql: str, columns: list[str], text: str, now: str) -> str:
-    """A raw table: the file's columns as text, then the load metadata."""
-    cols = "".join(f"{q(c)} {text}, " for c in columns)
-    return (
-        f"create table {table_sql} ({cols}_batch_id {text} not null, _source_file {text} not null, "
-        f"_row_number bigint not null, _loaded_at timestamptz not null default {now})"
-    )
+@dataclasses.dataclass(frozen=True)
+class RawLayout:
+    """How a database's raw tables carry the load metadata of their rows.
 
+    Every raw row has its line (``_row_number``) and its load time (``_loaded_at``: what
+    incremental models filter on). Its file and batch are either written on the row
+    (``_source_file``, ``_batch_id``: a column store keeps a value repeated down a file for
+    next to nothing) or named by the file's number in the manifest (``_file_id``: in a row
+    store the two texts would double what a row of a narrow table costs to write; the
+    models get them back by a join, macros/utils/raw_rows.sql)."""
 
-def schema_changes(
-    table_sql: str, create: bool, columns: list[str], add: list[str], text: str, now: str
-) -> list[str]:
-    if create:
-        return [raw_table_ddl(table_sql, columns, text, now)]
-    return [f"alter table {table_sql} add column {q(c)} {text}" for c in add]
+    text: str  # the text type
+    now: str  # the current time, as a column default
+    file_ids: bool = False
+
+    def meta_columns(self) -> list[str]:
+        """The metadata columns a load writes after the data columns."""
+        return (
+            ["_row_number", "_file_id"]
+            if self.file_ids
+            else ["_row_number", "_batch_id", "_source_file"]
+        )
+
+    def meta_values(self, load: FileLoad) -> list[str]:
+        """SQL literals of the metadata after ``_row_number``, for one file's rows."""
+        if self.file_ids:
+            return [str(load.file_id)]
+        return [lit(load.batch_id), lit(load.file.rel)]
+
+    def ddl(self, table_sql: str, columns: list[str]) -> str:
+        """A raw table: the file's columns as text, then the load metadata."""
+        cols = "".join(f"{q(c)} {self.text}, " for c in columns)
+        where = (
+            "_file_id integer not null"
+            if self.file_ids
+            else f"_batch_id {self.text} not null, _source_file {self.text} not null"
+        )
+        return (
+            f"create table {table_sql} ({cols}{where}, _row_number bigint not null, "
+            f"_loaded_at timestamptz not null default {self.now})"
+        )
+
+    def schema_changes(
+        self, table_sql: str, create: bool, columns: list[str], add: list[str]
+    ) -> list[str]:
+        if create:
+            return [self.ddl(table_sql, columns)]
+        return [f"alter table {table_sql} add column {q(c)} {self.text}" for c in add]
 
 
 def quarantine_table(
@@ -133,6 +167,7 @@ class FileLoad:
     started_at: dt.datetime
     notes: list[Note]
     renames: dict[str, str]  # source column -> raw column, where they differ
+    file_id: int  # the number of this load of the file (the manifest's file_id)
 
     @property
     def message(self) -> str:
@@ -197,6 +232,8 @@ def disk_full(exc: BaseException, description: str) -> TransientError | None:
 class Warehouse(abc.ABC):
     description: str
     one_table_per_path = False  # a file's path may feed only one raw table (Spark's file ids)
+    # what ``prepare`` changed in tables an older loader made, for the run's notices
+    upgrade_notices: list[str]
 
     def own_files(self) -> frozenset[Path]:
         """The warehouse's own files (resolved), never loaded even when a pattern reaches them."""
@@ -268,6 +305,7 @@ def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
         load.batch_id,
         f.modified_at,
         json.dumps(load.renames, ensure_ascii=False) if load.renames else None,
+        load.file_id,
     )
 
 
@@ -305,6 +343,7 @@ def _row_without_rows(
         finished,
         batch_id,
         f.modified_at,
+        None,
         None,
     )
 

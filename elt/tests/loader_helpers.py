@@ -58,6 +58,16 @@ class Wh:
                 cur.execute(query)
                 return [tuple(r) for r in cur.fetchall()]
 
+    def raw(self, table: str, schema: str = "raw") -> str:
+        """A raw table as the models read it (``raw_rows``): on PostgreSQL, a row's path and
+        batch come from the manifest by its ``_file_id``."""
+        if self.kind == "duckdb":
+            return f"{schema}.{table}"
+        return (
+            f"(select r.*, m.batch_id as _batch_id, m.file_path as _source_file "
+            f"from {schema}.{table} as r join raw._elt_manifest as m on m.file_id = r._file_id) as {table}"
+        )
+
     def execute(self, statements: list[str]) -> None:
         """Run statements with a writable connection, committed (DuckDB: the file must be free)."""
         if self.kind == "duckdb":

@@ -56,7 +56,7 @@ def raw_counts(wh: Wh, table: str) -> dict[str, int]:
         f"select 1 from information_schema.tables where table_schema = 'raw' and table_name = '{table}'"
     ):
         return {}
-    return dict(wh.sql(f"select _source_file, count(*) from raw.{table} group by 1"))
+    return dict(wh.sql(f"select _source_file, count(*) from {wh.raw(table)} group by 1"))
 
 
 def test_load_reconciles_with_what_the_generator_wrote(wh: Wh, dataset: Path) -> None:
@@ -103,7 +103,8 @@ def test_load_reconciles_with_what_the_generator_wrote(wh: Wh, dataset: Path) ->
     assert any("COLUMNS" in r for r in reasons["wrong_column_count"])
     # metadata: one batch, row numbers that exist in the file, load time set
     assert wh.sql(
-        "select count(distinct _batch_id), min(_row_number) >= 1, count(*) filter (where _loaded_at is null) from raw.shop__orders"
+        "select count(distinct _batch_id), min(_row_number) >= 1, count(*) filter (where _loaded_at is null) "
+        f"from {wh.raw('shop__orders')}"
     ) == [(1, True, 0)]
 
 
@@ -119,7 +120,7 @@ def test_row_numbers_are_the_lines_of_the_file(wh: Wh, dataset: Path) -> None:
         table = "shop__order_items" if rel.startswith("shop") else "payments__payments"
         second = "line_number" if table == "shop__order_items" else "payment_id"
         rows = wh.sql(
-            f"select _row_number, order_id, {second} from raw.{table} where _source_file = '{rel}' order by 1"
+            f"select _row_number, order_id, {second} from {wh.raw(table)} where _source_file = '{rel}' order by 1"
         )
         assert rows
         for number, order_id, other in rows:
@@ -243,7 +244,7 @@ def test_killed_load_leaves_no_partial_file_and_rerun_completes(wh: Wh, tmp_path
     expected = records(data)
     for table in RAW_TABLES:
         dupes = wh.sql(
-            f"select count(*) from (select _source_file, _row_number from raw.{table} group by 1, 2 having count(*) > 1) d"
+            f"select count(*) from (select _source_file, _row_number from {wh.raw(table)} group by 1, 2 having count(*) > 1) d"
         )
         assert dupes == [(0,)], table
     manifest = {

@@ -229,7 +229,7 @@ def test_max_quarantine_rate_fails_the_file_and_the_run(wh: Wh, tmp_path: Path) 
     assert "above --max-quarantine-rate 5.0%" in status["things/bad.csv"].message
     assert not report.ok
     assert wh.sql(
-        "select count(*) from raw.corpus__things where _source_file = 'things/bad.csv'"
+        f"select count(*) from {wh.raw('corpus__things')} where _source_file = 'things/bad.csv'"
     ) == [(0,)]
     assert quarantine(wh, "things/bad.csv") == {}
 
@@ -449,7 +449,7 @@ def test_postgres_loaders_take_turns(pg_database: str, tmp_path: Path) -> None:
     outs = [p.communicate(timeout=120) for p in both]
     assert [p.returncode for p in both] == [0, 0], outs
     assert wh.sql(
-        "select count(*), count(distinct (_source_file, _row_number)) from raw.corpus__things"
+        f"select count(*), count(distinct (_source_file, _row_number)) from {wh.raw('corpus__things')}"
     ) == [(40_000, 40_000)]
     assert wh.sql("select count(*) from raw._elt_manifest") == [(20,)]
 

@@ -70,7 +70,7 @@ def test_file_names_with_glob_characters_load_their_own_rows(wh: Wh, tmp_path: P
     report = wh.load(data, project=_project(tmp_path))
     assert report.ok
     assert {r.file.rel: r.rows_loaded for r in report.results} == {f"things/{n}": 1 for n in names}
-    rows = wh.sql("select _source_file, id, name from raw.corpus__things order by id")
+    rows = wh.sql(f"select _source_file, id, name from {wh.raw('corpus__things')} order by id")
     assert rows == [(f"things/{n}", str(i), n) for i, n in enumerate(names)]
 
 
@@ -112,7 +112,7 @@ def test_case_twins_and_metadata_names_are_renamed_and_recorded(wh: Wh, tmp_path
     )
     assert wh.sql(
         f'select order_id, "{oid}", currency, "{twin}", "{rn}", "{la}", _row_number '
-        "from raw.corpus__things order by _source_file"
+        f"from {wh.raw('corpus__things')} order by _source_file"
     ) == [("7", None, "eur", "EUR", "r", "l", 2), (None, "8", "usd", None, None, None, 2)]
     renames = dict(wh.sql("select file_path, column_renames from raw._elt_manifest"))
     assert json.loads(renames["things/1.csv"]) == {
@@ -134,10 +134,10 @@ def test_case_twins_and_metadata_names_are_renamed_and_recorded(wh: Wh, tmp_path
         f"column 'Order_ID' loaded as {oid} (differs from column order_id only in letter case)"
         in message
     )
-    assert wh.sql(f"select currency, \"{twin}\", _batch_id <> 'c' from raw.corpus__rates") == [
+    assert wh.sql(f"select currency, \"{twin}\", _batch_id <> 'c' from {wh.raw('corpus__rates')}") == [
         ("a", "b", True)
     ]
-    assert wh.sql('select id, "' + renamed("Id") + '", _source_file from raw.corpus__events') == [
+    assert wh.sql('select id, "' + renamed("Id") + '", _source_file from ' + wh.raw("corpus__events")) == [
         ("1", "2", "events/1.jsonl")
     ]
 
@@ -198,14 +198,16 @@ def test_a_refused_group_falls_back_file_by_file(
 
     wh = make_wh("postgres", tmp_path, pg_database)
     data = tmp_path / "data"
-    for i in range(3):
-        write(data, f"things/{i}.csv", b"id,name\n" + b"".join(b"%d,n\n" % j for j in range(5000)))
+    for i in range(3):  # quoted values: DuckDB parses them (the path that streams its rows)
+        lines = b"".join(b'%d,"n%d"\n' % (j, i) for j in range(5000))
+        write(data, f"things/{i}.csv", b"id,name\n" + lines)
     real_copy = postgres_target.copy_rows
     seen = {"n": 0}
 
     def refuse_second_file(cur, target, columns, reader):
         rows = reader.read_all()
-        if "corpus__things" in target and "things/1.csv" in rows.column(-1).to_pylist()[:1]:
+        names = rows.column(columns.index("name")).to_pylist()[:1]
+        if "corpus__things" in target and names == ["n1"]:
             seen["n"] += 1
             raise psycopg2.errors.CharacterNotInRepertoire("invalid byte sequence (simulated)")
         return real_copy(
@@ -225,21 +227,25 @@ def test_a_refused_group_falls_back_file_by_file(
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("path", ["write_csv_bulk", "write_group"])
 def test_a_lost_connection_ends_with_one_line_and_the_next_run_resumes(
-    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
+    """Both ways a CSV file reaches PostgreSQL: sent as it is (a plain file) or parsed by
+    DuckDB first (a quoted value)."""
     from elt.loader import postgres_target
     from elt.tests.loader_helpers import make_wh
 
     wh = make_wh("postgres", tmp_path, pg_database)
     data = tmp_path / "data"
+    value = b"n" if path == "write_csv_bulk" else b'"n"'
     for i in range(4):
-        write(data, f"things/{i}.csv", b"id,name\n" + b"%d,n\n" % i)
+        write(data, f"things/{i}.csv", b"id,name\n" + b"%d,%b\n" % (i, value))
     monkeypatch.setattr(run_module, "GROUP_FILES", 1)
-    real_write = postgres_target.PostgresSession.write_group
+    real_write = getattr(postgres_target.PostgresSession, path)
     calls = {"n": 0}
 
-    def kill_on_third(self, loads):
+    def kill_on_third(self, loads, *rest):
         calls["n"] += 1
         if calls["n"] == 3:
             s = pg_settings()
@@ -250,16 +256,16 @@ def test_a_lost_connection_ends_with_one_line_and_the_next_run_resumes(
             with admin.cursor() as cur:
                 cur.execute("select pg_terminate_backend(%s)", [self.pg.get_backend_pid()])
             admin.close()
-        return real_write(self, loads)
+        return real_write(self, loads, *rest)
 
-    monkeypatch.setattr(postgres_target.PostgresSession, "write_group", kill_on_third)
+    monkeypatch.setattr(postgres_target.PostgresSession, path, kill_on_third)
     with pytest.raises(TransientError) as caught:
         wh.load(data, project=_project(tmp_path), workers=1)
     assert "lost the connection to PostgreSQL while loading things/" in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
     assert wh.sql("select count(*) from raw._elt_manifest") == [(2,)]
-    monkeypatch.setattr(postgres_target.PostgresSession, "write_group", real_write)
+    monkeypatch.setattr(postgres_target.PostgresSession, path, real_write)
     again = wh.load(data, project=_project(tmp_path))
     assert again.ok
     assert sorted(r.status for r in again.results) == ["loaded", "loaded", "skipped", "skipped"]
@@ -512,5 +518,5 @@ def test_a_fuzzed_corpus_of_names_loads_every_value_once(wh: Wh, tmp_path: Path)
         raw = [renames[rel].get(c, c) for c in columns]
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in raw)
         literal = rel.replace("'", "''")
-        rows = wh.sql(f"select {quoted} from raw.corpus__things where _source_file = '{literal}'")
+        rows = wh.sql(f"select {quoted} from {wh.raw('corpus__things')} where _source_file = '{literal}'")
         assert rows == [tuple([str(n)] + [f"{n}:{i}" for i in range(1, len(columns))])], rel

@@ -108,7 +108,7 @@ def test_an_older_manifest_keyed_by_path_alone_is_rekeyed(wh: Wh, tmp_path: Path
             "rows_loaded bigint, rows_quarantined bigint, status text, message text, "
             "started_at timestamptz, finished_at timestamptz, batch_id text, "
             "file_modified_at timestamptz, column_renames text)",
-            "insert into raw._elt_manifest select * from raw.m",
+            "insert into raw._elt_manifest select * exclude (file_id) from raw.m",
             "drop table raw.m",
         ]
     )
@@ -324,7 +324,7 @@ def test_a_renamed_file_is_recorded_not_loaded_again(wh: Wh, tmp_path: Path) -> 
     assert g.status is Outcome.SKIPPED
     assert g.notes[0].kind is NoteKind.RENAMED_FILE
     assert "renamed from t/f.csv" in g.message
-    assert wh.sql("select count(*), min(_source_file) from raw.fz__t") == [(2, "t/f.csv")]
+    assert wh.sql(f"select count(*), min(_source_file) from {wh.raw('fz__t')}") == [(2, "t/f.csv")]
     assert wh.sql("select file_path, status from raw._elt_manifest order by 1") == [
         ("t/f.csv", "loaded"),
         ("t/g.csv", "renamed"),
@@ -514,7 +514,7 @@ def test_one_crlf_line_in_an_lf_file_and_a_cr_only_file_load(wh: Wh, tmp_path: P
     write(data, "t/cr.csv", b"id,name\r4,d\r5,e\r")
     report = wh.load(data, project=project(tmp_path, _sources(T_CSV)))
     assert report.ok, [r.message for r in report.results]
-    assert wh.sql("select _source_file, id, name, _row_number from raw.fz__t order by id") == [
+    assert wh.sql(f"select _source_file, id, name, _row_number from {wh.raw('fz__t')} order by id") == [
         ("t/mixed.csv", "1", "a", 2),
         ("t/mixed.csv", "2", "b", 3),
         ("t/mixed.csv", "3", "c", 4),

@@ -230,9 +230,9 @@ def test_findings_of_the_snapshot_design_stay_fixed(wh: Wh, tmp_path: Path) -> N
         str(r[0])
         for r in wh.sql(
             "select i.order_item_sk from marts.fct_order_items as i "
-            "where i.order_id in (select cast(order_id as bigint) from raw.shop__orders "
+            f"where i.order_id in (select cast(order_id as bigint) from {wh.raw('shop__orders')} "
             f"where _source_file like '%{days[-1].isoformat()}%' union all "
-            "select cast(order_id as bigint) from raw.shop__order_items "
+            f"select cast(order_id as bigint) from {wh.raw('shop__order_items')} "
             f"where _source_file like '%{days[-1].isoformat()}%')"
         )
     }

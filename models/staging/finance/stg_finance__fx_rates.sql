@@ -12,7 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('finance', 'fx_rates') }}
+    {{ raw_rows(source('finance', 'fx_rates')) }}
 
 ),
 

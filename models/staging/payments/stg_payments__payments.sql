@@ -11,7 +11,7 @@ with
 
 source as (
 
-    select * from {{ source('payments', 'payments') }}
+    {{ raw_rows(source('payments', 'payments')) }}
 
 ),
 

@@ -10,7 +10,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'customers') }}
+    {{ raw_rows(source('shop', 'customers')) }}
 
 ),
 

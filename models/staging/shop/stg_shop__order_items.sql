@@ -12,7 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'order_items') }}
+    {{ raw_rows(source('shop', 'order_items')) }}
 
 ),
 

@@ -10,7 +10,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'orders') }}
+    {{ raw_rows(source('shop', 'orders')) }}
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'products') }}
+    {{ raw_rows(source('shop', 'products')) }}
 
 ),
 
