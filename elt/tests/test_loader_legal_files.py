@@ -134,12 +134,12 @@ def test_case_twins_and_metadata_names_are_renamed_and_recorded(wh: Wh, tmp_path
         f"column 'Order_ID' loaded as {oid} (differs from column order_id only in letter case)"
         in message
     )
-    assert wh.sql(f"select currency, \"{twin}\", _batch_id <> 'c' from {wh.raw('corpus__rates')}") == [
-        ("a", "b", True)
-    ]
-    assert wh.sql('select id, "' + renamed("Id") + '", _source_file from ' + wh.raw("corpus__events")) == [
-        ("1", "2", "events/1.jsonl")
-    ]
+    assert wh.sql(
+        f"select currency, \"{twin}\", _batch_id <> 'c' from {wh.raw('corpus__rates')}"
+    ) == [("a", "b", True)]
+    assert wh.sql(
+        'select id, "' + renamed("Id") + '", _source_file from ' + wh.raw("corpus__events")
+    ) == [("1", "2", "events/1.jsonl")]
 
 
 def test_names_over_63_bytes_are_cut_the_same_way_every_time(wh: Wh, tmp_path: Path) -> None:
@@ -518,5 +518,7 @@ def test_a_fuzzed_corpus_of_names_loads_every_value_once(wh: Wh, tmp_path: Path)
         raw = [renames[rel].get(c, c) for c in columns]
         quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in raw)
         literal = rel.replace("'", "''")
-        rows = wh.sql(f"select {quoted} from {wh.raw('corpus__things')} where _source_file = '{literal}'")
+        rows = wh.sql(
+            f"select {quoted} from {wh.raw('corpus__things')} where _source_file = '{literal}'"
+        )
         assert rows == [tuple([str(n)] + [f"{n}:{i}" for i in range(1, len(columns))])], rel

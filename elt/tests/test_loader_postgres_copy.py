@@ -93,7 +93,9 @@ def test_every_file_loads_on_postgresql_exactly_as_on_duckdb(
     # COPY's end-of-data marker is a line like any other: one field, so quarantined
     eof = [(r[1], r[2]) for r in _rows(pg, "fz__t") if r[0] == "t/eof_marker.csv"]
     assert eof == [(2, "10"), (4, "11")]
-    manifest = "select raw_table, file_path, rows_loaded, file_id is not null from raw._elt_manifest"
+    manifest = (
+        "select raw_table, file_path, rows_loaded, file_id is not null from raw._elt_manifest"
+    )
     assert sorted(pg.sql(manifest)) == sorted(duck.sql(manifest))
 
 
@@ -120,7 +122,10 @@ def test_a_raw_row_names_its_file_by_number_and_a_reload_replaces_it(
     assert {r.file.rel: r.status for r in report.results}["t/a.csv"] == Outcome.RELOADED
     after = dict(wh.sql("select file_path, file_id from raw._elt_manifest"))
     assert after["t/a.csv"] > max(ids.values())  # a new load, a new number
-    assert _rows(wh, "fz__t") == [("t/a.csv", 2, "1", "a", "changed"), ("t/b.csv", 2, "3", "c", "z")]
+    assert _rows(wh, "fz__t") == [
+        ("t/a.csv", 2, "1", "a", "changed"),
+        ("t/b.csv", 2, "3", "c", "z"),
+    ]
 
 
 def test_raw_tables_of_an_older_loader_move_their_path_and_batch_to_the_manifest(
@@ -148,8 +153,7 @@ def test_raw_tables_of_an_older_loader_move_their_path_and_batch_to_the_manifest
     report = wh.load(data, project=proj)
     assert report.ok
     assert any(
-        "raw.fz__t: its rows now name their file by the manifest's file_id" in n
-        and "stg_t" in n
+        "raw.fz__t: its rows now name their file by the manifest's file_id" in n and "stg_t" in n
         for n in report.notices
     ), report.notices
     assert _rows(wh, "fz__t") == [
@@ -164,7 +168,8 @@ def test_raw_tables_of_an_older_loader_move_their_path_and_batch_to_the_manifest
         "and column_name in ('_batch_id', '_source_file')"
     ) == [(0,)]
     ids = [r[0] for r in wh.sql("select file_id from raw._elt_manifest order by file_path")]
-    assert len(set(ids)) == 3 and None not in ids
+    assert len(set(ids)) == 3
+    assert None not in ids
 
 
 def test_raw_rows_no_file_accounts_for_stop_the_move_and_change_nothing(

@@ -514,7 +514,9 @@ def test_one_crlf_line_in_an_lf_file_and_a_cr_only_file_load(wh: Wh, tmp_path: P
     write(data, "t/cr.csv", b"id,name\r4,d\r5,e\r")
     report = wh.load(data, project=project(tmp_path, _sources(T_CSV)))
     assert report.ok, [r.message for r in report.results]
-    assert wh.sql(f"select _source_file, id, name, _row_number from {wh.raw('fz__t')} order by id") == [
+    assert wh.sql(
+        f"select _source_file, id, name, _row_number from {wh.raw('fz__t')} order by id"
+    ) == [
         ("t/mixed.csv", "1", "a", 2),
         ("t/mixed.csv", "2", "b", 3),
         ("t/mixed.csv", "3", "c", 4),
