@@ -64,7 +64,7 @@ def test_every_file_loads_on_postgresql_exactly_as_on_duckdb(
     sent_plain: list[str] = []
     real = postgres_target.PostgresSession._copy_plain
 
-    def spy(self, cur, load, rate):  # type: ignore[no-untyped-def]
+    def spy(self, cur, load, rate):
         why = real(self, cur, load, rate)
         if why is None:
             sent_plain.append(load.file.rel)
