@@ -2,17 +2,28 @@
 
 The files of a group that share a header and a compression are read by one ``read_csv``
 over the list of files, straight into the raw table, the way a bare ``CREATE TABLE AS``
-would: one pass over the data. Each row is numbered within its file as it is inserted;
-DuckDB's reader records the rejected lines on the side (``store_rejects``). Then, still in
-the group's transaction: each file's rows are counted and checked against its records
-(loaded + quarantined = records), a file that fails its checks has its rows deleted (it
-fails alone), and in the files with rejected lines the row numbers after them are shifted
-to their physical lines (one update, joined to a small table of shifts).
+would: one pass over the data.
+
+First the *clean scan*: the bare reader (no rejects table), rows numbered in scan order
+(``row_number() over ()``, which DuckDB streams in the files' order) less the records of
+the files before theirs, the path picked from the scan's ``file_index``. It holds only if
+every record of every file loads: any line the reader refuses aborts it, and so does any
+file whose rows do not come out as its records, numbered 2 to records + 1 (a blank line,
+a quoted line break); the transaction is then rolled back and the group read again by the
+*checked scan*.
+
+The checked scan records the rejected lines on the side (``store_rejects``) and numbers
+each row within its file (a window partitioned by file). Then, still in the group's
+transaction: each file's rows are counted and checked against its records (loaded +
+quarantined = records), a file that fails its checks has its rows deleted (it fails
+alone), and in the files with rejected lines the row numbers after them are shifted to
+their physical lines (one update, joined to a small table of shifts).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import duckdb
 import pyarrow as pa
@@ -51,8 +62,63 @@ def insert_csv_files(
     batch_id: str,
     max_quarantine_rate: float,
 ) -> list[FileRows]:
-    """Insert the files' rows; inside the caller's transaction. Raises FileLoadError when
-    DuckDB cannot read one of them (the caller then loads them one by one)."""
+    """Insert the files' rows; inside the caller's transaction, opened just before (a clean
+    scan that does not hold is undone by rolling it back and opening another). Raises
+    FileLoadError when DuckDB cannot read one of them (the caller then loads them one by
+    one)."""
+    if _clean_scan(con, target, files, columns, batch_id):
+        return [FileRows(f, f.records) for f in files]
+    con.execute("rollback")
+    con.execute("begin transaction")
+    return _checked_scan(con, target, files, columns, batch_id, max_quarantine_rate)
+
+
+def _clean_scan(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    files: list[SourceFile],
+    columns: list[str],
+    batch_id: str,
+) -> bool:
+    """Every record of every file inserted, each numbered by its line: True; False when the
+    scan does not hold (the caller rolls it back)."""
+    if any(c.lower() == "file_index" for c in columns):  # it would hide the scan's own
+        return False
+    names = ", ".join(q(c) for c in columns)
+    offsets = list(itertools.accumulate((f.records for f in files[:-1]), initial=0))
+    rels = "[" + ", ".join(lit(f.rel) for f in files) + "]"
+    which = "cast(file_index as bigint) + 1"
+    try:
+        con.execute(
+            f"insert into {target} ({names}, _row_number, _batch_id, _source_file) "
+            f"select {names}, row_number() over () - {offsets}[{which}] + 1, "
+            f"{lit(batch_id)}, {rels}[{which}] from {csv_reader(files, columns, rejects=False)}"
+        )
+    except duckdb.Error:
+        return False
+    found = {
+        rel: (n, low, high)
+        for rel, n, low, high in con.execute(
+            f"select _source_file, count(*), min(_row_number), max(_row_number) from {target} "
+            "where _batch_id = ? and list_contains(?, _source_file) group by _source_file",
+            [batch_id, [f.rel for f in files]],
+        ).fetchall()
+    }
+    return all(
+        found.get(f.rel, (0, None, None))
+        == ((f.records, 2, f.records + 1) if f.records else (0, None, None))
+        for f in files
+    )
+
+
+def _checked_scan(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    files: list[SourceFile],
+    columns: list[str],
+    batch_id: str,
+    max_quarantine_rate: float,
+) -> list[FileRows]:
     prefix = len(str(files[0].path)) - len(files[0].rel)  # the data directory, with its slash
     names = ", ".join(q(c) for c in columns)
     reader = csv_reader(files, columns, filename=True)

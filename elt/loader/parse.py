@@ -220,9 +220,11 @@ def row_number_sql(rejected_lines: list[int], first_data_line: int, ordinal: str
     return f"{base} + {tree(terms)}"
 
 
-def csv_reader(files: list[SourceFile], columns: list[str], filename: bool = False) -> str:
+def csv_reader(
+    files: list[SourceFile], columns: list[str], filename: bool = False, rejects: bool = True
+) -> str:
     """DuckDB's strict CSV reader over files of one table that share a header and compression;
-    bad lines go to the ``_elt_rejects``/``_elt_scans`` tables."""
+    bad lines go to the ``_elt_rejects``/``_elt_scans`` tables (``rejects``), or stop it."""
     f = files[0]
     paths = "[" + ", ".join(literal_path(x) for x in files) + "]"
     col_struct = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
@@ -231,8 +233,12 @@ def csv_reader(files: list[SourceFile], columns: list[str], filename: bool = Fal
         f"delim = {lit(f.table.delimiter)}, quote = '\"', escape = '\"', strict_mode = true, "
         f"compression = {lit(f.compression or 'none')}, hive_partitioning = false, "
         f"filename = {lit(FILENAME) if filename else 'false'}, union_by_name = false, "
-        "allow_quoted_nulls = false, null_padding = false, store_rejects = true, "
-        "rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
+        "allow_quoted_nulls = false, null_padding = false, "
+        + (
+            "store_rejects = true, rejects_table = '_elt_rejects', rejects_scan = '_elt_scans')"
+            if rejects
+            else "store_rejects = false)"
+        )
     )
 
 

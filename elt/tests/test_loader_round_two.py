@@ -547,3 +547,21 @@ def test_json_values_read_back_exactly_as_python_writes_them(wh: Wh, tmp_path: P
     write(data, "j/x.jsonl", (json.dumps(obj) + "\n").encode())
     assert wh.load(data, project=project(tmp_path, _sources(T_JSON))).ok
     assert wh.sql("select id, s, u, e from raw.fz__j") == [tuple(obj.values())]
+
+
+def test_clean_files_read_in_one_scan_number_every_row_by_its_line(wh: Wh, tmp_path: Path) -> None:
+    """DuckDB's clean scan numbers rows in scan order less the records of the files before:
+    over several files of many row groups each (read in parallel), every row's number is
+    its line, which each line here also holds."""
+    data = tmp_path / "data"
+    sizes = {"t/a.csv": 150_000, "t/b.csv": 3, "t/c.csv": 0, "t/d.csv": 130_000}
+    for rel, n in sizes.items():
+        write(data, rel, b"id,line\n" + b"".join(b"%d,%d\n" % (i, i + 2) for i in range(n)))
+    assert wh.load(data, project=project(tmp_path, _sources(T_CSV))).ok
+    wrong = wh.sql(
+        f"select _source_file, count(*) from {wh.raw('fz__t')} "
+        "where cast(line as bigint) <> _row_number group by 1"
+    )
+    assert wrong == []
+    counts = dict(wh.sql(f"select _source_file, count(*) from {wh.raw('fz__t')} group by 1"))
+    assert counts == {k: v for k, v in sizes.items() if v}
