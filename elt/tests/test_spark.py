@@ -308,6 +308,7 @@ def _manifest_row(rel: str, batch: str, status: str = "loaded") -> pa.Table:
                 batch,
                 now,
                 None,
+                7,
             )
         ]
     )
