@@ -96,19 +96,24 @@ def _clean_scan(
         )
     except duckdb.Error:
         return False
-    found = {
-        rel: (n, low, high)
-        for rel, n, low, high in con.execute(
-            f"select _source_file, count(*), min(_row_number), max(_row_number) from {target} "
-            "where _batch_id = ? and list_contains(?, _source_file) group by _source_file",
-            [batch_id, [f.rel for f in files]],
-        ).fetchall()
-    }
+    found = _rows_per_file(con, target, batch_id, files)
     return all(
         found.get(f.rel, (0, None, None))
         == ((f.records, 2, f.records + 1) if f.records else (0, None, None))
         for f in files
     )
+
+
+def _rows_per_file(
+    con: duckdb.DuckDBPyConnection, target: str, batch_id: str, files: list[SourceFile]
+) -> dict[str, tuple[int, int, int]]:
+    """What the scan wrote of each file: rel -> (rows, first and last row number)."""
+    rows = con.execute(
+        f"select _source_file, count(*), min(_row_number), max(_row_number) from {target} "
+        "where _batch_id = ? and list_contains(?, _source_file) group by _source_file",
+        [batch_id, [f.rel for f in files]],
+    ).fetchall()
+    return {rel: (n, low, high) for rel, n, low, high in rows}
 
 
 def _checked_scan(
@@ -136,17 +141,10 @@ def _checked_scan(
             f"DuckDB cannot read the group of {len(files)} files as CSV: {str(exc).splitlines()[0]}"
         ) from None
     rejects = csv_rejects(con, files)
-    rels = [f.rel for f in files]
-    counts = dict(
-        con.execute(
-            f"select _source_file, count(*) from {target} "
-            "where _batch_id = ? and list_contains(?, _source_file) group by _source_file",
-            [batch_id, rels],
-        ).fetchall()
-    )
+    counts = _rows_per_file(con, target, batch_id, files)
     out = []
     for f in files:
-        got = FileRows(f, int(counts.get(f.rel, 0)), rejects.get(f.rel, []))
+        got = FileRows(f, int(counts.get(f.rel, (0,))[0]), rejects.get(f.rel, []))
         why = accounting_error(f, got.rows, got.rejects, max_quarantine_rate)
         if why:
             try:

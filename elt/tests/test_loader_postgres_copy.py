@@ -58,6 +58,17 @@ def _load_all(wh: Wh, tmp: Path) -> dict[str, str]:
     return {r.file.rel: r.status for r in report.results}
 
 
+def _two_files_loaded(pg_database: str, tmp: Path) -> tuple[Wh, Path, Path]:
+    """A PostgreSQL warehouse with two files of fz.t loaded: t/a.csv (2 rows), t/b.csv (1)."""
+    wh = make_wh("postgres", tmp, pg_database)
+    data = tmp / "data"
+    write(data, "t/a.csv", b"id,name,note\n1,a,x\n2,b,y\n")
+    write(data, "t/b.csv", b'id,name,note\n3,"c",z\n')
+    proj = project(tmp, SOURCES)
+    assert wh.load(data, project=proj).ok
+    return wh, data, proj
+
+
 def test_every_file_loads_on_postgresql_exactly_as_on_duckdb(
     pg_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,12 +113,7 @@ def test_every_file_loads_on_postgresql_exactly_as_on_duckdb(
 def test_a_raw_row_names_its_file_by_number_and_a_reload_replaces_it(
     pg_database: str, tmp_path: Path
 ) -> None:
-    wh = make_wh("postgres", tmp_path, pg_database)
-    data = tmp_path / "data"
-    write(data, "t/a.csv", b"id,name,note\n1,a,x\n2,b,y\n")
-    write(data, "t/b.csv", b'id,name,note\n3,"c",z\n')
-    proj = project(tmp_path, SOURCES)
-    assert wh.load(data, project=proj).ok
+    wh, data, proj = _two_files_loaded(pg_database, tmp_path)
     columns = wh.sql(
         "select column_name from information_schema.columns where table_name = 'fz__t' "
         "and column_name like '\\_%' order by ordinal_position"
@@ -131,12 +137,7 @@ def test_a_raw_row_names_its_file_by_number_and_a_reload_replaces_it(
 def test_raw_tables_of_an_older_loader_move_their_path_and_batch_to_the_manifest(
     pg_database: str, tmp_path: Path
 ) -> None:
-    wh = make_wh("postgres", tmp_path, pg_database)
-    data = tmp_path / "data"
-    write(data, "t/a.csv", b"id,name,note\n1,a,x\n2,b,y\n")
-    write(data, "t/b.csv", b"id,name,note\n3,c,z\n")
-    proj = project(tmp_path, SOURCES)
-    assert wh.load(data, project=proj).ok
+    wh, data, proj = _two_files_loaded(pg_database, tmp_path)
     batch = wh.sql("select distinct batch_id from raw._elt_manifest")[0][0]
     # the layout before: path and batch on every row, no file ids; a view reads the path
     wh.execute(
