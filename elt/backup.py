@@ -29,10 +29,10 @@ from typing import Any
 
 import duckdb
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 from elt.loader.files import sha256_file
-from elt.loader.profile import Target
 from elt.pgsetup import Admin, tls_settings
+from elt.warehouse.profile import Target
 
 SCHEMAS = ("raw", "snapshots")
 INFO = "backup.json"
@@ -184,7 +184,7 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
 
 
 def backup_postgres(admin: Admin, root: Path) -> Backup:
-    from elt.loader.postgres_target import LOCK_KEY
+    from elt.warehouse.postgres import LOCK_KEY
 
     conn = admin.connect(admin.database)
     try:
@@ -219,7 +219,7 @@ def backup_postgres(admin: Admin, root: Path) -> Backup:
 
 
 def restore_postgres(b: Backup, admin: Admin) -> None:
-    from elt.loader.postgres_target import LOCK_KEY
+    from elt.warehouse.postgres import LOCK_KEY
 
     conn = admin.connect(admin.database)
     try:

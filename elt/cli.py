@@ -45,7 +45,7 @@ out = Console(width=None if sys.stdout.isatty() else 130)
 class UserError(click.ClickException):
     """A mistake the user can fix: one unwrapped line on stderr (``error: ...``; no markup,
     messages may hold brackets), no traceback, and an exit code an orchestrator can act on
-    (2 usage or configuration, 3 transient: see elt/loader/errors.py)."""
+    (2 usage or configuration, 3 transient: see elt/errors.py)."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
@@ -67,7 +67,7 @@ class Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         import duckdb
 
-        from elt.loader.errors import LoaderError
+        from elt.errors import LoaderError
 
         try:
             return super().invoke(ctx)
@@ -341,7 +341,7 @@ def load_cmd(
     same way); 2 a configuration or usage error; 3 a transient error (connection lost,
     database busy or down): retry, the run resumes where it stopped.
     """
-    from elt.loader.errors import LoaderError
+    from elt.errors import LoaderError
     from elt.loader.events import EventLog
     from elt.loader.run import LoadOptions, load
 
@@ -499,7 +499,7 @@ def backup_cmd(
     copy's row counts (DuckDB) or pg_restore --list (PostgreSQL); recorded in backup.json.
     """
     from elt.backup import backup
-    from elt.loader.profile import load_target
+    from elt.warehouse.profile import load_target
 
     b = backup(load_target(project_dir, profiles_dir, target), root)
     click.echo(
@@ -517,7 +517,7 @@ def restore_cmd(
     """Restore a backup folder (written by `elt backup`) into the target, checked against its
     record; then run `dbt build` to remake what is derived."""
     from elt.backup import restore
-    from elt.loader.profile import load_target
+    from elt.warehouse.profile import load_target
 
     b = restore(load_target(project_dir, profiles_dir, target), folder)
     click.echo(
@@ -532,8 +532,8 @@ def version_store(
 ) -> Iterator[Store]:
     """The target's published versions; a LoaderError inside ends the command with its
     message and exit code (the store closed)."""
-    from elt.loader.profile import load_target
     from elt.publish.run import open_store
+    from elt.warehouse.profile import load_target
 
     store = open_store(load_target(project_dir, profiles_dir, target), env)
     try:
@@ -913,15 +913,15 @@ def record_run_cmd(
     TARGET is the loader's target (the loader's role owns the history, as it owns the
     manifest). Recording the same invocation again adds nothing. `elt load` records itself.
     """
-    from elt.history.record import record
+    from elt.errors import LoaderError
     from elt.history.runs import context_for, from_dbt_results
-    from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
+    from elt.loader.run import record
+    from elt.warehouse.profile import load_target
 
     try:
-        name = load_target(project_dir, profiles_dir, target).name
-        run = from_dbt_results(run_results, context_for(name, project_dir), exit_code)
-        new = record(run, project_dir, profiles_dir, target, lock_timeout)
+        resolved = load_target(project_dir, profiles_dir, target)
+        run = from_dbt_results(run_results, context_for(resolved.name, project_dir), exit_code)
+        new = record(run, resolved, lock_timeout)
     except LoaderError as exc:
         raise UserError(f"record-run: {exc}", exc.exit_code) from exc
     click.echo(
@@ -953,9 +953,9 @@ def metrics_cmd(
     validate-configs`. Every argument after the options goes to mf; exits with mf's code.
     """
     from elt.environment import current
-    from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
+    from elt.errors import LoaderError
     from elt.semantic_layer import prepare, run_mf
+    from elt.warehouse.profile import load_target
 
     if not mf_args:
         raise UserError(
@@ -1003,8 +1003,8 @@ def report_cmd(
     published marts.
     """
     from elt.environment import current
-    from elt.loader.profile import load_target
     from elt.report.run import write_report
+    from elt.warehouse.profile import load_target
 
     resolved = load_target(project_dir, profiles_dir, target)
     env = current()
@@ -1030,8 +1030,8 @@ def spark_cluster_cmd(action: str, project_dir: Path, profiles_dir: Path | None)
     settings, for the `spark_thrift` target and BI tools.
     """
     from elt import spark_cluster
-    from elt.loader.errors import LoaderError
-    from elt.loader.profile import load_target
+    from elt.errors import LoaderError
+    from elt.warehouse.profile import load_target
 
     try:
         if action == "thrift-start":
@@ -1065,8 +1065,8 @@ def spark_sql_cmd(
 ) -> None:
     """Run one Spark SQL statement on the Spark warehouse (the target's metastore and tables, a
     local Spark of its own) and print its rows: a query without a cluster or a Thrift server."""
-    from elt.loader.profile import load_target
-    from elt.loader.spark_catalog import open_catalog
+    from elt.warehouse.profile import load_target
+    from elt.warehouse.spark_catalog import open_catalog
 
     resolved = load_target(project_dir, profiles_dir, target or "spark")
     if resolved.type != "spark":
@@ -1093,7 +1093,7 @@ def setup_postgres_cmd() -> None:
     database is ELT_PG_DATABASE; role names ELT_PG_{LOADER,TRANSFORMER,ANALYST}_USER,
     passwords (optional) ELT_PG_{LOADER,TRANSFORMER,ANALYST}_PASSWORD.
     """
-    from elt.loader.errors import LoaderError
+    from elt.errors import LoaderError
     from elt.pgsetup import Admin, Roles, setup
 
     try:

@@ -12,9 +12,9 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 ENVIRONMENTS = ("dev", "ci", "prod")
 DEFAULT_ENVIRONMENT = "dev"
@@ -40,6 +40,20 @@ class Environment:
         return self.prefix.rstrip("_") or self.name
 
 
+# where a login name can be read without asking the system: dbt's macro reads the same
+# variables in the same order (it cannot call getpass), so both name the same schemas
+LOGIN_VARIABLES = ("USER", "LOGNAME", "USERNAME")
+
+
+def login_name(environ: Mapping[str, str]) -> str:
+    """The login name: USER, LOGNAME or USERNAME, else the home folder's name (containers and
+    cron often set HOME alone: /root, /home/runner); '' when none is set."""
+    for variable in LOGIN_VARIABLES:
+        if environ.get(variable):
+            return environ[variable]
+    return PurePosixPath(environ.get("HOME", "")).name
+
+
 def current(environ: Mapping[str, str] | None = None) -> Environment:
     """The environment of ELT_ENV (default dev), with its schema prefix."""
     env = os.environ if environ is None else environ
@@ -47,7 +61,7 @@ def current(environ: Mapping[str, str] | None = None) -> Environment:
     if name == "prod":
         return Environment(name, "")
     if name == "dev":
-        owner, label = env.get("ELT_DEV_USER") or env.get("USER", ""), "ELT_DEV_USER (or USER)"
+        owner, label = env.get("ELT_DEV_USER") or login_name(env), "ELT_DEV_USER (or USER)"
     elif name == "ci":
         owner, label = env.get("ELT_CI_RUN_ID", ""), "ELT_CI_RUN_ID"
     else:

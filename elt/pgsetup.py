@@ -19,7 +19,7 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 
 @dataclasses.dataclass(frozen=True)

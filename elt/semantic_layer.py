@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from elt.environment import Environment
-from elt.loader.errors import LoaderError
-from elt.loader.profile import Target
+from elt.errors import LoaderError
+from elt.warehouse.profile import Target
 
 # the name dbt-duckdb's published target attaches the published file under (profiles.yml)
 DUCKDB_PUBLISHED_CATALOG = "published"

@@ -18,8 +18,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from elt.loader.errors import LoaderError
-from elt.loader.spark_catalog import spark_dir, use_project_conf
+from elt.errors import LoaderError
+from elt.warehouse.spark_catalog import spark_dir, use_project_conf
 
 MASTER = "org.apache.spark.deploy.master.Master"
 THRIFT = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"

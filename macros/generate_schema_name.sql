@@ -2,7 +2,8 @@
     Schema names follow the environment (ELT_ENV; elt/environment.py is the Python twin,
     checked against this macro by a test):
       prod  plain names: staging, intermediate, marts, reference, snapshots;
-      dev   prefixed per user:  dev_<ELT_DEV_USER or USER>_marts, ...;
+      dev   prefixed per user:  dev_<ELT_DEV_USER or the login name>_marts, ...
+            (USER, LOGNAME or USERNAME, else the home folder's name);
       ci    prefixed per run:   ci_<ELT_CI_RUN_ID>_marts, ... (the run id is required).
     Analysts never read these: `elt publish` copies an audited build's marts into the
     published schema (<prefix>analytics). The optional elementary package's models go to
@@ -25,7 +26,9 @@
     {%- if environment == 'prod' -%}
         {{ return('') }}
     {%- elif environment == 'dev' -%}
-        {%- set owner = env_var('ELT_DEV_USER', '') or env_var('USER', '') -%}
+        {#- the login name as elt/environment.py's login_name reads it -#}
+        {%- set owner = env_var('ELT_DEV_USER', '') or env_var('USER', '') or env_var('LOGNAME', '')
+            or env_var('USERNAME', '') or (env_var('HOME', '') | trim('/')).split('/') | last -%}
         {%- set label = 'ELT_DEV_USER (or USER)' -%}
     {%- elif environment == 'ci' -%}
         {%- set owner = env_var('ELT_CI_RUN_ID', '') -%}

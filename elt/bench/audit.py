@@ -30,11 +30,11 @@ from pathlib import Path
 from elt.environment import current
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
-from elt.loader.profile import load_target
 from elt.loader.run import LoadOptions, load
 from elt.publish.audit import audit
 from elt.publish.review import review
 from elt.publish.run import open_store, publish_night
+from elt.warehouse.profile import load_target
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_DB = "elt_bench_audit"

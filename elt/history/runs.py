@@ -1,4 +1,4 @@
-"""A run as rows of ``_elt_runs`` and ``_elt_run_nodes`` (elt/loader/bookkeeping.py).
+"""A run as rows of ``_elt_runs`` and ``_elt_run_nodes`` (elt/history/tables.py).
 
 dbt's ``run_results.json`` is overwritten by every invocation; its content goes here, one row
 per invocation and one per node, so builds can be compared over weeks. A load is one row too:
@@ -17,8 +17,8 @@ from typing import Any
 import pyarrow as pa
 
 from elt.environment import current, git_commit
-from elt.loader.bookkeeping import RUN_NODES, RUNS
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
+from elt.history.tables import RUN_NODES, RUNS
 
 # the nodes worth keeping: run_results also lists exposures and the like (status no-op)
 NODE_TYPES = frozenset({"model", "test", "unit_test", "seed", "snapshot", "operation"})

@@ -28,9 +28,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from elt.errors import LoaderError
 from elt.loader.bookkeeping import FileStatus
 from elt.loader.config import Retention, SourceTable
-from elt.loader.errors import LoaderError
 from elt.loader.files import ARCHIVE_MARKER, COMPRESSED_SUFFIXES, discover
 from elt.loader.warehouse import ManifestEntry, ManifestKey, raw_table_of
 
@@ -212,8 +212,8 @@ def run_archive(
     manifest, then archive, delete or restore. ``older_than_days`` (and ``delete``) override
     the sources' own retention for the tables selected."""
     from elt.loader.config import load_sources
-    from elt.loader.profile import load_target
     from elt.loader.run import DEFAULT_META_SCHEMA, open_warehouse, select_tables
+    from elt.warehouse.profile import load_target
 
     chosen = select_tables(load_sources(project_dir), tables)
     if not data_dir.is_dir():

@@ -11,7 +11,8 @@ import dataclasses
 import enum
 from collections.abc import Sequence
 
-import pyarrow as pa
+from elt.history.tables import RUN_NODES, RUNS
+from elt.warehouse.tables import BookTable, Column
 
 
 class FileStatus(enum.StrEnum):
@@ -84,63 +85,6 @@ class Note:
 def render_notes(notes: Sequence[Note]) -> str:
     return "; ".join(str(n) for n in notes)
 
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    name: str
-    kind: str  # text | bigint | double precision | timestamptz
-    nullable: bool = False
-    description: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class BookTable:
-    name: str
-    columns: tuple[Column, ...]
-    primary_key: tuple[str, ...] = ()
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    def ddl(self, schema_sql: str, name: str | None = None) -> str:
-        """``create table if not exists``: the same SQL on DuckDB and PostgreSQL."""
-        cols = ",\n    ".join(
-            f"{c.name} {c.kind}" + ("" if c.nullable or c.name in self.primary_key else " not null")
-            for c in self.columns
-        )
-        key = f",\n    primary key ({', '.join(self.primary_key)})" if self.primary_key else ""
-        return f"create table if not exists {schema_sql}.{name or self.name} (\n    {cols}{key}\n)"
-
-    def upgrades(self, schema_sql: str, existing: Sequence[str]) -> list[str]:
-        """Columns added since an older loader created the table (always nullable)."""
-        return [
-            f"alter table {schema_sql}.{self.name} add column {c.name} {c.kind}"
-            for c in self.columns
-            if c.name not in existing
-        ]
-
-    def arrow_schema(self) -> pa.Schema:
-        return pa.schema(
-            [pa.field(c.name, _ARROW[c.kind], nullable=c.nullable) for c in self.columns]
-        )
-
-    def rows(self, rows: Sequence[Sequence[object]]) -> pa.Table:
-        """Rows (tuples in column order) as an Arrow table of this table's schema."""
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in self.columns]
-        schema = self.arrow_schema()
-        return pa.table(
-            [pa.array(list(v), f.type) for v, f in zip(columns, schema, strict=True)],
-            schema=schema,
-        )
-
-
-_ARROW = {
-    "text": pa.string(),
-    "bigint": pa.int64(),
-    "double precision": pa.float64(),
-    "timestamptz": pa.timestamp("us", tz="UTC"),
-}
 
 MANIFEST = BookTable(
     "_elt_manifest",
@@ -222,105 +166,6 @@ QUARANTINE = BookTable(
         Column("reason", "text", description="What was wrong with it."),
         Column("batch_id", "text", description="The `elt load` run."),
         Column("quarantined_at", "timestamptz", description="When it was quarantined."),
-    ),
-)
-
-# The run history (elt/history/): one row per `elt load` and per dbt invocation, recorded after
-# the run, and one row per node a dbt invocation ran. The loader's per-file results are in the
-# manifest (batch_id = the load's invocation_id).
-RUNS = BookTable(
-    "_elt_runs",
-    (
-        Column(
-            "invocation_id",
-            "text",
-            description="dbt's invocation id, or the `elt load` batch id; the run's identity.",
-        ),
-        Column(
-            "command",
-            "text",
-            description="load (elt load), or the dbt command: build, run, test, seed, snapshot.",
-        ),
-        Column(
-            "environment",
-            "text",
-            description="The run's environment: prod, or dev_<user> / ci_<run id> (ELT_ENV and its schema prefix).",
-        ),
-        Column("target", "text", description="The dbt target (or the loader's) the run wrote to."),
-        Column(
-            "git_commit",
-            "text",
-            nullable=True,
-            description="The project's git commit when the run was recorded ('unknown' outside a checkout; ELT_GIT_COMMIT overrides).",
-        ),
-        Column(
-            "orchestrator_run_id",
-            "text",
-            nullable=True,
-            description="The Airflow DAG run the invocation belonged to (null when run by hand or make).",
-        ),
-        Column("started_at", "timestamptz", description="When the run started."),
-        Column("finished_at", "timestamptz", description="When the run finished."),
-        Column(
-            "status",
-            "text",
-            description="success, warn (a test warned) or error (a node or file failed, or the command exited non-zero).",
-        ),
-        Column(
-            "exit_code",
-            "bigint",
-            nullable=True,
-            description="The command's exit code, when the recorder was given it.",
-        ),
-        Column("recorded_at", "timestamptz", description="When the run was recorded."),
-    ),
-    primary_key=("invocation_id",),
-)
-
-RUN_NODES = BookTable(
-    "_elt_run_nodes",
-    (
-        Column("invocation_id", "text", description="The dbt invocation (`_elt_runs`)."),
-        Column("unique_id", "text", description="dbt's unique id of the node."),
-        Column(
-            "resource_type",
-            "text",
-            description="model, test, unit_test, seed, snapshot, or operation (a hook such as on-run-start).",
-        ),
-        Column("node_name", "text", description="The node's name."),
-        Column(
-            "status",
-            "text",
-            description="dbt's status: success, error or skipped (models, seeds, snapshots); pass, warn, fail, error or skipped (tests).",
-        ),
-        Column(
-            "started_at",
-            "timestamptz",
-            nullable=True,
-            description="When the node's execution started (null when it was skipped).",
-        ),
-        Column(
-            "finished_at",
-            "timestamptz",
-            nullable=True,
-            description="When the node's execution finished (null when it was skipped).",
-        ),
-        Column(
-            "execution_seconds", "double precision", description="Seconds dbt spent on the node."
-        ),
-        Column(
-            "rows_affected",
-            "bigint",
-            nullable=True,
-            description="Rows the adapter reported written (null when it reports none).",
-        ),
-        Column(
-            "failures",
-            "bigint",
-            nullable=True,
-            description="Failing rows of a test (null for other nodes).",
-        ),
-        Column("message", "text", nullable=True, description="dbt's message for the node."),
     ),
 )
 

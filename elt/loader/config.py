@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 FORMATS = ("csv", "jsonl", "parquet")
 SETTINGS = ("path", "format", "delimiter", "retention", "ready")

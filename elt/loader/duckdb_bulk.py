@@ -28,7 +28,7 @@ import itertools
 import duckdb
 import pyarrow as pa
 
-from elt.loader.errors import FileLoadError, FileNeedsOwnScan, FileNotReady
+from elt.errors import FileLoadError, FileNeedsOwnScan, FileNotReady
 from elt.loader.files import SourceFile, check_unchanged, with_blank_lines
 from elt.loader.parse import (
     FILENAME,

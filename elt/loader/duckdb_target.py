@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from elt.errors import FileLoadError, LoaderError
+from elt.history.tables import RUN_NODES, RUNS
 from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS
+from elt.loader.bookkeeping import BOOKKEEPING
 from elt.loader.config import SourceTable
 from elt.loader.duckdb_bulk import insert_csv_files
-from elt.loader.errors import FileLoadError, LoaderError, TransientError
 from elt.loader.files import SourceFile
 from elt.loader.parse import q
 from elt.loader.warehouse import (
@@ -37,6 +37,7 @@ from elt.loader.warehouse import (
     raw_table_of,
     utcnow,
 )
+from elt.warehouse.duckdb_file import wait_for_lock
 
 # a column store: a file's path and batch repeated down its rows cost next to nothing
 LAYOUT = RawLayout("varchar", "current_timestamp")
@@ -188,21 +189,12 @@ class DuckDBWarehouse(Warehouse):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LoaderError(f"{self.description}: cannot create its folder: {exc}") from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return duckdb.connect(str(self.path))
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise LoaderError(
-                        f"{self.description}: cannot open: {str(exc).splitlines()[0]}"
-                    ) from None
-                if time.monotonic() >= deadline:
-                    raise TransientError(
-                        f"{self.description} is in use by another process (another loader, dbt or a query session); "
-                        f"waited {timeout:.0f} s for its lock: {str(exc).splitlines()[0]}"
-                    ) from None
-                time.sleep(0.25)
+        return wait_for_lock(
+            lambda: duckdb.connect(str(self.path)),
+            self.description,
+            timeout,
+            "another loader, dbt or a query session",
+        )
 
     def own_files(self) -> frozenset[Path]:
         base = self.path.resolve()

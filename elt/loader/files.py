@@ -23,8 +23,8 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
+from elt.errors import FileLoadError, FileNotReady
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, FileNotReady
 
 CHUNK = 1 << 20
 COMPRESSED_SUFFIXES = (".gz", ".zst")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from elt.environment import current
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 TABLE = "_elt_email_hash_key"
 ENV_VAR = "ELT_EMAIL_HASH_KEY"

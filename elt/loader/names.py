@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 
-from elt.loader.errors import FileLoadError
+from elt.errors import FileLoadError
 
 MAX_IDENTIFIER_BYTES = 63
 META_COLUMNS = ("_batch_id", "_source_file", "_file_id", "_row_number", "_loaded_at")

@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from elt.loader.errors import FileLoadError
+from elt.errors import FileLoadError
 from elt.loader.files import SourceFile, first_line, read_all
 from elt.loader.names import internal, raw_columns
 

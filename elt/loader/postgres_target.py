@@ -23,16 +23,17 @@ import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING, RUN_NODES, RUNS, FileStatus
-from elt.loader.config import SourceTable
-from elt.loader.errors import (
+from elt.errors import (
     FileLoadError,
     FileNeedsOwnScan,
     FileNotReady,
     LoaderError,
     TransientError,
 )
+from elt.history.tables import RUN_NODES, RUNS
+from elt.loader import hash_key
+from elt.loader.bookkeeping import BOOKKEEPING, FileStatus
+from elt.loader.config import SourceTable
 from elt.loader.files import SourceFile, check_unchanged
 from elt.loader.parse import accounting_error, lit, q
 from elt.loader.warehouse import (
@@ -55,14 +56,20 @@ from elt.loader.warehouse import (
     record_batches,
     utcnow,
 )
+from elt.warehouse.postgres import (
+    CONNECTION_ERRORS,
+    LOCK_KEY,
+    connect,
+    connection_lost,
+    connection_params,
+    describe,
+    lost,
+)
 
 # a row store: a raw row names its file by number (the manifest's file_id), not by its path
 # and batch, which would double what a narrow row costs to write
 LAYOUT = RawLayout("text", "now()", file_ids=True)
 
-# "ELT_LOAD" as a bigint: held for a whole run; dbt's models wait for it (macros/utils/session.sql
-# derives the same key from the same 8 bytes)
-LOCK_KEY = 0x454C545F4C4F4144 & 0x7FFFFFFFFFFFFFFF
 COPY_OPTIONS = "(format csv, header false)"
 
 
@@ -190,30 +197,6 @@ def loaded_at_index(t: SourceTable) -> str:
     )
 
 
-# the connection is gone or the server is shutting down: retry later, nothing half-written
-_CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """The connection is gone (or the server shutting down), as opposed to an error of the
-    statement: psycopg2 also raises OperationalError for a statement beyond a limit (SQLSTATE
-    class 54, e.g. more than 1,600 columns), which is the file's error, not a lost server."""
-    if isinstance(exc, psycopg2.InterfaceError):
-        return True
-    if not isinstance(exc, psycopg2.OperationalError):
-        return False
-    code = getattr(exc, "pgcode", None)
-    return code is None or code.startswith(("08", "57", "53"))
-
-
-def _lost(exc: BaseException, doing: str) -> TransientError:
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    return TransientError(
-        f"lost the connection to PostgreSQL {doing}: {reason}; files committed before it stay "
-        "loaded, rerun to load the rest"
-    )
-
-
 def _columns(conn: psycopg2.extensions.connection, schema: str, table: str) -> list[str] | None:
     with conn.cursor() as cur:
         cur.execute(
@@ -231,7 +214,7 @@ def _refused(
     """The error to raise for a statement PostgreSQL refused: a lost connection ends the run
     (transient); anything else is rolled back and fails the files concerned."""
     if connection_lost(exc):
-        return _lost(exc, doing)
+        return lost(exc, doing)
     conn.rollback()
     return FileLoadError(f"PostgreSQL refused {what}: {str(exc).strip().splitlines()[0]}")
 
@@ -359,8 +342,8 @@ class PostgresSession(Session):
             with self.pg.cursor() as cur:
                 self._upsert_manifest(cur, MANIFEST.rows(rows))
             self.pg.commit()
-        except _CONNECTION_ERRORS as exc:
-            raise _lost(exc, "while recording a file in the manifest") from None
+        except CONNECTION_ERRORS as exc:
+            raise lost(exc, "while recording a file in the manifest") from None
         except BaseException:
             self.pg.rollback()
             raise
@@ -368,64 +351,6 @@ class PostgresSession(Session):
     def close(self) -> None:
         self.duck.close()
         self.pg.close()  # never raises, even on a dead connection
-
-
-def connection_params(
-    settings: dict[str, Any], target_name: str, application_name: str
-) -> dict[str, Any]:
-    """psycopg2's arguments from a dbt postgres target (TLS settings included)."""
-    port = settings.get("port") or 5432
-    timeout = settings.get("connect_timeout") or 10
-    for name, value in (("port", port), ("connect_timeout", timeout)):
-        if not str(value).strip().isdigit():
-            raise LoaderError(
-                f"target {target_name!r}: {name} must be a whole number, got {value!r} "
-                f"(set in profiles.yml{', e.g. by ELT_PG_PORT' if name == 'port' else ''})"
-            )
-    params = {
-        "host": settings.get("host"),
-        "port": int(port),
-        "user": settings.get("user"),
-        "password": settings.get("password") or settings.get("pass") or None,
-        "dbname": settings.get("dbname") or settings.get("database"),
-        "connect_timeout": int(timeout),
-        "application_name": application_name,
-    }
-    for name in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
-        if settings.get(name):
-            params[name] = str(settings[name])
-    return params
-
-
-def describe(params: dict[str, Any], target_name: str) -> str:
-    p = params
-    return f"target {target_name!r} (postgres {p['user']}@{p['host']}:{p['port']}/{p['dbname']})"
-
-
-def connect(params: dict[str, Any], description: str) -> psycopg2.extensions.connection:
-    """A connection, or an error naming the target: LoaderError when the settings are wrong
-    (a retry fails the same way), TransientError otherwise (server down, network)."""
-    try:
-        conn: psycopg2.extensions.connection = psycopg2.connect(
-            **{k: v for k, v in params.items() if v is not None}
-        )
-        return conn
-    except psycopg2.OperationalError as exc:
-        # libpq's message names host, port, database or user; it never holds the password
-        reason = " ".join(str(exc).split())
-        settings_wrong = any(
-            s in reason
-            for s in (
-                "does not exist",
-                "authentication failed",
-                "no password supplied",
-                "no pg_hba.conf entry",
-                "SSL",
-                "certificate",
-            )
-        )
-        error = LoaderError if settings_wrong else TransientError
-        raise error(f"cannot connect to {description}: {reason}") from None
 
 
 class PostgresWarehouse(Warehouse):
@@ -459,7 +384,7 @@ class PostgresWarehouse(Warehouse):
         finally:
             # a lost connection took its session lock with it; an error in an open transaction
             # is rolled back first, so the unlock runs and the error itself is what is reported
-            with contextlib.suppress(*_CONNECTION_ERRORS):
+            with contextlib.suppress(*CONNECTION_ERRORS):
                 self.conn.rollback()
                 with self.conn.cursor() as cur:
                     cur.execute("select pg_advisory_unlock(%s)", [LOCK_KEY])
@@ -618,8 +543,8 @@ class PostgresWarehouse(Warehouse):
                         if rows.num_rows:
                             _copy(cur, f"{meta}.{name}", rows.column_names, rows)
             self.conn.commit()
-        except _CONNECTION_ERRORS as exc:
-            raise _lost(exc, "while recording a run") from None
+        except CONNECTION_ERRORS as exc:
+            raise lost(exc, "while recording a run") from None
         except BaseException:
             self.conn.rollback()
             raise
@@ -627,7 +552,7 @@ class PostgresWarehouse(Warehouse):
 
     def transient(self, exc: BaseException) -> TransientError | None:
         if connection_lost(exc):
-            return _lost(exc, "during the load")
+            return lost(exc, "during the load")
         return disk_full(exc, self.description)
 
     def ensure_table(self, table: SourceTable, columns: list[str]) -> None:

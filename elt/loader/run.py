@@ -22,10 +22,10 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from elt.errors import FileLoadError, FileNeedsOwnScan, FileNotReady, LoaderError
 from elt.history import runs
 from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
 from elt.loader.config import UNTERMINATED_QUIET_SECONDS, SourceTable, load_sources
-from elt.loader.errors import FileLoadError, FileNeedsOwnScan, FileNotReady, LoaderError
 from elt.loader.files import (
     Found,
     SourceFile,
@@ -38,7 +38,6 @@ from elt.loader.files import (
 )
 from elt.loader.names import raw_columns
 from elt.loader.parse import accounting_error, csv_header, parquet_columns, parse
-from elt.loader.profile import Target, load_target
 from elt.loader.warehouse import (
     FileLoad,
     FileResult,
@@ -50,6 +49,7 @@ from elt.loader.warehouse import (
     renamed_row,
     utcnow,
 )
+from elt.warehouse.profile import Target, load_target
 
 DEFAULT_META_SCHEMA = "raw"
 
@@ -129,6 +129,18 @@ def open_warehouse(
     from elt.loader.postgres_target import PostgresWarehouse
 
     return PostgresWarehouse(target.settings, target.name, meta_schema)
+
+
+def record(run: runs.RunRecord, target: Target, lock_timeout: float = 60.0) -> bool:
+    """Append a run to the warehouse's run history, idempotently: the loader's role owns the
+    history, as it owns the manifest. True when it was new (a rerun for the same invocation
+    adds nothing)."""
+    warehouse = open_warehouse(target, lock_timeout)
+    try:
+        warehouse.prepare(set())  # the history tables, on a warehouse older than them
+        return warehouse.record_run(run.run, run.nodes)
+    finally:
+        warehouse.close()
 
 
 def select_tables(all_tables: list[SourceTable], wanted: tuple[str, ...]) -> list[SourceTable]:

@@ -35,13 +35,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from elt.errors import FileLoadError, TransientError
+from elt.history.tables import RUN_NODES, RUNS
 from elt.loader import hash_key
-from elt.loader.bookkeeping import BOOKKEEPING, MANIFEST, QUARANTINE, RUN_NODES, RUNS, BookTable
+from elt.loader.bookkeeping import BOOKKEEPING, MANIFEST, QUARANTINE
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, TransientError
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit
-from elt.loader.spark_catalog import Catalog, bq, open_catalog, raw_root
 from elt.loader.warehouse import (
     MANIFEST_SELECT,
     META_COLUMNS,
@@ -56,6 +56,8 @@ from elt.loader.warehouse import (
     quarantine_table,
     utcnow,
 )
+from elt.warehouse.spark_catalog import Catalog, bq, open_catalog, raw_root
+from elt.warehouse.tables import BookTable
 
 # the bookkeeping's column kinds in Spark SQL
 SPARK_TYPES = {

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from elt.errors import FileLoadError, TransientError
 from elt.loader.bookkeeping import (
     MANIFEST,
     QUARANTINE,
@@ -28,7 +29,6 @@ from elt.loader.bookkeeping import (
     render_notes,
 )
 from elt.loader.config import SourceTable
-from elt.loader.errors import FileLoadError, TransientError
 from elt.loader.files import SourceFile, check_unchanged
 from elt.loader.names import META_COLUMNS
 from elt.loader.parse import Reject, lit, q

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from elt.alert import node_name
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 # exposures and saved queries report no-op in a build
 OK_STATUSES = {"success", "pass", "warn", "no-op"}

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 
 from elt.environment import Environment
-from elt.loader.errors import LoaderError, TransientError
+from elt.errors import LoaderError, TransientError
 from elt.publish.audit import Audit
 from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version

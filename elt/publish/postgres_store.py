@@ -26,7 +26,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from elt.environment import Environment
-from elt.loader.errors import LoaderError, TransientError
+from elt.errors import LoaderError, TransientError
 from elt.publish.audit import Audit, Mart
 from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from elt.alert import node_name
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 from elt.publish.audit import Audit
 from elt.publish.diff import Diff, Warehouse, diff
 from elt.publish.gates import BLOCK, Finding, LoadedFile, bands, evaluate

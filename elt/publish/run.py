@@ -7,12 +7,12 @@ import os
 from pathlib import Path
 
 from elt.environment import Environment, current
-from elt.loader.errors import LoaderError
-from elt.loader.profile import Target
+from elt.errors import LoaderError
 from elt.publish import control
 from elt.publish.audit import Audit
 from elt.publish.review import RUNBOOK, Review, matching, review
 from elt.publish.versions import Store, Version, new_version
+from elt.warehouse.profile import Target
 
 
 def open_store(target: Target, env: Environment | None = None) -> Store:
@@ -21,12 +21,11 @@ def open_store(target: Target, env: Environment | None = None) -> Store:
         from elt.publish.duckdb_store import DuckDBStore
 
         return DuckDBStore(Path(str(target.settings.get("path"))), env)
-    from elt.loader.postgres_target import connect, connection_params, describe
     from elt.publish.postgres_store import PostgresStore
+    from elt.warehouse.postgres import open_target
 
-    params = connection_params(target.settings, target.name, "elt-publish")
     analyst = os.environ.get("ELT_PG_ANALYST_USER", "elt_analyst")
-    return PostgresStore(connect(params, describe(params, target.name)), env, analyst)
+    return PostgresStore(open_target(target, "elt-publish"), env, analyst)
 
 
 def publish(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from elt.loader.spark_catalog import Catalog, bq
+from elt.warehouse.spark_catalog import Catalog, bq
 
 
 class SparkWarehouse:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 # columns that change whenever a row is rebuilt, not when its content does
 METADATA_COLUMNS = frozenset({"source_loaded_at", "measured_at", "_loaded_at"})

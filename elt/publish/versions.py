@@ -71,7 +71,7 @@ def new_version(number: int, audit: Audit, env: Environment, project_dir: Path) 
 def keep_from_env() -> int:
     value = os.environ.get("ELT_PUBLISH_KEEP", str(DEFAULT_KEEP))
     if not value.isdigit() or int(value) < 2:
-        from elt.loader.errors import LoaderError
+        from elt.errors import LoaderError
 
         raise LoaderError(f"ELT_PUBLISH_KEEP must be a whole number of at least 2, got {value!r}")
     return int(value)

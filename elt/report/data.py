@@ -23,8 +23,9 @@ import duckdb
 import psycopg2
 
 from elt.environment import Environment
-from elt.loader.errors import LoaderError, TransientError
-from elt.loader.profile import Target
+from elt.errors import LoaderError
+from elt.warehouse.duckdb_file import wait_for_lock
+from elt.warehouse.profile import Target
 
 Rows = list[dict[str, Any]]
 Query = Callable[[str], Rows]
@@ -69,19 +70,16 @@ def _duckdb(target: Target, env: Environment, lock_timeout: float) -> Iterator[t
         raise LoaderError(f"the warehouse {build} does not exist: `make load build` first")
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    deadline = time.monotonic() + lock_timeout
-    while True:
-        try:
-            con.execute(f"attach '{build}' as build (read_only)")
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                con.close()
-                raise TransientError(
-                    f"cannot read the warehouse {build} (dbt or the loader holds it; waited "
-                    f"{lock_timeout:.0f} s): {str(exc).splitlines()[0]}"
-                ) from None
-            time.sleep(0.5)
+    try:
+        wait_for_lock(
+            lambda: con.execute(f"attach '{build}' as build (read_only)"),
+            f"the warehouse {build}",
+            lock_timeout,
+            "dbt or the loader holds it",
+        )
+    except LoaderError:
+        con.close()
+        raise
     has_published = published.exists()
     if has_published:
         con.execute(f"attach '{published}' as published (read_only)")
@@ -103,10 +101,9 @@ def _duckdb(target: Target, env: Environment, lock_timeout: float) -> Iterator[t
 
 @contextmanager
 def _postgres(target: Target, env: Environment) -> Iterator[tuple[Query, Names]]:
-    from elt.loader.postgres_target import connect, connection_params, describe
+    from elt.warehouse.postgres import open_target
 
-    params = connection_params(target.settings, target.name, "elt-report")
-    conn = connect(params, describe(params, target.name))
+    conn = open_target(target, "elt-report")
     conn.set_session(readonly=True, autocommit=True)
 
     def query(sql: str) -> Rows:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from elt.environment import Environment
-from elt.loader.profile import Target
 from elt.report.data import collect
 from elt.report.page import render
+from elt.warehouse.profile import Target
 
 
 @dataclasses.dataclass(frozen=True)

@@ -93,9 +93,9 @@ def publish_in_process(work: Path, target: str) -> Any:
     publication (an ``elt.publish.run.Outcome``). The caller's environment points at the
     warehouse, as for :func:`build_in_process`."""
     from elt.environment import current
-    from elt.loader.profile import load_target
     from elt.publish.audit import audit
     from elt.publish.run import open_store, publish_night
+    from elt.warehouse.profile import load_target
 
     results, manifest = work / "target" / "run_results.json", work / "target" / "manifest.json"
     store = open_store(load_target(REPO, REPO, target), current())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from elt.environment import current
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 from elt.tests.conftest import REPO
 from elt.tests.dbt_runner import dbt
 
@@ -20,6 +20,19 @@ CASES = [
     ({"ELT_ENV": "prod"}, ""),
     ({"ELT_ENV": "dev", "ELT_DEV_USER": "Ana María"}, "dev_ana_mar_a_"),
     ({"ELT_ENV": "dev", "ELT_DEV_USER": "", "USER": "build-bot"}, "dev_build_bot_"),
+    # no USER (containers, cron): the login name from LOGNAME, else the home folder's name
+    ({"ELT_ENV": "dev", "ELT_DEV_USER": "", "USER": "", "LOGNAME": "cron-job"}, "dev_cron_job_"),
+    (
+        {
+            "ELT_ENV": "dev",
+            "ELT_DEV_USER": "",
+            "USER": "",
+            "LOGNAME": "",
+            "USERNAME": "",
+            "HOME": "/home/runner/",
+        },
+        "dev_runner_",
+    ),
     ({"ELT_ENV": "ci", "ELT_CI_RUN_ID": "1234-5"}, "ci_1234_5_"),
 ]
 

@@ -7,8 +7,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from elt.errors import LoaderError
 from elt.loader import hash_key
-from elt.loader.errors import LoaderError
 
 
 def runner(con: duckdb.DuckDBPyConnection) -> hash_key.Run:

@@ -14,9 +14,9 @@ import psycopg2
 import pytest
 
 from elt.loader.bookkeeping import Note, NoteKind
-from elt.loader.postgres_target import LOCK_KEY
 from elt.tests.conftest import REPO, invoke_elt, pg_settings
 from elt.tests.loader_helpers import Wh, make_wh
+from elt.warehouse.postgres import LOCK_KEY
 
 SOURCES = """
 version: 2

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from elt.errors import TransientError
 from elt.loader import files as files_module
 from elt.loader import run as run_module
-from elt.loader.errors import TransientError
 from elt.loader.names import renamed
 from elt.loader.run import LoadReport
 from elt.loader.warehouse import FileResult

@@ -188,7 +188,7 @@ def test_raw_rows_no_file_accounts_for_stop_the_move_and_change_nothing(
             "alter table raw.fz__t drop column _file_id",
         ]
     )
-    from elt.loader.errors import LoaderError
+    from elt.errors import LoaderError
 
     with pytest.raises(LoaderError, match=r"raw.fz__t: 1 raw rows belong to no file the manifest"):
         wh.load(data, project=proj)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from elt.loader.errors import LoaderError
-from elt.loader.profile import load_target
+from elt.errors import LoaderError
 from elt.tests.conftest import REPO
+from elt.warehouse.profile import load_target
 
 
 def dbt_rendered(target: str) -> dict[str, object]:

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from elt.errors import LoaderError
 from elt.loader.archive import run_archive
 from elt.loader.bookkeeping import NoteKind, Outcome
-from elt.loader.errors import LoaderError
 from elt.loader.run import LoadReport
 from elt.loader.warehouse import FileResult
 from elt.tests.conftest import REPO

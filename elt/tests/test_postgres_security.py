@@ -14,7 +14,6 @@ import pytest
 
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
-from elt.loader.profile import load_target
 from elt.pgsetup import Admin, Roles, setup
 from elt.tests.conftest import (
     ANALYST_MARTS,
@@ -25,6 +24,7 @@ from elt.tests.conftest import (
     run_elt,
 )
 from elt.tests.dbt_runner import dbt
+from elt.warehouse.profile import load_target
 
 pytestmark = pytest.mark.postgres
 

@@ -210,8 +210,8 @@ def test_analysts_see_one_version_at_a_time(wh: Wh, tmp_path: Path, environment:
 
 
 def switch(wh: Wh, number: int) -> None:
-    from elt.loader.profile import load_target
     from elt.publish.run import open_store
+    from elt.warehouse.profile import load_target
 
     store = open_store(load_target(REPO, REPO, wh.kind))
     try:

@@ -21,11 +21,11 @@ import pytest
 
 from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
-from elt.loader.postgres_target import LOCK_KEY
 from elt.tests.conftest import REPO, pg_settings
 from elt.tests.dbt_runner import DBT, build_in_process, dbt, dbt_env, publish_in_process
 from elt.tests.loader_helpers import Wh, make_wh
 from elt.tests.mart_checks import build, differing, drop_warehouse, fingerprints, row_identities
+from elt.warehouse.postgres import LOCK_KEY
 
 MONDAY = dt.date(2025, 3, 3)
 

@@ -92,7 +92,7 @@ def shell(*args: object) -> str:
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
-TRANSIENT_EXIT = 3  # elt load: connection lost, database busy (elt/loader/errors.py)
+TRANSIENT_EXIT = 3  # elt load: connection lost, database busy (elt/errors.py)
 
 
 class LoadOperator(BashOperator):
@@ -152,9 +152,10 @@ def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
     """Cosmos's callback after each dbt task (success or failure): the task's run_results.json
     into the run history, tagged with the DAG run. A history that cannot be written is
     logged, and the task's own outcome stands."""
-    from elt.history.record import record
+    from elt.errors import LoaderError
     from elt.history.runs import context_for, from_dbt_results
-    from elt.loader.errors import LoaderError
+    from elt.loader.run import record
+    from elt.warehouse.profile import load_target
 
     log = logging.getLogger("elt.history")
     results = Path(project_dir) / "target" / "run_results.json"
@@ -169,7 +170,7 @@ def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
                 results,
                 dataclasses.replace(context_for(LOAD_TARGET, PROJECT), orchestrator_run_id=run_id),
             )
-            new = record(run, PROJECT, PROJECT, LOAD_TARGET)
+            new = record(run, load_target(PROJECT, PROJECT, LOAD_TARGET))
     except LoaderError as exc:
         log.warning("the run history misses this dbt task: %s", exc)
         return

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 
 def spark_dir() -> Path:

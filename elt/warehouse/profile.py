@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from elt.loader.errors import LoaderError
+from elt.errors import LoaderError
 
 
 @dataclasses.dataclass(frozen=True)
