@@ -17,29 +17,16 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 DOCS_PORT   ?= 8080
 
+# The environment (ELT_ENV: dev by default, ci, prod) and its settings file
+# environments/<env>.env are elt's to read: every `elt` command (and `elt dbt`) loads them
 export ELT_TARGET := $(TARGET)
-# The environment (dev, ci, prod): schema names and the settings of environments/<env>.env
-# (each KEY=value there, unless the environment or the command line already sets KEY)
-export ELT_ENV ?= dev
-export ELT_DEV_USER ?= $(or $(USER),$(shell id -un))
-ENV_FILE := environments/$(ELT_ENV).env
-ifeq ($(wildcard $(ENV_FILE)),)
-$(error ELT_ENV=$(ELT_ENV): no $(ENV_FILE) (environments: dev, ci, prod))
-endif
-$(foreach kv,$(shell grep -E '^[A-Z][A-Z0-9_]*=' $(ENV_FILE)),$(if $(filter environment command line,$(origin $(firstword $(subst =, ,$(kv))))),,$(eval export $(kv))))
 # Spark (docs/spark.md): its tables, metastore and local cluster live in ELT_SPARK_DIR, beside
 # the DuckDB file by default; Spark's logging is the project's (elt/spark_conf)
 export ELT_SPARK_DIR := $(abspath $(or $(ELT_SPARK_DIR),$(dir $(DUCKDB_PATH))spark))
 export SPARK_CONF_DIR ?= $(CURDIR)/elt/spark_conf
-# On PostgreSQL the loader and dbt log in as their own roles (see `make pg-setup`)
-ifeq ($(TARGET),postgres)
-LOAD_TARGET ?= postgres_loader
-export ELT_PG_USER ?= elt_transformer
-PG_SETUP := pg-setup
-else
-LOAD_TARGET ?= $(TARGET)
-PG_SETUP :=
-endif
+# On PostgreSQL the loader and dbt log in as their own roles (`make pg-setup` makes them;
+# elt picks the loader's login, profiles.yml's postgres_loader)
+PG_SETUP := $(if $(filter postgres,$(TARGET)),pg-setup)
 # dbt on Spark runs on the project's local standalone cluster unless ELT_SPARK_MASTER names
 # another master (local[2], or a real cluster's); `make spark-up` starts it when it is down
 ifeq ($(TARGET),spark)
@@ -60,7 +47,8 @@ export ELT_DBT_BOUNCER := $(abspath $(TOOLS_VENV))/bin/dbt-bouncer
 
 BIN   := $(VENV)/bin
 ELT   := $(BIN)/elt
-DBT   := $(BIN)/dbt
+# dbt with the environment's settings loaded, as elt loads them
+DBT   := $(ELT) dbt
 # the project and its dev tools; with the `spark` extra (pyspark, dbt-spark) for TARGET=spark
 # (and spark_thrift) and for `make test`
 SPARK_STAMP := $(VENV)/.installed-spark
@@ -68,17 +56,24 @@ STAMP := $(if $(filter spark%,$(TARGET)),$(SPARK_STAMP),$(VENV)/.installed)
 COMMA := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help run test venv pg-setup data generate load seed snapshot build dbt docs docs-generate serve-docs \
+.PHONY: help run test test-unit venv venv-spark tools pg-setup data generate load seed snapshot build dbt daily \
+        publish rollback release status versions where analyses report metrics env \
+        docs docs-generate serve-docs ci-slim ci-clean \
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
-        tools lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
+        lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-audit bench-spark \
-        daily image-base image-wheels image image-airflow image-smoke \
-        env publish rollback release status versions ci-slim ci-clean report metrics venv-spark spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
+        image-base image-wheels image image-airflow image-smoke \
+        spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
+# folders of the project are not targets: `make tests` must not say "Nothing to be done"
+FOLDERS := deploy elt environments macros models observability orchestration seeds snapshots tests
+.PHONY: $(FOLDERS)
+$(FOLDERS):
+	@echo "make $@: $@/ is a folder of the project, not a target$(if $(filter tests,$@), (make test runs every test)); make help lists the targets"; exit 2
 
-help: ## List the targets
+help: ## List the targets, by what they are for
 	@echo "Usage: make <target> [TARGET=duckdb|postgres|spark] [DATA_DIR=...] [DUCKDB_PATH=...]"
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n\033[1m%s\033[0m\n", substr($$0, 5); next} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed $(SPARK_STAMP): pyproject.toml
 ifeq ($(ELT_NO_INSTALL),1)
@@ -98,9 +93,119 @@ $(ELT_DBT_BOUNCER): Makefile
 	$(TOOLS_VENV)/bin/python -m pip install --quiet "$(DBT_BOUNCER_SPEC)"
 	@touch $@
 
-tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it pins duckdb<2)
+.PHONY: _warehouse_dir
+_warehouse_dir:
+	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
-venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed; TARGET=spark adds the spark extra)
+STATE_DIR ?= $(or $(ELT_STATE_DIR),state)
+# Spark has no published copy yet (docs/spark.md): its run stops after the build and the docs
+RUN_PUBLISH := $(if $(filter spark%,$(TARGET)),,publish)
+RUN_REPORT  := $(if $(filter spark%,$(TARGET)),,report)
+# the page's path: REPORT=..., else ELT_REPORT_PATH, else elt report's own default
+# (artifacts/report/<env>-<target>.html)
+REPORT ?=
+
+##@ Start here
+
+run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load build $(RUN_PUBLISH) docs-generate $(RUN_REPORT) ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page; ends with where to query it
+	@echo ""
+	@$(ELT) where
+
+test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (unit tests, then the whole pipeline on DuckDB, PostgreSQL and Spark, the docs site in Chromium, observability), then the Airflow DAG tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-airflow
+
+test-unit: $(STAMP) ## Only the unit tests (elt/tests/unit: no dbt build, no database server), in about a minute
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) elt/tests/unit $(PYTEST_ARGS)
+
+##@ The night
+
+data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
+	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
+	  echo "data: dataset already in $(DATA_DIR) (make generate to add days, make clean-data to start over)"; \
+	else \
+	  $(ELT) generate --out "$(DATA_DIR)" --scale $(SCALE) --days $(DAYS); \
+	fi
+
+generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if missing)
+	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
+	  $(ELT) generate --out "$(DATA_DIR)" --continue --days 1; \
+	else \
+	  $(ELT) generate --out "$(DATA_DIR)" --scale $(SCALE) --days $(DAYS); \
+	fi
+
+load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET (as the loader's login); a failure goes to the alert hook
+	$(ELT) load --data-dir "$(DATA_DIR)" --alert
+
+build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
+	$(ELT) build
+
+publish: $(STAMP) _warehouse_dir ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
+	$(ELT) publish --state-dir "$(STATE_DIR)" $(if $(ACCEPT),$(foreach c,$(ACCEPT),--accept $(c)) --reason "$(REASON)")
+
+daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test, publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
+	$(ELT) daily --state-dir "$(STATE_DIR)"
+
+report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
+	$(ELT) report $(if $(REPORT),--output "$(REPORT)")
+
+status: $(STAMP) ## What analysts read and since when, last night's outcome with its reasons, the diff and the gates' findings
+	$(ELT) status
+
+##@ Analysts
+
+where: $(STAMP) ## Where analysts read the published marts and how to query them
+	$(ELT) where
+
+analyses: $(STAMP) ## Run analyses/ on the published marts as an analyst (NAME=order_lines for one, VARS='{order_id: 42}')
+	$(ELT) analyses $(NAME) $(if $(VARS),--vars '$(VARS)')
+
+metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
+	$(ELT) metrics $(or $(ARGS),list metrics)
+
+docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
+
+docs-generate: $(STAMP) _warehouse_dir $(SPARK_UP) ## Generate the dbt docs site into target/ (manifest, catalog, index.html)
+	$(DBT) docs generate
+
+serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOCS_PORT (8080)
+	$(DBT) docs serve --port $(DOCS_PORT) --no-browser
+
+##@ Operators
+
+rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one) and hold them there until make release (REASON='...')
+	$(ELT) rollback $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)")
+
+release: $(STAMP) ## End the hold a rollback placed: the next night may publish again (diffed against the held version)
+	$(ELT) release
+
+versions: $(STAMP) ## List the kept published versions (build time, commit, rows, tests; * = current)
+	$(ELT) versions
+
+env: $(STAMP) ## Show the environment (ELT_ENV), its schema prefix and settings file: each key, its value and where it came from
+	@$(ELT) env --command-line "$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))"
+
+pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer/analyst roles (idempotent; as ELT_PG_ADMIN_USER)
+	$(ELT) setup-postgres
+
+##@ dbt, piece by piece
+
+dbt: build ## dbt build: seeds, staging, intermediate, marts, the report snapshot and every test, in DAG order
+
+seed: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt seed
+	$(DBT) seed
+
+snapshot: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
+	$(DBT) snapshot
+
+ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID)
+	@test -f "$(STATE_DIR)/prod/manifest.json" || { echo "ci-slim: no production manifest in $(STATE_DIR)/prod (a production publish keeps it there: make publish ELT_ENV=prod, or copy it from production)"; exit 2; }
+	ELT_ENV=ci $(DBT) build --select state:modified+ --defer --state "$(STATE_DIR)/prod"
+
+ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
+	ELT_ENV=ci $(ELT) drop-environment
+
+##@ Spark (docs/spark.md)
 
 venv-spark: $(SPARK_STAMP) ## Install the spark extra (pyspark with Spark itself, dbt-spark) into .venv; Spark needs Java 17
 
@@ -123,137 +228,8 @@ spark-sql: $(SPARK_STAMP) ## A query on the Spark warehouse: make spark-sql SQL=
 	@test -n "$(SQL)" || { echo "spark-sql: SQL='select ...' is required"; exit 2; }
 	$(ELT) spark-sql "$(SQL)"
 
-# Spark has no published copy yet (docs/spark.md): its run stops after the build and the docs
-RUN_PUBLISH := $(if $(filter spark%,$(TARGET)),,publish)
-RUN_REPORT  := $(if $(filter spark%,$(TARGET)),,report)
+##@ Orchestration (docs/orchestration.md)
 
-run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load dbt $(RUN_PUBLISH) docs-generate $(RUN_REPORT) ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page
-	@echo ""
-	@prefix=$$($(BIN)/python -c "from elt.environment import current; print(current().prefix)"); \
-	schema=$${prefix}analytics; published="$(dir $(DUCKDB_PATH))$${prefix}published.duckdb"; \
-	if [ -n "$(filter spark%,$(TARGET))" ]; then \
-	  echo "Done. Built on Spark (environment $(ELT_ENV)): marts in $${prefix}marts, Parquet under $(ELT_SPARK_DIR)/warehouse"; \
-	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"select * from read_parquet('$(ELT_SPARK_DIR)/warehouse/$${prefix}marts.db/rpt_daily_sales/*.parquet') order by net_revenue_usd desc limit 10\\\"))\""; \
-	  echo "  or in Spark: make spark-sql SQL='select * from $${prefix}marts.rpt_daily_sales limit 10'"; \
-	  echo "  Docs:        target/index.html (make serve-docs to browse it)"; \
-	  echo "  The cluster: make spark-down stops it"; \
-	  exit 0; \
-	fi; \
-	echo "Done. Published for analysts ($(TARGET), environment $(ELT_ENV)): schema $$schema"; \
-	if [ "$(TARGET)" = duckdb ]; then \
-	  echo "  DuckDB file: $$published  (read-only; the build itself: $(DUCKDB_PATH))"; \
-	  echo "  Query it:    $(BIN)/python -c \"import duckdb; print(duckdb.connect('$$published', read_only=True).sql('select * from $$schema.rpt_daily_sales order by net_revenue_usd desc limit 10'))\""; \
-	else \
-	  echo "  PostgreSQL:  psql -h $${ELT_PG_HOST:-127.0.0.1} -p $${ELT_PG_PORT:-5432} -U $${ELT_PG_ANALYST_USER:-elt_analyst} $${ELT_PG_DATABASE:-elt_warehouse} -c \"select * from $$schema.rpt_daily_sales limit 10\""; \
-	fi; \
-	echo "  Docs:        target/index.html (make serve-docs to browse it)"; \
-	echo "  Monitoring:  the page the report: line above names (open it in a browser; make report refreshes it)"; \
-	echo "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'"
-
-data: $(STAMP) ## Generate the small default dataset into DATA_DIR if none exists there
-	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
-	  echo "data: dataset already in $(DATA_DIR) (make generate to add days, make clean-data to start over)"; \
-	else \
-	  $(ELT) generate --out "$(DATA_DIR)" --scale $(SCALE) --days $(DAYS); \
-	fi
-
-generate: $(STAMP) ## Add one more day to the dataset in DATA_DIR (creates it if missing)
-	@if [ -f "$(DATA_DIR)/_meta/state/dataset.json" ]; then \
-	  $(ELT) generate --out "$(DATA_DIR)" --continue --days 1; \
-	else \
-	  $(ELT) generate --out "$(DATA_DIR)" --scale $(SCALE) --days $(DAYS); \
-	fi
-
-load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema of TARGET
-	@rc=0; $(ELT) load --target $(LOAD_TARGET) --data-dir "$(DATA_DIR)" || rc=$$?; \
-	  $(ELT) alert --step "elt load" --exit-code $$rc
-
-pg-setup: $(STAMP) ## PostgreSQL: create the database and the loader/transformer/analyst roles (idempotent; as ELT_PG_ADMIN_USER)
-	$(ELT) setup-postgres
-
-dbt: build ## dbt build: seeds, staging, intermediate, marts, the report snapshot and every test, in DAG order
-
-env: ## Show the environment (ELT_ENV) and the settings make passes on: each of its file's keys, effective value and where it came from
-	@echo "ELT_ENV=$(ELT_ENV) (schema prefix: $(if $(filter prod,$(ELT_ENV)),none,$(ELT_ENV)_<$(if $(filter ci,$(ELT_ENV)),ELT_CI_RUN_ID,ELT_DEV_USER)>_)); settings file $(ENV_FILE)"
-	@$(foreach k,$(shell sed -n 's/^\([A-Z][A-Z0-9_]*\)=.*/\1/p' $(ENV_FILE)),echo "  $(k)=$($(k))  ($(origin $(k)))";)
-
-STATE_DIR ?= $(or $(ELT_STATE_DIR),state)
-
-publish: $(STAMP) _warehouse_dir ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
-	$(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)" $(if $(ACCEPT),$(foreach c,$(ACCEPT),--accept $(c)) --reason "$(REASON)")
-
-ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID)
-	@test -f "$(STATE_DIR)/prod/manifest.json" || { echo "ci-slim: no production manifest in $(STATE_DIR)/prod (a production publish keeps it there: make publish ELT_ENV=prod, or copy it from production)"; exit 2; }
-	ELT_ENV=ci $(DBT) build --target $(TARGET) --select state:modified+ --defer --state "$(STATE_DIR)/prod"
-
-ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
-	ELT_ENV=ci $(ELT) drop-environment --target $(TARGET)
-
-# the page's path: REPORT=..., else ELT_REPORT_PATH, else elt report's own default
-# (artifacts/report/<env>-<target>.html)
-REPORT ?=
-
-report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
-	$(ELT) report --target $(TARGET) $(if $(REPORT),--output "$(REPORT)")
-
-metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
-	$(ELT) metrics --target $(TARGET) $(or $(ARGS),list metrics)
-
-rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one) and hold them there until make release (REASON='...')
-	$(ELT) rollback --target $(TARGET) $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)")
-
-release: $(STAMP) ## End the hold a rollback placed: the next night may publish again (diffed against the held version)
-	$(ELT) release --target $(TARGET)
-
-status: $(STAMP) ## What analysts read and since when, last night's outcome with its reasons, the diff and the gates' findings
-	$(ELT) status --target $(TARGET)
-
-versions: $(STAMP) ## List the kept published versions (build time, commit, rows, tests; * = current)
-	$(ELT) versions --target $(TARGET)
-
-seed: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt seed
-	$(DBT) seed --target $(TARGET)
-
-snapshot: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
-	$(DBT) snapshot --target $(TARGET)
-
-build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
-	@rc=0; $(DBT) build --target $(TARGET) || rc=$$?; \
-	  $(ELT) record-run --target $(LOAD_TARGET) --exit-code $$rc --run-results "$${DBT_TARGET_PATH:-target}/run_results.json" \
-	    || echo "build: the run history misses this build (see the line above)"; \
-	  $(ELT) alert --step "dbt build" --exit-code $$rc --run-results "$${DBT_TARGET_PATH:-target}/run_results.json"
-
-# a failed load skips the build and is recorded as the night's outcome; a failed build still
-# goes to publish, whose audit prints why (one line per reason); the page is written whatever
-# happened, and the last line is the night's outcome (elt status --line)
-daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test, publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
-	@rc=0; $(MAKE) --no-print-directory load || rc=$$?; \
-	if [ $$rc -eq 0 ]; then \
-	  built=0; $(MAKE) --no-print-directory build || built=$$?; \
-	  $(ELT) publish --target $(TARGET) --state-dir "$(STATE_DIR)" --build-exit-code $$built || rc=$$?; \
-	else \
-	  $(ELT) publish --target $(TARGET) --failed-step "elt load failed (exit $$rc)" || true; \
-	fi; \
-	$(MAKE) --no-print-directory report || { [ $$rc -ne 0 ] || rc=1; }; \
-	echo ""; $(ELT) status --target $(TARGET) --line; exit $$rc
-
-docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
-
-docs-generate: $(STAMP) _warehouse_dir $(SPARK_UP) ## Generate the dbt docs site into target/ (manifest, catalog, index.html)
-	$(DBT) docs generate --target $(TARGET)
-
-serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOCS_PORT (8080)
-	$(DBT) docs serve --target $(TARGET) --port $(DOCS_PORT) --no-browser
-
-.PHONY: _warehouse_dir
-_warehouse_dir:
-	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
-
-test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (generator, loader, dbt on DuckDB and PostgreSQL, conventions, docs site in Chromium, observability), then the Airflow DAG tests
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-airflow
-
-# --- orchestration (docs/orchestration.md) -------------------------------------------------
 # Airflow 3 + Cosmos live in a virtualenv of their own, with the project (`.[airflow]`)
 AIRFLOW_VENV  ?= .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
@@ -281,11 +257,14 @@ airflow-dags-test: $(AIRFLOW_STAMP) data _warehouse_dir ## Run the daily DAG onc
 test-airflow: $(AIRFLOW_STAMP) ## Only the Airflow tests (DagBag import, end-to-end runs), in .venv-airflow
 	$(AIRFLOW_ENV) $(AIRFLOW_VENV)/bin/python -m pytest orchestration/airflow/tests $(PYTEST_ARGS)
 
-# --- observability (docs/observability.md) ---------------------------------------------------
+##@ Observability (docs/observability.md)
+
 # Elementary is optional: ELT_ELEMENTARY_PACKAGES names a directory holding its dbt package
 # and dbt_utils (made by one of the two targets below); without it nothing of it runs.
-ELEMENTARY_VERSION := 0.25.1
-DBT_UTILS_VERSION  := 1.3.3
+PACKAGE_INSTALL    := observability/package-install
+# the versions' one owner is its packages.yml
+ELEMENTARY_VERSION := $(shell awk '/elementary-data\/elementary/ {getline; print $$2}' $(PACKAGE_INSTALL)/packages.yml)
+DBT_UTILS_VERSION  := $(shell awk '/dbt-labs\/dbt_utils/ {getline; print $$2}' $(PACKAGE_INSTALL)/packages.yml)
 OBSERVE_STAMP      := $(VENV)/.observe-installed
 OBSERVE_REPORT     ?= artifacts/elementary/report-$(TARGET).html
 
@@ -302,20 +281,14 @@ observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `
 	$(DBT) run --target $(TARGET) --select elementary
 	@mkdir -p "$(dir $(OBSERVE_REPORT))"
 	@# edr runs dbt from its own project folder: the DuckDB path must be absolute
-	ELT_ELEMENTARY_SCHEMA=$$($(BIN)/python -c "from elt.environment import current; print(current().schema('elementary'))") \
+	ELT_ELEMENTARY_SCHEMA=$$($(ELT) env --schema elementary) \
 	ELT_DUCKDB_PATH="$(abspath $(DUCKDB_PATH))" DBT_PACKAGES_FOLDER="$$ELT_ELEMENTARY_PACKAGES" $(BIN)/edr report \
 	  --profiles-dir "$(CURDIR)" --profile-target $(TARGET) --config-dir observability/edr \
 	  --target-path target/edr --file-path "$(abspath $(OBSERVE_REPORT))" --open-browser false
 	@echo "observe: report in $(OBSERVE_REPORT)"
 
 elementary-packages: $(STAMP) ## With internet: dbt deps of elementary + dbt_utils (the pinned versions) into vendor/dbt_packages
-	@# a throwaway project whose only purpose is `dbt deps`; the versions are the ones above
-	rm -rf vendor/package-install && mkdir -p vendor/package-install
-	printf 'name: elementary_packages\nversion: "1.0.0"\nconfig-version: 2\nprofile: elt_warehouse\npackages-install-path: ../dbt_packages\n' \
-	  > vendor/package-install/dbt_project.yml
-	printf 'packages:\n  - package: elementary-data/elementary\n    version: $(ELEMENTARY_VERSION)\n  - package: dbt-labs/dbt_utils\n    version: $(DBT_UTILS_VERSION)\n' \
-	  > vendor/package-install/packages.yml
-	cd vendor/package-install && $(abspath $(DBT)) deps
+	$(DBT) deps --project-dir $(PACKAGE_INSTALL)
 	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
 elementary-packages-from-git: ## Offline: the same from local git clones (ELEMENTARY_GIT=..., DBT_UTILS_GIT=...) into vendor/dbt_packages
@@ -325,7 +298,8 @@ elementary-packages-from-git: ## Offline: the same from local git clones (ELEMEN
 	git --git-dir="$(DBT_UTILS_GIT)" archive $(DBT_UTILS_VERSION) | tar -x -C vendor/dbt_packages/dbt_utils
 	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
-# --- quality gates (docs/contributing.md) -------------------------------------------------
+##@ Quality gates and generated docs (docs/contributing.md)
+
 SQL_PATHS := models snapshots tests analyses
 
 lint: lint-sql lint-py typecheck lint-files ## All static checks: SQL style, Python lint and format, mypy, file hygiene
@@ -378,6 +352,8 @@ reference: $(STAMP) ## Regenerate docs/reference (the marts' DDL and data dictio
 test-docs-site: $(STAMP) ## Only the docs-site and conventions tests (builds a small warehouse, opens the site in headless Chromium)
 	$(BIN)/python -m pytest elt/tests/test_docs_site.py elt/tests/test_conventions.py $(PYTEST_ARGS)
 
+##@ Benchmarks (docs/benchmarks.md)
+
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s
 	$(BIN)/python -m elt.bench.generate
 
@@ -399,6 +375,12 @@ bench-audit: $(STAMP) ## Benchmark: the publication audit's cost against the inc
 bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
 	$(BIN)/python -m elt.bench.spark
 
+##@ Set-up and cleaning
+
+venv: $(STAMP) ## Create .venv and install the project (only when missing or pyproject.toml changed; TARGET=spark adds the spark extra)
+
+tools: $(ELT_DBT_BOUNCER) ## Create .venv-tools with dbt-bouncer (kept apart: it pins duckdb<2)
+
 BACKUP_DIR ?= $(or $(ELT_BACKUP_DIR),backups)
 
 clean: ## Remove dbt build output (target, logs); never the warehouse
@@ -414,7 +396,8 @@ clean-data: ## Remove the generated dataset in DATA_DIR
 distclean: clean clean-warehouse clean-data ## Remove everything made locally, .venv included (the warehouse is backed up first)
 	rm -rf $(VENV) $(TOOLS_VENV) $(AIRFLOW_VENV) *.egg-info .pytest_cache build
 
-# --- deployment (docs/deployment.md) -----------------------------------------------------
+##@ Deployment (docs/deployment.md)
+
 # The image: Containerfile, built with podman from a base image made by debootstrap (no
 # registry needed) and wheels built here (the image build needs no network).
 PODMAN      ?= podman --runtime runc

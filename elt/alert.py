@@ -117,3 +117,32 @@ def notify(summary: Summary, command: str) -> int:
         timeout=120,
     )
     return result.returncode
+
+
+def from_publication(status: str, lines: list[str]) -> Summary:
+    """A publication that did not publish (blocked, held, failed), as an alert: one entry per
+    reason it printed."""
+    reasons = lines[1:] if len(lines) > 1 else lines
+    entries = [{"name": r.strip(" -"), "status": status, "message": r.strip(" -")} for r in reasons]
+    return Summary("elt publish", 1, entries, [], None)
+
+
+def after_step(
+    step: str, exit_code: int, run_results: Path | None, command: str | None, on_warn: bool
+) -> list[str]:
+    """What a step's end says (its failures, a hook that failed), after running the alert hook
+    when there is something to report. Never raises: an unreadable results file is reported
+    and the step counts as failed."""
+    lines: list[str] = []
+    try:
+        summary = summarise(step, exit_code, run_results)
+    except (OSError, ValueError) as exc:
+        lines.append(f"alert: cannot read {run_results}: {exc}")
+        summary = summarise(step, exit_code or 1, None)
+    if summary.status != "ok":
+        lines.append(f"alert: {summary.headline()}")
+    if should_alert(summary, on_warn) and command:
+        hook = notify(summary, command)
+        if hook != 0:
+            lines.append(f"alert: the hook command exited with {hook}")
+    return lines

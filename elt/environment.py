@@ -1,4 +1,9 @@
-"""The environment a command runs in (dev, ci or prod) and the schema names it gives.
+"""The environment a command runs in (dev, ci or prod): its settings and the schema names it gives.
+
+Each environment's settings are in ``environments/<env>.env`` (KEY=value, no secrets). The
+library loads that file once, at the edge of every door (``elt``, ``elt dbt``, the Airflow DAG):
+a variable already set in the process environment wins, so make, a container or an operator
+can override any of them.
 
 The dbt macro ``env_schema_prefix`` (macros/generate_schema_name.sql) names dbt's schemas;
 this is its Python twin for the commands that run outside dbt (``elt publish``,
@@ -11,7 +16,7 @@ import dataclasses
 import os
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path, PurePosixPath
 
 from elt.errors import LoaderError
@@ -70,6 +75,50 @@ def current(environ: Mapping[str, str] | None = None) -> Environment:
     if not slug:
         raise LoaderError(f"ELT_ENV={name} needs {label} to name its schemas")
     return Environment(name, f"{name}_{slug[:24]}_")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The settings file of an environment and where each of its keys' values came from."""
+
+    path: Path
+    values: dict[str, str]  # the file's KEY=value
+    from_file: frozenset[str]  # the keys the file set (the others were set already)
+
+    def origin(self, key: str) -> str:
+        return "file" if key in self.from_file else "environment"
+
+
+def settings_path(project_dir: Path, name: str) -> Path:
+    return project_dir / "environments" / f"{name}.env"
+
+
+def apply_settings(project_dir: Path, environ: MutableMapping[str, str]) -> Settings | None:
+    """Load ``environments/<ELT_ENV>.env`` into ``environ``, each key only where it is not set
+    already; None when the project has no such file (an unknown ELT_ENV is ``current()``'s to
+    name)."""
+    from dotenv import dotenv_values
+
+    name = environ.get("ELT_ENV", DEFAULT_ENVIRONMENT).strip().lower()
+    path = settings_path(project_dir, name)
+    if name not in ENVIRONMENTS or not path.is_file():
+        return None
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    fresh = frozenset(k for k in values if k not in environ)
+    for key in fresh:
+        environ[key] = values[key]
+    return Settings(path, values, fresh)
+
+
+def label(environ: Mapping[str, str] | None = None) -> str:
+    """The environment's label for the run history: ``current().label``, or the bare name where
+    the environment cannot name its schemas (dev with no user at all): recording never stops
+    a run."""
+    try:
+        return current(environ).label
+    except LoaderError:
+        env = os.environ if environ is None else environ
+        return env.get("ELT_ENV", DEFAULT_ENVIRONMENT).strip().lower()
 
 
 def git_commit(project_dir: Path) -> str:

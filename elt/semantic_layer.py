@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from elt.environment import Environment
+from elt.context import Context
 from elt.errors import LoaderError
-from elt.warehouse.profile import Target
 
 # the name dbt-duckdb's published target attaches the published file under (profiles.yml)
 DUCKDB_PUBLISHED_CATALOG = "published"
@@ -80,23 +79,16 @@ def semantic_manifest(
     return path
 
 
-def prepare(
-    project_dir: Path,
-    target_dir: Path,
-    target: Target,
-    environment: Environment,
-    published: bool,
-    profiles_dir: Path | None = None,
-) -> tuple[Path, dict[str, str]]:
+def prepare(ctx: Context, published: bool) -> tuple[Path, dict[str, str]]:
     """A folder `mf` can run in (dbt_project.yml and target/semantic_manifest.json: mf reads
     that fixed path) and the environment to run it with."""
+    project_dir, target_dir = ctx.project.dir, ctx.project.dbt_target_dir
+    target, environment = ctx.target, ctx.env
     env = dict(os.environ)
     source = semantic_manifest(project_dir, target_dir, target.name, env)
     manifest = json.loads(source.read_text())
     env["DBT_TARGET"] = target.name
-    env["DBT_PROFILES_DIR"] = str(
-        (profiles_dir or Path(env.get("DBT_PROFILES_DIR") or project_dir)).resolve()
-    )
+    env["DBT_PROFILES_DIR"] = str(ctx.project.profiles_dir.resolve())
     if published:
         schema = environment.published_schema
         if target.type == "duckdb":

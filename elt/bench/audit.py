@@ -94,7 +94,7 @@ class Night:
         # on PostgreSQL the loader logs in as its own role (as `make load` does)
         loader = "postgres_loader" if target == "postgres" else target
         self.opts = LoadOptions(
-            project_dir=REPO, data_dir=self.data, profiles_dir=REPO, target=loader
+            project_dir=REPO, data_dir=self.data, target=load_target(REPO, REPO, loader)
         )
         self.resolved = load_target(REPO, REPO, target)
 

@@ -30,6 +30,7 @@ import psycopg2
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 from elt.loader.run import LoadOptions, load
+from elt.warehouse.profile import load_target
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_DB = "elt_bench_dbt"
@@ -85,7 +86,7 @@ def bench_target(target: str, work: Path, cfg: GeneratorConfig, days: int) -> No
     if target == "postgres":
         fresh_postgres_database()
     os.environ.update({k: env[k] for k in ("ELT_DUCKDB_PATH", "ELT_PG_DATABASE")})
-    opts = LoadOptions(project_dir=REPO, data_dir=data, profiles_dir=REPO, target=target)
+    opts = LoadOptions(project_dir=REPO, data_dir=data, target=load_target(REPO, REPO, target))
 
     def add_days(n: int) -> None:
         generate(data, cfg, days=n, cont=(data / "_meta").exists())

@@ -38,6 +38,7 @@ from elt.loader.config import SourceTable, load_sources
 from elt.loader.files import discover, fingerprint
 from elt.loader.parse import csv_header, q
 from elt.loader.run import LoadOptions, Planned, groups, load
+from elt.warehouse.profile import load_target
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_DB = "elt_bench"
@@ -124,7 +125,10 @@ def loader(target: str, data: Path, duckdb_path: Path, labels: tuple[str, ...]) 
     os.environ["ELT_PG_DATABASE"] = BENCH_DB
     report = load(
         LoadOptions(
-            project_dir=REPO, data_dir=data, profiles_dir=REPO, target=target, tables=labels
+            project_dir=REPO,
+            data_dir=data,
+            target=load_target(REPO, REPO, target),
+            tables=labels,
         )
     )
     assert report.ok, [r.message for r in report.results if r.message]

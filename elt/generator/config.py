@@ -33,6 +33,7 @@ DEFAULT_SEED = 42
 DEFAULT_MAX_LATE_DAYS = 3
 DEFAULT_DRIFT_AFTER_DAYS = 14
 DEFAULT_ROWS_PER_FILE = 500_000
+DEFAULT_FX_HISTORY_DAYS = 7
 
 
 class ConfigError(ValueError):
@@ -52,6 +53,9 @@ class GeneratorConfig:
     max_late_days: int = DEFAULT_MAX_LATE_DAYS
     drift_date: dt.date | None = DEFAULT_START + dt.timedelta(days=DEFAULT_DRIFT_AFTER_DAYS)
     rows_per_file: int = DEFAULT_ROWS_PER_FILE
+    # a real FX feed has history before the first order day: the first day's folder also holds
+    # the rates of the business days this many calendar days before it (0: none)
+    fx_history_days: int = DEFAULT_FX_HISTORY_DAYS
 
     def validate(self) -> None:
         if not self.scale > 0:
@@ -62,6 +66,10 @@ class GeneratorConfig:
             raise ConfigError(f"--seed must be zero or positive, got {self.seed}")
         if self.max_late_days < 1:
             raise ConfigError(f"--max-late-days must be at least 1, got {self.max_late_days}")
+        if self.fx_history_days < 0:
+            raise ConfigError(
+                f"--fx-history-days must be zero or positive, got {self.fx_history_days}"
+            )
         if self.rows_per_file < 1:
             raise ConfigError(f"--rows-per-file must be at least 1, got {self.rows_per_file}")
         for kind, rate in self.rates.items():
@@ -81,6 +89,7 @@ class GeneratorConfig:
             "max_late_days": self.max_late_days,
             "drift_date": self.drift_date.isoformat() if self.drift_date else None,
             "rows_per_file": self.rows_per_file,
+            "fx_history_days": self.fx_history_days,
         }
 
     @classmethod
@@ -93,6 +102,7 @@ class GeneratorConfig:
             max_late_days=int(data["max_late_days"]),
             drift_date=dt.date.fromisoformat(data["drift_date"]) if data["drift_date"] else None,
             rows_per_file=int(data["rows_per_file"]),
+            fx_history_days=int(data.get("fx_history_days", 0)),  # datasets older than it: none
         )
 
 

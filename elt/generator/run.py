@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -13,11 +12,12 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow.parquet as pq
 
 from elt.generator import messiness, state
 from elt.generator.config import ConfigError, GeneratorConfig
 from elt.generator.messiness import Deferred
-from elt.generator.world import initial_state, simulate_day
+from elt.generator.world import fx_history, initial_state, simulate_day
 from elt.generator.writer import FORMATS, write_table_day
 
 INJECTED_DIR = "injected"
@@ -142,6 +142,7 @@ def _generate_day(
 ) -> None:
     cfg = st.config
     drifted = cfg.drift_date is not None and day >= cfg.drift_date
+    history = fx_history(st.world, day, cfg.fx_history_days) if day == cfg.start else None
     out = simulate_day(st.world, cfg.seed, cfg.scale, day, day == cfg.start, drifted)
     rng = np.random.default_rng([cfg.seed, day.toordinal(), 1])
     record: dict[str, dict[str, object]] = {}
@@ -180,11 +181,24 @@ def _generate_day(
             t.bytes += f.bytes
             for kind, count in f.record["counts"].items():
                 t.injected[kind] += count
+    if history is not None:
+        # beside the first day's rates, under a name of its own (the source reads *.parquet)
+        name = "finance/fx_rates"
+        folder = out_dir / name / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        written = folder / "history-000.parquet"
+        pq.write_table(history, written)
+        record[str(written.relative_to(out_dir))] = {
+            "format": "parquet",
+            "rows": history.num_rows,
+            "columns": history.column_names,
+            "counts": dict.fromkeys(messiness.BIT, 0),
+            "malformed_lines": [],
+        }
+        totals[name].files += 1
+        totals[name].rows += history.num_rows
+        totals[name].bytes += written.stat().st_size
     path = injected_path(out_dir, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"date": day.isoformat(), "drifted": drifted, "files": record}
     path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-
-
-def default_out_dir() -> Path:
-    return Path(os.environ.get("ELT_DATA_DIR", "data"))

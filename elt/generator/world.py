@@ -311,6 +311,30 @@ def _evolve_fx(rng: np.random.Generator, state: WorldState, day: dt.date) -> pa.
     )
 
 
+def fx_history(state: WorldState, day: dt.date, days: int) -> pa.Table | None:
+    """The rates of the business days in the ``days`` calendar days before ``day``: what a
+    real feed holds before the dataset starts, so orders of a weekend start have a rate. The
+    rates are the world's opening ones (the walk starts at ``day``)."""
+    dates = [d for d in (day - dt.timedelta(days=n) for n in range(days, 0, -1)) if d.weekday() < 5]
+    if not dates:
+        return None
+    n = len(ref.FX_CURRENCIES)
+    return pa.table(
+        {
+            "rate_date": pa.array([d for d in dates for _ in range(n)], pa.date32()),
+            "currency": pa.array(list(ref.FX_CURRENCIES) * len(dates)),
+            "usd_per_unit": pa.array(np.tile(state.usd_per_unit, len(dates)), pa.float64()),
+            "published_at": pa.array(
+                np.array(
+                    [np.datetime64(d.isoformat()) + np.timedelta64(16, "h") for d in dates],
+                    dtype="datetime64[us]",
+                ).repeat(n),
+                pa.timestamp("us", tz="UTC"),
+            ),
+        }
+    )
+
+
 def _place_orders(
     rng: np.random.Generator, state: WorldState, t0: int, scale: float, with_coupons: bool
 ) -> tuple[pa.Table, pa.Table, pa.Table]:

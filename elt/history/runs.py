@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from elt.environment import current, git_commit
+from elt.environment import git_commit
 from elt.errors import LoaderError
 from elt.history.tables import RUN_NODES, RUNS
 
@@ -167,12 +167,9 @@ def _record(
     return RunRecord(invocation_id, command, status, run, RUN_NODES.rows(nodes))
 
 
-def context_for(target: str, project_dir: Path) -> RunContext:
-    """The environment, commit and orchestrator run of the process recording a run."""
-    try:
-        environment = current().label
-    except LoaderError:  # an environment without its name (dev without a user): the bare name
-        environment = os.environ.get("ELT_ENV", "dev")
+def context_for(target: str, project_dir: Path, environment: str) -> RunContext:
+    """The commit and orchestrator run of the process recording a run, in ``environment``
+    (its label: prod, dev_<user>, ci_<run>)."""
     return RunContext(
         environment=environment,
         target=target,

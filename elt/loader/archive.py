@@ -33,6 +33,7 @@ from elt.loader.bookkeeping import FileStatus
 from elt.loader.config import Retention, SourceTable
 from elt.loader.files import ARCHIVE_MARKER, COMPRESSED_SUFFIXES, discover
 from elt.loader.warehouse import ManifestEntry, ManifestKey, raw_table_of
+from elt.warehouse.profile import Target
 
 LINES_KEY = b"elt.file"  # Parquet metadata of a file archived as its lines
 
@@ -199,8 +200,7 @@ def run_archive(
     project_dir: Path,
     data_dir: Path,
     archive_dir: Path | None,
-    profiles_dir: Path | None = None,
-    target: str | None = None,
+    target: Target,
     tables: tuple[str, ...] = (),
     older_than_days: int | None = None,
     delete: bool = False,
@@ -213,7 +213,6 @@ def run_archive(
     the sources' own retention for the tables selected."""
     from elt.loader.config import load_sources
     from elt.loader.run import DEFAULT_META_SCHEMA, open_warehouse, select_tables
-    from elt.warehouse.profile import load_target
 
     chosen = select_tables(load_sources(project_dir), tables)
     if not data_dir.is_dir():
@@ -222,7 +221,7 @@ def run_archive(
         )
     if restore_files and archive_dir is None:
         raise LoaderError("--restore needs --archive-dir (or ELT_ARCHIVE_DIR)")
-    warehouse = open_warehouse(load_target(project_dir, profiles_dir, target), lock_timeout)
+    warehouse = open_warehouse(target, lock_timeout)
     try:
         with warehouse.lock(lock_timeout):
             warehouse.prepare({t.schema for t in chosen} | {DEFAULT_META_SCHEMA})

@@ -237,11 +237,11 @@ class DuckDBWarehouse(Warehouse):
         self.con.execute(f"alter table {meta}._elt_manifest_rekeyed rename to {MANIFEST.name}")
         self.con.execute("commit")
 
-    def store_hash_key(self) -> str:
+    def store_hash_key(self, production: bool) -> str:
         def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
             return self.con.execute(statement, params).fetchall()
 
-        return hash_key.ensure(run, q(self.meta_schema), "blob", "?")
+        return hash_key.ensure(run, q(self.meta_schema), "blob", "?", production)
 
     def manifest(self) -> dict[ManifestKey, ManifestEntry]:
         table = f"{q(self.meta_schema)}.{MANIFEST.name}"

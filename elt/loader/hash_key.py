@@ -21,7 +21,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from elt.environment import current
 from elt.errors import LoaderError
 
 TABLE = "_elt_email_hash_key"
@@ -68,7 +67,7 @@ COLUMNS = (
 )
 
 
-def ensure(run: Run, meta: str, blob_type: str, mark: str) -> str:
+def ensure(run: Run, meta: str, blob_type: str, mark: str, production: bool) -> str:
     """Store the configured key's pads (or keep or make one); a message when it changed.
 
     ``run`` executes one statement with ``mark`` placeholders and returns its rows."""
@@ -81,7 +80,7 @@ def ensure(run: Run, meta: str, blob_type: str, mark: str) -> str:
     if key is None:
         if stored:
             return ""
-        if current().name == "prod":
+        if production:
             raise LoaderError(
                 f"{ENV_VAR} is not set: production hashes emails with a key of its own "
                 "(docs/postgres.md: Personal data); nothing loaded"

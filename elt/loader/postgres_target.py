@@ -493,14 +493,14 @@ class PostgresWarehouse(Warehouse):
                 )
             )
 
-    def store_hash_key(self) -> str:
+    def store_hash_key(self, production: bool) -> str:
         with self.conn.cursor() as cur:
 
             def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
                 cur.execute(statement, params)
                 return cur.fetchall() if cur.description else []
 
-            notice = hash_key.ensure(run, q(self.meta_schema), "bytea", "%s")
+            notice = hash_key.ensure(run, q(self.meta_schema), "bytea", "%s", production)
         self.conn.commit()
         return notice
 

@@ -49,7 +49,7 @@ from elt.loader.warehouse import (
     renamed_row,
     utcnow,
 )
-from elt.warehouse.profile import Target, load_target
+from elt.warehouse.profile import Target
 
 DEFAULT_META_SCHEMA = "raw"
 
@@ -58,8 +58,8 @@ DEFAULT_META_SCHEMA = "raw"
 class LoadOptions:
     project_dir: Path
     data_dir: Path
-    profiles_dir: Path | None = None
-    target: str | None = None
+    target: Target
+    environment: str = "dev"  # the label the run history records (prod, dev_<user>, ci_<run>)
     reload: bool = False
     max_quarantine_rate: float = 1.0
     lock_timeout: float = 60.0
@@ -739,11 +739,11 @@ def load(
         raise LoaderError(
             f"data directory {opts.data_dir} does not exist (use --data-dir or ELT_DATA_DIR)"
         )
-    target = load_target(opts.project_dir, opts.profiles_dir, opts.target)
+    target = opts.target
     started_at = utcnow()
     warehouse = open_warehouse(target, opts.lock_timeout)
     batch_id = new_batch_id()
-    context = runs.context_for(target.name, opts.project_dir)
+    context = runs.context_for(target.name, opts.project_dir, opts.environment)
 
     def record_run(ok: bool) -> None:
         run = runs.from_load(batch_id, context, started_at, utcnow(), ok)
@@ -757,7 +757,7 @@ def load(
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
             notices += warehouse.upgrade_notices
-            notice = warehouse.store_hash_key()
+            notice = warehouse.store_hash_key(production=opts.environment == "prod")
             if notice:
                 notices.append(notice)
             manifest = warehouse.manifest()

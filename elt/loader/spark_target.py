@@ -376,7 +376,7 @@ class SparkWarehouse(Warehouse):
                 if m and m.group(1) == fid and m.group(2) != batch:
                     path.unlink(missing_ok=True)
 
-    def store_hash_key(self) -> str:
+    def store_hash_key(self, production: bool) -> str:
         folder = self.book_dir(hash_key.TABLE)
         stored = folder / "key.parquet"
         con = duckdb.connect()
@@ -394,7 +394,7 @@ class SparkWarehouse(Warehouse):
             def run(statement: str, params: list[Any]) -> list[tuple[Any, ...]]:
                 return con.execute(statement, params).fetchall()
 
-            notice = hash_key.ensure(run, "m", "blob", "?")
+            notice = hash_key.ensure(run, "m", "blob", "?", production)
             after = con.execute(f"select key_id from m.{hash_key.TABLE}").fetchall()
             if after != before:
                 write_arrow(con.sql(f"select * from m.{hash_key.TABLE}").to_arrow_table(), stored)

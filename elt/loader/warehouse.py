@@ -248,7 +248,7 @@ class Warehouse(abc.ABC):
         """Create the raw schemas and the manifest and quarantine tables."""
 
     @abc.abstractmethod
-    def store_hash_key(self) -> str:
+    def store_hash_key(self, production: bool) -> str:
         """The email hash key's pads into the bookkeeping schema (elt/loader/hash_key.py);
         a notice when the key changed."""
 

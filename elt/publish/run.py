@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from elt.environment import Environment, current
+from elt.environment import Environment
 from elt.errors import LoaderError
 from elt.publish import control
 from elt.publish.audit import Audit
@@ -15,8 +15,8 @@ from elt.publish.versions import Store, Version, new_version
 from elt.warehouse.profile import Target
 
 
-def open_store(target: Target, env: Environment | None = None) -> Store:
-    env = env or current()
+def open_store(target: Target, env: Environment) -> Store:
+    """The target's published versions, in the environment's schemas or files."""
     if target.type == "duckdb":
         from elt.publish.duckdb_store import DuckDBStore
 
@@ -26,16 +26,6 @@ def open_store(target: Target, env: Environment | None = None) -> Store:
 
     analyst = os.environ.get("ELT_PG_ANALYST_USER", "elt_analyst")
     return PostgresStore(open_target(target, "elt-publish"), env, analyst)
-
-
-def publish(
-    store: Store, audit: Audit, project_dir: Path, keep: int
-) -> tuple[Version, list[int], bool]:
-    """Publish the audited build (the caller checked ``audit.passed``) and prune old versions;
-    the last item says whether the build was published already (nothing was copied)."""
-    already = any(v.invocation_id == audit.invocation_id and v.is_current for v in store.versions())
-    version = store.publish(audit, new_version(0, audit, current(), project_dir))
-    return version, store.prune(keep), already
 
 
 def previous(versions: list[Version]) -> Version | None:
@@ -234,6 +224,53 @@ def roll_back(store: Store, number: int | None, reason: str) -> tuple[Version, c
                 "no earlier version is kept: nothing to roll back to (`elt versions`)"
             )
         number = before.number
+    kept = store.versions()
+    if not any(v.number == number for v in kept):
+        listed = ", ".join(f"{v.number}{' (current)' if v.is_current else ''}" for v in kept)
+        raise LoaderError(
+            f"version {number} is not kept; kept: {listed or 'none'} (`elt versions` describes them)"
+        )
     version = store.switch(number)
     control.mark_current(store, version.number, "rolled back")
     return version, control.hold(store, version.number, reason)
+
+
+def attempt(
+    store: Store,
+    env: Environment,
+    project_dir: Path,
+    run_results: Path,
+    manifest: Path,
+    *,
+    keep: int,
+    accept: list[str],
+    reason: str | None,
+    audited_by: str | None = None,
+    build_exit_code: int | None = None,
+) -> Outcome:
+    """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
+    then publish it or record why not. A failed build whose results file still holds an
+    earlier, passing build is a failure, never a publication."""
+    from elt.publish import audit as auditing
+
+    checked = (
+        auditing.audited_by(audited_by, manifest)
+        if audited_by
+        else auditing.audit(run_results, manifest)
+    )
+    if build_exit_code and checked.passed:
+        return record_failure(
+            store, f"dbt build failed (exit {build_exit_code}) before writing results of its own"
+        )
+    return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason)
+
+
+def keep_state(manifest: Path, state_dir: Path, env: Environment) -> Path:
+    """The published build's manifest as ``<state_dir>/<env>/manifest.json``: the state slim CI
+    compares against. Replaced atomically."""
+    kept = state_dir / env.name / "manifest.json"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name("manifest.json.partial")
+    partial.write_bytes(manifest.read_bytes())
+    partial.replace(kept)
+    return kept

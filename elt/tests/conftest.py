@@ -48,6 +48,9 @@ os.environ["ELT_ENV"] = "prod"
 # production needs the email hash key (elt/loader/hash_key.py): a test's own, from the environment
 TEST_EMAIL_HASH_KEY = "test-only-email-hash-key-0123456789abcdef"
 os.environ["ELT_EMAIL_HASH_KEY"] = TEST_EMAIL_HASH_KEY
+# the test server speaks plain TCP: production's settings file asks for verified TLS, which
+# test_postgres_tls covers against a server of its own (a variable set wins over the file)
+os.environ["ELT_PG_SSLMODE"] = "prefer"
 
 REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
 

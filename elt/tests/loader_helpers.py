@@ -19,6 +19,7 @@ import psycopg2
 
 from elt.loader.run import LoadOptions, LoadReport, load
 from elt.tests.conftest import REPO, pg_settings
+from elt.warehouse.profile import load_target
 
 
 @dataclasses.dataclass
@@ -89,7 +90,10 @@ class Wh:
         try:
             return load(
                 LoadOptions(
-                    project_dir=project, data_dir=data, profiles_dir=REPO, target=self.kind, **kw
+                    project_dir=project,
+                    data_dir=data,
+                    target=load_target(REPO, REPO, self.kind),
+                    **kw,
                 )
             )
         finally:

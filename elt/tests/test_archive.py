@@ -17,6 +17,7 @@ from elt.loader.archive import run_archive
 from elt.tests.conftest import REPO, run_elt
 from elt.tests.loader_helpers import Wh
 from elt.tests.test_loader_edges import project, write
+from elt.warehouse.profile import load_target
 
 SOURCES = """
 version: 2
@@ -62,7 +63,7 @@ def test_archive_restores_byte_for_byte_and_delete_is_final(
         monkeypatch.setenv(key, value)
 
     def archive(**kw: Any) -> list[tuple[str, str]]:
-        done = run_archive(proj, data, vault, REPO, wh.kind, **kw)
+        done = run_archive(proj, data, vault, load_target(REPO, REPO, wh.kind), **kw)
         return sorted((a.rel, a.action) for a in done)
 
     # loaded just now: inside every retention, nothing moves

@@ -23,7 +23,7 @@ def test_sql_from_the_pads_is_hmac_sha256(key: bytes, monkeypatch: pytest.Monkey
     monkeypatch.setenv(hash_key.ENV_VAR, key.decode())
     con = duckdb.connect()
     con.execute("create schema raw")
-    hash_key.ensure(runner(con), "raw", "blob", "?")
+    hash_key.ensure(runner(con), "raw", "blob", "?", production=False)
     for email in ["ana@example.com", "zoë.ünïcode@exämple.org", ""]:
         [(digest,)] = con.execute(
             "select sha256(k.outer_pad || unhex(sha256(k.inner_pad || encode(?)))) "
@@ -37,14 +37,13 @@ def test_production_needs_a_key_dev_makes_and_keeps_one(monkeypatch: pytest.Monk
     monkeypatch.delenv(hash_key.ENV_VAR, raising=False)
     con = duckdb.connect()
     con.execute("create schema raw")
-    monkeypatch.setenv("ELT_ENV", "prod")
     with pytest.raises(LoaderError, match="ELT_EMAIL_HASH_KEY is not set"):
-        hash_key.ensure(runner(con), "raw", "blob", "?")
-    monkeypatch.setenv("ELT_ENV", "dev")
-    monkeypatch.setenv("ELT_DEV_USER", "ana")
-    assert hash_key.ensure(runner(con), "raw", "blob", "?") == ""
+        hash_key.ensure(runner(con), "raw", "blob", "?", production=True)
+    assert hash_key.ensure(runner(con), "raw", "blob", "?", production=False) == ""
     made = con.execute(f"select key_id, inner_pad from raw.{hash_key.TABLE}").fetchall()
-    assert hash_key.ensure(runner(con), "raw", "blob", "?") == ""  # kept, not remade
+    assert (
+        hash_key.ensure(runner(con), "raw", "blob", "?", production=False) == ""
+    )  # kept, not remade
     assert con.execute(f"select key_id, inner_pad from raw.{hash_key.TABLE}").fetchall() == made
 
 
@@ -54,13 +53,15 @@ def test_rotation_replaces_the_key_and_says_what_to_rebuild(
     con = duckdb.connect()
     con.execute("create schema raw")
     monkeypatch.setenv(hash_key.ENV_VAR, "first-key-" + "1" * 30)
-    hash_key.ensure(runner(con), "raw", "blob", "?")
-    assert hash_key.ensure(runner(con), "raw", "blob", "?") == ""  # same key: nothing to do
+    hash_key.ensure(runner(con), "raw", "blob", "?", production=False)
+    assert (
+        hash_key.ensure(runner(con), "raw", "blob", "?", production=False) == ""
+    )  # same key: nothing to do
     monkeypatch.setenv(hash_key.ENV_VAR, "second-key-" + "2" * 30)
-    notice = hash_key.ensure(runner(con), "raw", "blob", "?")
+    notice = hash_key.ensure(runner(con), "raw", "blob", "?", production=False)
     assert "--full-refresh --select dim_customer+" in notice
     [(key_id,)] = con.execute(f"select key_id from raw.{hash_key.TABLE}").fetchall()
     assert key_id == hash_key.key_id(("second-key-" + "2" * 30).encode())
     monkeypatch.setenv(hash_key.ENV_VAR, "short")
     with pytest.raises(LoaderError, match="at least 32 characters"):
-        hash_key.ensure(runner(con), "raw", "blob", "?")
+        hash_key.ensure(runner(con), "raw", "blob", "?", production=False)

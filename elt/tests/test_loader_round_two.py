@@ -25,6 +25,7 @@ from elt.loader.warehouse import FileResult
 from elt.tests.conftest import REPO
 from elt.tests.loader_helpers import Wh
 from elt.tests.test_loader_edges import _cli, project, quarantine, write
+from elt.warehouse.profile import load_target
 
 
 def _sources(*tables: str) -> str:
@@ -198,7 +199,7 @@ def test_a_file_that_grows_while_loading_is_left_for_the_next_run(wh: Wh, tmp_pa
     os.environ.update(wh.env)
     try:
         report = load(
-            LoadOptions(project_dir=proj, data_dir=data, profiles_dir=REPO, target=wh.kind),
+            LoadOptions(project_dir=proj, data_dir=data, target=load_target(REPO, REPO, wh.kind)),
             on_plan=grow,
         )
     finally:
@@ -399,7 +400,9 @@ def test_the_archive_and_the_warehouse_file_are_never_loaded(wh: Wh, tmp_path: P
     os.environ.update(env)
     try:
         later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-        done = run_archive(proj, data, data / "archive", REPO, wh.kind, now=later)
+        done = run_archive(
+            proj, data, data / "archive", load_target(REPO, REPO, wh.kind), now=later
+        )
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)

@@ -210,10 +210,11 @@ def test_analysts_see_one_version_at_a_time(wh: Wh, tmp_path: Path, environment:
 
 
 def switch(wh: Wh, number: int) -> None:
+    from elt.environment import current
     from elt.publish.run import open_store
     from elt.warehouse.profile import load_target
 
-    store = open_store(load_target(REPO, REPO, wh.kind))
+    store = open_store(load_target(REPO, REPO, wh.kind), current())
     try:
         store.switch(number)
     finally:

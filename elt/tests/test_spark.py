@@ -379,7 +379,7 @@ def test_a_run_is_recorded_once(bare_spark_warehouse: SparkWarehouse) -> None:
 
     wh = bare_spark_warehouse
     now = dt.datetime.now(dt.UTC)
-    context = runs.context_for("spark", REPO)
+    context = runs.context_for("spark", REPO, "dev_tester")
     record = runs.from_load("20261129T000000Z-abcdef", context, now, now, True)
     assert wh.record_run(record.run, record.nodes) is True
     assert wh.record_run(record.run, record.nodes) is False

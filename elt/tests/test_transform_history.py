@@ -249,7 +249,13 @@ def test_missing_fx_rates_are_null_flagged_and_counted_never_zero(wh: Wh, tmp_pa
     var('fx_missing_line_share_error')."""
     data = tmp_path / "data"
     saturday = dt.date(2025, 3, 1)
-    cfg = GeneratorConfig(scale=0.01, seed=3, start=saturday, rates=dict.fromkeys(MESS_KINDS, 0.0))
+    cfg = GeneratorConfig(
+        scale=0.01,
+        seed=3,
+        start=saturday,
+        rates=dict.fromkeys(MESS_KINDS, 0.0),
+        fx_history_days=0,  # a feed without history: the weekend's orders have no rate
+    )
     generate(data, cfg, days=4)
     assert wh.load(data).ok
     failed = dbt(tmp_path, wh.kind, "build", database=wh.env.get("ELT_PG_DATABASE"))

@@ -84,7 +84,8 @@ def _native(text: str) -> Any:
     return value if isinstance(value, (int, float, bool)) else text
 
 
-def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> Target:
+def _profile(project_dir: Path, profiles_dir: Path | None) -> tuple[str, Path, dict[str, Any]]:
+    """The project's profile, rendered: its name, its file and its content."""
     profiles_dir = profiles_dir or Path(os.environ.get("DBT_PROFILES_DIR", project_dir))
     path = profiles_dir / "profiles.yml"
     if not path.is_file():
@@ -104,7 +105,11 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
         raise LoaderError(f"{path}: env var required but not provided: {exc}") from None
     except (jinja2.TemplateError, TypeError, ValueError) as exc:  # syntax, undefined names
         raise LoaderError(f"{path}: cannot render profile {name!r}: {exc}") from None
-    chosen = target or profile.get("target")
+    return name, path, profile
+
+
+def _target(name: str, profile: dict[str, Any], chosen: str | None) -> Target:
+    chosen = chosen or profile.get("target")
     outputs = profile.get("outputs") or {}
     if chosen not in outputs:
         raise LoaderError(
@@ -117,3 +122,24 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
             f"target {chosen!r} has type {kind!r}; the loader supports duckdb, postgres and spark"
         )
     return Target(str(chosen), str(kind), settings)
+
+
+def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> Target:
+    """A target of the project's profile; None: the profile's default (ELT_TARGET)."""
+    name, _, profile = _profile(project_dir, profiles_dir)
+    return _target(name, profile, target)
+
+
+# the loader's own login: where the profile has `<target>_loader` (PostgreSQL's elt_loader
+# role), the loader and the run history use it; dbt and the analysts never do
+LOADER_SUFFIX = "_loader"
+
+
+def load_loader_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> Target:
+    """The target the loader writes with: the target's ``<name>_loader`` twin when the profile
+    has one (the one named, else the default), else the target itself."""
+    name, _, profile = _profile(project_dir, profiles_dir)
+    base = target or str(profile.get("target"))
+    if base + LOADER_SUFFIX in (profile.get("outputs") or {}):
+        base += LOADER_SUFFIX
+    return _target(name, profile, base)

@@ -15,9 +15,11 @@ night's outcome and raises the alert (`elt publish --failed-step`).
 
 Configuration comes from the environment of the Airflow deployment, not from this file:
 
-    ELT_ENV                     dev, ci or prod (default prod): schema names (docs/operations.md)
+    ELT_ENV                     dev, ci or prod (default prod): schema names (docs/operations.md);
+                                its settings file environments/<env>.env is loaded as `elt` loads it
     ELT_TARGET                  duckdb (default) or postgres: the dbt target and the loader's
-    ELT_LOAD_TARGET             the loader's target (default: ELT_TARGET; postgres_loader on PostgreSQL)
+    ELT_LOAD_TARGET             the loader's target (default: as `elt load` chooses, the target's
+                                `_loader` twin where profiles.yml has one: postgres_loader)
     ELT_DATA_DIR                where the extracts land (default <project>/data)
     ELT_DUCKDB_PATH             the DuckDB file (default <project>/warehouse/warehouse.duckdb)
     ELT_PG_*                    PostgreSQL connection (see profiles.yml)
@@ -54,13 +56,13 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
+from elt.environment import apply_settings, label
+from elt.warehouse.profile import load_loader_target
+
 PROJECT = Path(os.environ.get("ELT_PROJECT_DIR", Path(__file__).resolve().parents[3])).resolve()
 TARGET = os.environ.get("ELT_TARGET", "duckdb")
 if TARGET not in ("duckdb", "postgres"):
     raise ValueError(f"ELT_TARGET must be duckdb or postgres, got {TARGET!r}")
-LOAD_TARGET = os.environ.get(
-    "ELT_LOAD_TARGET", "postgres_loader" if TARGET == "postgres" else TARGET
-)
 DATA_DIR = Path(os.environ.get("ELT_DATA_DIR", PROJECT / "data")).resolve()
 DUCKDB_PATH = Path(
     os.environ.get("ELT_DUCKDB_PATH", PROJECT / "warehouse" / "warehouse.duckdb")
@@ -79,6 +81,11 @@ ENV = {
     "DBT_PROFILES_DIR": str(PROJECT),
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
+
+# the environment's settings file, as `elt` loads it (a variable Airflow already has wins)
+_process = {**os.environ, **ENV}
+_settings = apply_settings(PROJECT, _process)
+ENV.update({k: _process[k] for k in (_settings.from_file if _settings else ())})
 
 default_args = {
     "owner": "data-engineering",
@@ -148,6 +155,13 @@ def settings(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+with settings(ENV):
+    # the loader's login, chosen by the library as `elt load` chooses it
+    LOAD_TARGET = (
+        os.environ.get("ELT_LOAD_TARGET") or load_loader_target(PROJECT, PROJECT, None).name
+    )
+
+
 def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
     """Cosmos's callback after each dbt task (success or failure): the task's run_results.json
     into the run history, tagged with the DAG run. A history that cannot be written is
@@ -155,7 +169,6 @@ def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
     from elt.errors import LoaderError
     from elt.history.runs import context_for, from_dbt_results
     from elt.loader.run import record
-    from elt.warehouse.profile import load_target
 
     log = logging.getLogger("elt.history")
     results = Path(project_dir) / "target" / "run_results.json"
@@ -166,11 +179,14 @@ def record_dbt_run(project_dir: str, context: Any = None, **_: Any) -> None:
     run_id = str(context["run_id"]) if context else None
     try:
         with settings(ENV):
+            loader = load_loader_target(PROJECT, PROJECT, LOAD_TARGET)
             run = from_dbt_results(
                 results,
-                dataclasses.replace(context_for(LOAD_TARGET, PROJECT), orchestrator_run_id=run_id),
+                dataclasses.replace(
+                    context_for(loader.name, PROJECT, label()), orchestrator_run_id=run_id
+                ),
             )
-            new = record(run, load_target(PROJECT, PROJECT, LOAD_TARGET))
+            new = record(run, loader)
     except LoaderError as exc:
         log.warning("the run history misses this dbt task: %s", exc)
         return

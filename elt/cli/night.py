@@ -1,0 +1,157 @@
+"""The night as commands: the build (dbt, recorded, alerting), the whole routine, where the
+result is read, and the analysts' saved queries on it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from elt.cli.base import (
+    DUCKDB_WAIT,
+    Context,
+    UserError,
+    alert_after,
+    context_options,
+    lock_timeout_option,
+    main,
+)
+from elt.cli.data import load_step
+from elt.cli.operations import report_step
+from elt.cli.publication import publish_step, version_store
+from elt.cli.render import print_rows
+
+PASS_ON = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+
+
+def build_step(ctx: Context, dbt_args: tuple[str, ...], lock_timeout: float) -> int:
+    """dbt build, its run into the run history, its failures to the alert hook; dbt's exit
+    code. Refused, before dbt starts, when nothing was ever loaded."""
+    from elt.errors import LoaderError
+    from elt.history.runs import context_for, from_dbt_results
+    from elt.loader.run import record
+    from elt.night import check_loaded, run_dbt
+
+    check_loaded(ctx.target)
+    code = run_dbt(ctx, "build", *dbt_args)
+    results = ctx.project.dbt_target_dir / "run_results.json"
+    try:
+        loader = ctx.loader_target
+        run = from_dbt_results(
+            results, context_for(loader.name, ctx.project.dir, ctx.env_label), code
+        )
+        new = record(run, loader, lock_timeout)
+        click.echo(f"record-run: {'recorded' if new else 'already recorded:'} {run.describe()}")
+    except LoaderError as exc:
+        click.echo(f"build: the run history misses this build: {exc}", err=True)
+    alert_after(ctx, "dbt build", code, results)
+    return code
+
+
+@main.command("build", context_settings=PASS_ON)
+@context_options()
+@lock_timeout_option(DUCKDB_WAIT)
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+def build_cmd(ctx: Context, lock_timeout: float, dbt_args: tuple[str, ...]) -> None:
+    """dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in
+    the run history; failures go to the alert hook (ELT_ALERT_COMMAND). Arguments after the
+    options are dbt's (`elt build --select fct_orders+`); exits with dbt's code."""
+    sys.exit(build_step(ctx, dbt_args, lock_timeout))
+
+
+@main.command("daily")
+@context_options()
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    envvar="ELT_STATE_DIR",
+    default=Path("state"),
+    show_default=True,
+    help="Where a publication keeps its manifest for slim CI [env ELT_STATE_DIR].",
+)
+@lock_timeout_option(DUCKDB_WAIT)
+def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
+    """The nightly routine: load new files, build and test, publish if the audit passes, write
+    the monitoring page always; ends with the night's outcome (`elt status --line`).
+
+    A failed load skips the build and is recorded as the night's outcome; a failed build still
+    goes to the publisher, whose audit says why (one line per reason). Exit 0 when published.
+    """
+    from elt.errors import LoaderError
+    from elt.publish.status import status
+
+    loader = ctx.for_target(ctx.loader_target.name)  # the loader logs in as itself
+    code = load_step(loader, ctx.project.data_dir, lock_timeout=lock_timeout, alert=True)
+    keep, command = ctx.publish_keep, ctx.alert_command
+    if code == 0:
+        try:
+            built = build_step(ctx, (), lock_timeout)
+        except LoaderError as exc:
+            click.echo(f"error: {exc}", err=True)
+            built = exc.exit_code
+        code = publish_step(
+            ctx, keep=keep, command=command, state_dir=state_dir, build_exit_code=built
+        )
+    else:
+        publish_step(
+            ctx,
+            keep=keep,
+            command=command,
+            state_dir=None,
+            failed_step=f"elt load failed (exit {code})",
+        )
+    try:
+        report_step(ctx, None, 90, lock_timeout)
+    except LoaderError as exc:
+        click.echo(f"error: report: {exc}", err=True)
+        code = code or 1
+    with version_store(ctx) as store:
+        line = status(store).line()
+    click.echo("")
+    click.echo(line)
+    sys.exit(code)
+
+
+@main.command("where")
+@context_options()
+def where_cmd(ctx: Context) -> None:
+    """Where analysts read the published marts and how to query them (psql, DuckDB, the
+    analyses, the docs, the monitoring page, the metrics)."""
+    from elt.publish.access import where_to_read
+
+    click.echo("\n".join(where_to_read(ctx)))
+
+
+@main.command("analyses")
+@context_options()
+@click.argument("names", nargs=-1)
+@click.option(
+    "--vars", "variables", default=None, metavar="JSON", help="dbt vars, e.g. '{order_id: 42}'."
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print each query as run, not its rows.")
+@click.option("--limit", type=int, default=20, show_default=True, help="Rows shown per query.")
+def analyses_cmd(
+    ctx: Context, names: tuple[str, ...], variables: str | None, show_sql: bool, limit: int
+) -> None:
+    """Run the saved queries of analyses/ (all, or those NAMEd) on the published marts, as an
+    analyst: dbt compiles them, each mart is read in the published schema (never the build
+    area), on DuckDB's published file or as PostgreSQL's analyst login."""
+    import yaml
+
+    from elt.analyses import compile_analyses, run_analyses
+
+    try:
+        given = yaml.safe_load(variables) if variables else None
+    except yaml.YAMLError as exc:
+        raise UserError(f"--vars is not YAML or JSON: {exc}") from None
+    queries = compile_analyses(ctx, list(names), given)
+    if show_sql:
+        for name, sql in queries.items():
+            click.echo(f"-- {name}\n{sql.strip()}\n")
+        return
+    for result in run_analyses(ctx, queries):
+        click.echo(f"{result.name}:")
+        print_rows(result.columns, result.rows[:limit])
+        if len(result.rows) > limit:
+            click.echo(f"(first {limit} of {len(result.rows)} rows; --limit shows more)")
