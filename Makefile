@@ -355,25 +355,25 @@ test-docs-site: $(STAMP) ## Only the docs-site and conventions tests (builds a s
 ##@ Benchmarks (docs/benchmarks.md)
 
 bench-generate: $(STAMP) ## Benchmark: time `elt generate` at scale 1 (90 days), print rows/s and MB/s
-	$(BIN)/python -m elt.bench.generate
+	$(BIN)/python -m bench.generate
 
 bench-load: $(STAMP) ## Benchmark: elt load vs bare read_csv CTAS / COPY at scale 1, DuckDB and PostgreSQL
-	$(BIN)/python -m elt.bench.load
+	$(BIN)/python -m bench.load
 
 bench-queries: $(STAMP) ## Benchmark: the analyst queries of analyses/ on the published marts, publish/rollback, backup/restore/recovery, at scale 1, DuckDB and PostgreSQL
-	$(BIN)/python -m elt.bench.queries
+	$(BIN)/python -m bench.queries
 
 bench-report: $(STAMP) ## Benchmark: `elt report` time, the page's size and its opening time in Chromium, at scale 1, DuckDB and PostgreSQL
-	$(BIN)/python -m elt.bench.report
+	$(BIN)/python -m bench.report
 
 bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
-	$(BIN)/python -m elt.bench.dbt_incremental
+	$(BIN)/python -m bench.dbt_incremental
 
 bench-audit: $(STAMP) ## Benchmark: the publication audit's cost against the incremental build at scale 1 (DuckDB, PostgreSQL), and its false blocks over 90 nights of normal data
-	$(BIN)/python -m elt.bench.audit
+	$(BIN)/python -m bench.audit
 
 bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
-	$(BIN)/python -m elt.bench.spark
+	$(BIN)/python -m bench.spark
 
 ##@ Set-up and cleaning
 

@@ -46,6 +46,7 @@ def compile_analyses(
     target = ["--target", ctx.target_name] if ctx.target_name else []
     compiled = subprocess.run(
         [str(dbt_path()), "compile", "--quiet", "--select", *select, *target]
+        + ["--project-dir", str(ctx.project.dir), "--profiles-dir", str(ctx.project.profiles_dir)]
         + (["--vars", json.dumps(variables)] if variables else []),
         env={**os.environ, "DBT_TARGET_PATH": str(folder)},
         capture_output=True,

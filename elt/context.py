@@ -69,8 +69,15 @@ class Context:
 
     @functools.cached_property
     def loader_target(self) -> Target:
-        """The loader's login: the target's ``_loader`` twin where the profile has one."""
+        """The loader's login: the target named, else the default's ``_loader`` twin."""
         return load_loader_target(self.project.dir, self.project.profiles_dir, self.target_name)
+
+    @functools.cached_property
+    def night_loader_target(self) -> Target:
+        """The loader's login of a night on this target: its ``_loader`` twin (or itself)."""
+        return load_loader_target(
+            self.project.dir, self.project.profiles_dir, self.target_name, twin_of_named=True
+        )
 
     @property
     def alert_command(self) -> str | None:
@@ -81,6 +88,12 @@ class Context:
     def alert_on_warn(self) -> bool:
         """ELT_ALERT_ON_WARN: warnings go to the hook too."""
         return os.environ.get("ELT_ALERT_ON_WARN", "").strip().lower() in ("1", "true", "yes", "on")
+
+    @property
+    def report_path(self) -> Path | None:
+        """ELT_REPORT_PATH: where the monitoring page goes (else one per environment and target)."""
+        value = os.environ.get("ELT_REPORT_PATH")
+        return Path(value) if value else None
 
     @property
     def publish_keep(self) -> int:

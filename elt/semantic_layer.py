@@ -24,6 +24,34 @@ from elt.errors import LoaderError
 DUCKDB_PUBLISHED_CATALOG = "published"
 
 
+# the semantic models: the one owner of what revenue, orders and valued orders mean
+SEMANTIC_MODELS = Path("models") / "marts" / "_marts__semantic_models.yml"
+_AGGREGATES = {"sum": "sum({})", "min": "min({})", "max": "max({})", "average": "avg({})",
+               "count": "count({})", "count_distinct": "count(distinct {})"}  # fmt: skip
+
+
+def measures(project_dir: Path) -> dict[str, str]:
+    """Every measure of the semantic models as SQL over its model's columns (``agg(expr)``),
+    for code that must compute a metric where MetricFlow does not run (the monitoring page)."""
+    import yaml
+
+    path = project_dir / SEMANTIC_MODELS
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise LoaderError(f"cannot read the semantic models in {path}: {exc}") from None
+    found = {}
+    for model in doc.get("semantic_models") or []:
+        for measure in model.get("measures") or []:
+            aggregate = _AGGREGATES.get(str(measure["agg"]))
+            if aggregate is None:
+                raise LoaderError(
+                    f"{path}: measure {measure['name']}: agg {measure['agg']!r} unknown here"
+                )
+            found[str(measure["name"])] = aggregate.format(measure.get("expr") or measure["name"])
+    return found
+
+
 def _tool(name: str) -> str:
     """dbt or mf of this environment (the virtualenv elt runs in)."""
     beside = Path(sys.executable).with_name(name)

@@ -325,8 +325,7 @@ def _load(
     opts = LoadOptions(
         project_dir=ctx.project.dir,
         data_dir=data_dir or ctx.project.data_dir,
-        # a target named is the login to use; else the default target's loader twin
-        target=ctx.target if ctx.target_name else ctx.loader_target,
+        target=ctx.loader_target,
         environment=ctx.env_label,
         reload=reload,
         max_quarantine_rate=max_quarantine_rate,
@@ -419,7 +418,7 @@ def archive_cmd(
         ctx.project.dir,
         data_dir or ctx.project.data_dir,
         archive_dir,
-        ctx.target if ctx.target_name else ctx.loader_target,
+        ctx.loader_target,
         tables,
         older_than,
         delete,

@@ -37,7 +37,7 @@ def build_step(ctx: Context, dbt_args: tuple[str, ...], lock_timeout: float) -> 
     code = run_dbt(ctx, "build", *dbt_args)
     results = ctx.project.dbt_target_dir / "run_results.json"
     try:
-        loader = ctx.loader_target
+        loader = ctx.night_loader_target
         run = from_dbt_results(
             results, context_for(loader.name, ctx.project.dir, ctx.env_label), code
         )
@@ -81,7 +81,7 @@ def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
     from elt.errors import LoaderError
     from elt.publish.status import status
 
-    loader = ctx.for_target(ctx.loader_target.name)  # the loader logs in as itself
+    loader = ctx.for_target(ctx.night_loader_target.name)  # the loader logs in as itself
     code = load_step(loader, ctx.project.data_dir, lock_timeout=lock_timeout, alert=True)
     keep, command = ctx.publish_keep, ctx.alert_command
     if code == 0:

@@ -167,8 +167,8 @@ def report_cmd(
 def report_step(ctx: Context, output: Path | None, days: int, lock_timeout: float) -> None:
     from elt.report.run import default_path, write_report
 
-    path = output or default_path(ctx.env, ctx.target)
-    written = write_report(ctx.target, ctx.env, path, days, lock_timeout)
+    path = output or ctx.report_path or default_path(ctx.env, ctx.target)
+    written = write_report(ctx.target, ctx.env, path, days, lock_timeout, ctx.project.dir)
     click.echo(
         f"report: {written.path} ({written.size_bytes / 1e6:.1f} MB; read the warehouse in "
         f"{written.read_seconds:.2f} s, {written.total_seconds:.2f} s in all)"

@@ -186,7 +186,7 @@ def _generate_day(
         name = "finance/fx_rates"
         folder = out_dir / name / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
-        written = folder / "history-000.parquet"
+        written = folder / "part-history.parquet"
         pq.write_table(history, written)
         record[str(written.relative_to(out_dir))] = {
             "format": "parquet",

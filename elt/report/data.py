@@ -137,7 +137,9 @@ def open_reader(
             yield opened
 
 
-def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[str, str]:
+def queries(
+    names: Names, env: Environment, since: dt.date, days: int, measures: dict[str, str]
+) -> dict[str, str]:
     """Every dataset of the page: its SQL (the same on both databases). Runs and loads are
     shown from ``since``; the business figures for the last ``days`` days of orders."""
     label = env.label.replace("'", "''")
@@ -213,8 +215,7 @@ def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[s
     def revenue_by(dimension: str, key: str, column: str) -> str:
         return f"""
             select lines.order_date, dim.{column},
-                sum(case when lines.is_cancelled then 0 else lines.gross_amount_usd end)
-                    as revenue_usd
+                {measures["gross_revenue_usd"]} as revenue_usd
             from {lines} as lines
             inner join {names.analytics(dimension)} as dim
                 on lines.{key} = dim.{key}
@@ -224,17 +225,15 @@ def queries(names: Names, env: Environment, since: dt.date, days: int) -> dict[s
 
     if names.published:
         sql |= {
-            # revenue (the `revenue` metric): gross US dollars of lines of orders not cancelled
+            # the semantic layer's measures (elt.semantic_layer.measures): revenue (the
+            # `revenue` metric), orders, net revenue and valued orders (the average order value)
             "revenue_by_region": revenue_by("dim_geography", "geography_sk", "region"),
             "revenue_by_category": revenue_by("dim_product", "product_sk", "category"),
-            # orders (`orders`) and average order value (`average_order_value`: net revenue
-            # in US dollars per order not cancelled that has a dollar value)
             "orders_by_region": f"""
                 select cast(orders.ordered_at as date) as order_date, geo.region,
-                    count(*) as orders,
-                    sum(orders.net_revenue_usd) as net_revenue_usd,
-                    sum(case when orders.is_cancelled or orders.is_missing_fx_rate then 0 else 1 end)
-                        as valued_orders
+                    {measures["order_count"]} as orders,
+                    {measures["net_revenue_usd"]} as net_revenue_usd,
+                    {measures["valued_order_count"]} as valued_orders
                 from {orders} as orders
                 inner join {names.analytics("dim_geography")} as geo
                     on orders.geography_sk = geo.geography_sk
@@ -259,7 +258,12 @@ class ReportData:
 
 
 def collect(
-    target: Target, env: Environment, days: int, lock_timeout: float, today: dt.date | None = None
+    target: Target,
+    env: Environment,
+    days: int,
+    lock_timeout: float,
+    measures: dict[str, str],
+    today: dt.date | None = None,
 ) -> ReportData:
     """Every dataset, fetched in one visit to the warehouse (closed before rendering)."""
     now = dt.datetime.now(dt.UTC)
@@ -267,7 +271,7 @@ def collect(
     began = time.perf_counter()
     with open_reader(target, env, lock_timeout) as (query, names):
         datasets = {}
-        for name, sql in queries(names, env, since, days).items():
+        for name, sql in queries(names, env, since, days, measures).items():
             try:
                 datasets[name] = query(sql)
             except (duckdb.Error, psycopg2.Error) as exc:

@@ -40,10 +40,17 @@ def publication(target: Target, env: Environment) -> dict[str, Any]:
 
 
 def write_report(
-    target: Target, env: Environment, output: Path, days: int, lock_timeout: float
+    target: Target,
+    env: Environment,
+    output: Path,
+    days: int,
+    lock_timeout: float,
+    project_dir: Path = Path("."),
 ) -> Written:
+    from elt.semantic_layer import measures
+
     began = time.perf_counter()
-    data = collect(target, env, days, lock_timeout)
+    data = collect(target, env, days, lock_timeout, measures(project_dir))
     data.publication = publication(target, env)
     page = render(data)
     output.parent.mkdir(parents=True, exist_ok=True)

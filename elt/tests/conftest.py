@@ -48,9 +48,13 @@ os.environ["ELT_ENV"] = "prod"
 # production needs the email hash key (elt/loader/hash_key.py): a test's own, from the environment
 TEST_EMAIL_HASH_KEY = "test-only-email-hash-key-0123456789abcdef"
 os.environ["ELT_EMAIL_HASH_KEY"] = TEST_EMAIL_HASH_KEY
-# the test server speaks plain TCP: production's settings file asks for verified TLS, which
-# test_postgres_tls covers against a server of its own (a variable set wins over the file)
+# every elt command loads the environment's settings file (environments/prod.env here); a
+# variable already set wins. The tests keep the code's own defaults unless they say otherwise:
+# the test server speaks plain TCP (test_postgres_tls covers verified TLS with a server of its
+# own), a warning alerts only where a test asks for it, and three versions are kept
 os.environ["ELT_PG_SSLMODE"] = "prefer"
+os.environ["ELT_ALERT_ON_WARN"] = "false"
+os.environ["ELT_PUBLISH_KEEP"] = "3"
 
 REQUIRE_POSTGRES = os.environ.get("ELT_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
 

@@ -135,10 +135,16 @@ def load_target(project_dir: Path, profiles_dir: Path | None, target: str | None
 LOADER_SUFFIX = "_loader"
 
 
-def load_loader_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> Target:
-    """The target the loader writes with: the target's ``<name>_loader`` twin when the profile
-    has one (the one named, else the default), else the target itself."""
+def load_loader_target(
+    project_dir: Path, profiles_dir: Path | None, target: str | None, twin_of_named: bool = False
+) -> Target:
+    """The target the loader writes with: the one named (a login chosen on purpose), else the
+    default target's ``<name>_loader`` twin when the profile has one, else the default.
+    ``twin_of_named``: the named target's twin too (a night run on a dbt target loads as
+    that target's loader)."""
     name, _, profile = _profile(project_dir, profiles_dir)
+    if target is not None and not twin_of_named:
+        return _target(name, profile, target)
     base = target or str(profile.get("target"))
     if base + LOADER_SUFFIX in (profile.get("outputs") or {}):
         base += LOADER_SUFFIX

@@ -27,3 +27,21 @@
     ) as first_version
         on {{ facts }}.{{ fact_key }} = first_version.{{ natural_key }}
 {%- endmacro %}
+
+
+{#-
+    The versions an SCD2 dimension rebuilds: every version of `relation` (an int_ model of
+    versions carrying `source_loaded_at`) in a full build; in an incremental one, every
+    version of each `key` that gained a version since the last run (the dimension is
+    incremental by `key`, delete+insert: a changed entity's versions are rewritten whole).
+-#}
+{% macro versions_of_changed(relation, key) -%}
+    select * from {{ relation }}
+    {% if is_incremental() %}
+        where {{ key }} in (
+            select changed.{{ key }}
+            from {{ relation }} as changed
+            {{ loaded_after_watermark('changed.source_loaded_at', loaded_watermark()) }}
+        )
+    {% endif %}
+{%- endmacro %}

@@ -16,20 +16,11 @@
     )
 }}
 
-{%- set watermark = loaded_watermark() %}
-
 with
 
 customer_versions as (
 
-    select * from {{ ref('int_customer_versions') }}
-    {% if is_incremental() %}
-        where customer_id in (
-            select changed.customer_id
-            from {{ ref('int_customer_versions') }} as changed
-            {{ loaded_after_watermark('changed.source_loaded_at', watermark) }}
-        )
-    {% endif %}
+    {{ versions_of_changed(ref('int_customer_versions'), 'customer_id') }}
 
 ),
 

@@ -17,20 +17,11 @@
     )
 }}
 
-{%- set watermark = loaded_watermark() %}
-
 with
 
 product_versions as (
 
-    select * from {{ ref('int_product_versions') }}
-    {% if is_incremental() %}
-        where product_id in (
-            select changed.product_id
-            from {{ ref('int_product_versions') }} as changed
-            {{ loaded_after_watermark('changed.source_loaded_at', watermark) }}
-        )
-    {% endif %}
+    {{ versions_of_changed(ref('int_product_versions'), 'product_id') }}
 
 ),
 

@@ -1,6 +1,6 @@
 """Benchmark what analysts and operators wait for, on the published marts at scale 1.
 
-Usage: python -m elt.bench.queries [--scale 1] [--days 90] [--targets duckdb,postgres]
+Usage: python -m bench.queries [--scale 1] [--days 90] [--targets duckdb,postgres]
                                    [--runs 7] [--work DIR] [--reuse | --reuse-data]
 
 For each target: `--days` days of sample data loaded and built (prod environment), then:
@@ -36,7 +36,7 @@ import psycopg2
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DATABASE = "elt_bench_queries"
 SCRATCH = "elt_bench_restore"
@@ -110,7 +110,10 @@ def dbt(env: dict[str, str], *args: str) -> float:
 
 
 def loader_target(target: str) -> str:
-    return "postgres_loader" if target == "postgres" else target
+    """The loader's login for ``target``, as `elt load` chooses it."""
+    from elt.warehouse.profile import load_loader_target
+
+    return load_loader_target(REPO, REPO, target).name
 
 
 def versions(env: dict[str, str], target: str) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Benchmark Spark (the local standalone cluster) against DuckDB: load and full build, and how
 each grows from scale 1 to scale 5.
 
-Usage: python -m elt.bench.spark [--scales 1,5] [--days 90] [--targets duckdb,spark]
+Usage: python -m bench.spark [--scales 1,5] [--days 90] [--targets duckdb,spark]
 
 For each scale, one dataset is generated; each target loads it (`elt load`) and builds it
 (`dbt build`, a first build: every model, seed and test) in a warehouse of its own. Spark runs
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 

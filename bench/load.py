@@ -1,6 +1,6 @@
 """Benchmark ``elt load`` against the bare native bulk path, on the same scale-1 CSV files.
 
-Usage: python -m elt.bench.load [--scale 1] [--days 90] [--repeat 3] [--targets duckdb,postgres]
+Usage: python -m bench.load [--scale 1] [--days 90] [--repeat 3] [--targets duckdb,postgres]
                                 [--data clean,messy]
 
 Both sides load the same files in the same groups: the loader's own grouping (files of a
@@ -31,16 +31,16 @@ from typing import Any
 import duckdb
 import psycopg2
 
-from elt.bench.queries import admin, fresh_database
+from bench.queries import admin, fresh_database
 from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
 from elt.loader.config import SourceTable, load_sources
 from elt.loader.files import discover, fingerprint
 from elt.loader.parse import csv_header, q
 from elt.loader.run import LoadOptions, Planned, groups, load
-from elt.warehouse.profile import load_target
+from elt.warehouse.profile import load_loader_target, load_target
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BENCH_DB = "elt_bench"
 
 
@@ -213,7 +213,7 @@ def bench(kind: str, target: str, work: Path, scale: float, days: int, repeat: i
             p.unlink(missing_ok=True)
 
     bare: float | None = None
-    role = "postgres_loader" if target == "postgres" else target  # the loader's own login
+    role = load_loader_target(REPO, REPO, target).name  # the loader's own login
     if target == "duckdb":
         bare = timed(drop_duckdb, lambda: bare_duckdb(db, grouped, kind == "messy"), repeat)
         ours = timed(drop_duckdb, lambda: loader("duckdb", data, db, labels), repeat)

@@ -1,6 +1,6 @@
 """Benchmark the daily incremental run against a full rebuild, and its growth with history.
 
-Usage: python -m elt.bench.dbt_incremental [--scale 1] [--days 90] [--targets duckdb,postgres]
+Usage: python -m bench.dbt_incremental [--scale 1] [--days 90] [--targets duckdb,postgres]
 
 For each target, on the sample data at `--scale`:
 1. `--days` days of history, loaded and built;
@@ -32,7 +32,7 @@ from elt.generator.run import generate
 from elt.loader.run import LoadOptions, load
 from elt.warehouse.profile import load_target
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BENCH_DB = "elt_bench_dbt"
 NODE = "model.elt_warehouse.fct_order_items"
 

@@ -1,6 +1,6 @@
 """Benchmark ``elt generate`` at scale 1 (≈1M order lines over 90 days).
 
-Usage: python -m elt.bench.generate [--scale 1] [--days 90] [--repeat 1]
+Usage: python -m bench.generate [--scale 1] [--days 90] [--repeat 1]
 Prints wall time, rows/s and MB/s per run and the median.
 """
 

@@ -1,6 +1,6 @@
 """Benchmark the publication audit: its cost against the nightly build, and its false blocks.
 
-Usage: python -m elt.bench.audit [--scale 1] [--days 90] [--targets duckdb,postgres]
+Usage: python -m bench.audit [--scale 1] [--days 90] [--targets duckdb,postgres]
                                  [--nights 90] [--nights-scale 0.01]
 
 1. **Cost**, per target, at `--scale` with `--days` of history: load, `dbt build`, publish;
@@ -34,9 +34,9 @@ from elt.loader.run import LoadOptions, load
 from elt.publish.audit import audit
 from elt.publish.review import review
 from elt.publish.run import open_store, publish_night
-from elt.warehouse.profile import load_target
+from elt.warehouse.profile import load_loader_target, load_target
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BENCH_DB = "elt_bench_audit"
 
 
@@ -60,7 +60,7 @@ def _dbt_build(env: dict[str, str]) -> tuple[float, float]:
 
 
 def _fresh_postgres_database() -> None:
-    from elt.bench.queries import fresh_database
+    from bench.queries import fresh_database
 
     fresh_database(BENCH_DB)  # the project's set-up: database, roles, ownership
 
@@ -92,9 +92,8 @@ class Night:
         self.env = _environment(target, work)
         self.data = work / f"data-{target}"
         # on PostgreSQL the loader logs in as its own role (as `make load` does)
-        loader = "postgres_loader" if target == "postgres" else target
         self.opts = LoadOptions(
-            project_dir=REPO, data_dir=self.data, target=load_target(REPO, REPO, loader)
+            project_dir=REPO, data_dir=self.data, target=load_loader_target(REPO, REPO, target)
         )
         self.resolved = load_target(REPO, REPO, target)
 

@@ -1,7 +1,7 @@
 """Benchmark the monitoring page at scale 1: `elt report`'s time, the page's size, and how
 long it takes to open in headless Chromium.
 
-Usage: python -m elt.bench.report [--scale 1] [--days 90] [--targets duckdb,postgres]
+Usage: python -m bench.report [--scale 1] [--days 90] [--targets duckdb,postgres]
                                   [--runs 3] [--work DIR] [--reuse]
 
 For each target: `--days` days of sample data loaded, built (recorded in the run history) and
@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from elt.bench.queries import dbt, elt, environment, fresh_database, loader_target
+from bench.queries import dbt, elt, environment, fresh_database, loader_target
 from elt.browser import CHROMIUM_ARGS, find_chromium
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate

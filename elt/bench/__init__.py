@@ -1,1 +1,0 @@
-"""Benchmarks run by make targets; they print figures, they assert nothing."""
