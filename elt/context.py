@@ -21,6 +21,7 @@ from elt.warehouse.profile import Target, load_loader_target, load_target
 # variables on); the DuckDB file's default lives in profiles.yml alone
 DATA_DIR = "data"
 DBT_TARGET_DIR = "target"
+REPORT_DIR = "artifacts/report"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,10 +91,13 @@ class Context:
         return os.environ.get("ELT_ALERT_ON_WARN", "").strip().lower() in ("1", "true", "yes", "on")
 
     @property
-    def report_path(self) -> Path | None:
-        """ELT_REPORT_PATH: where the monitoring page goes (else one per environment and target)."""
+    def report_path(self) -> Path:
+        """Where the monitoring page goes: ELT_REPORT_PATH, else one page per environment and
+        target under artifacts/report/."""
         value = os.environ.get("ELT_REPORT_PATH")
-        return Path(value) if value else None
+        if value:
+            return Path(value)
+        return Path(REPORT_DIR) / f"{self.env.label}-{self.target.name}.html"
 
     @property
     def publish_keep(self) -> int:

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -36,6 +36,9 @@ from elt.generator.config import (
     parse_date,
     parse_rate,
 )
+
+if TYPE_CHECKING:
+    from elt.loader.run import LoadOptions
 
 RATES_HELP = "\n".join(f"  {k:<22} {v[0]:<7} {v[1]}" for k, v in MESS_KINDS.items())
 
@@ -227,40 +230,14 @@ def generate_cmd(
     is_flag=True,
     help="On failure, also run the alert hook (ELT_ALERT_COMMAND) with what failed.",
 )
-def load_cmd(
-    ctx: Context,
-    data_dir: Path | None,
-    tables: tuple[str, ...],
-    reload: bool,
-    max_quarantine_rate: float,
-    lock_timeout: float,
-    workers: int,
-    verify: bool,
-    quiet: bool,
-    log_json: IO[str] | None,
-    alert: bool,
-) -> None:
+def load_cmd(ctx: Context, **options: Any) -> None:
     """Load every new file of every configured source into the raw schema of a dbt target.
 
     Exit codes: 0 every file loaded; 1 some files failed (fix the files; a retry fails the
     same way); 2 a configuration or usage error; 3 a transient error (connection lost,
     database busy or down): retry, the run resumes where it stopped.
     """
-    sys.exit(
-        load_step(
-            ctx,
-            data_dir,
-            tables,
-            reload=reload,
-            max_quarantine_rate=max_quarantine_rate,
-            lock_timeout=lock_timeout,
-            workers=workers,
-            verify=verify,
-            quiet=quiet,
-            log_json=log_json,
-            alert=alert,
-        )
-    )
+    sys.exit(load_step(ctx, **options))
 
 
 def load_step(
@@ -279,61 +256,43 @@ def load_step(
 ) -> int:
     """`elt load`, printed; its exit code. With ``alert``, a failure also goes to the alert hook
     (ELT_ALERT_COMMAND), an error of the settings included."""
+    from elt.errors import LoaderError
+    from elt.loader.run import LoadOptions
+
     try:
-        code = _load(
-            ctx,
-            data_dir,
-            tables,
-            reload,
-            max_quarantine_rate,
-            lock_timeout,
-            workers,
-            verify,
-            quiet,
-            log_json,
+        opts = LoadOptions(
+            project_dir=ctx.project.dir,
+            data_dir=data_dir or ctx.project.data_dir,
+            target=ctx.loader_target,
+            environment=ctx.env_label,
+            reload=reload,
+            max_quarantine_rate=max_quarantine_rate,
+            lock_timeout=lock_timeout,
+            workers=workers,
+            tables=tables,
+            verify=verify,
         )
-    except UserError as exc:
-        if alert:
-            exc.show()
-            alert_after(ctx, "elt load", exc.exit_code)
-            return exc.exit_code
-        raise
+        code = _load(opts, quiet, log_json)
+    except (UserError, LoaderError) as exc:
+        if not alert:
+            raise
+        failed = exc if isinstance(exc, UserError) else UserError(str(exc), exc.exit_code)
+        failed.show()
+        alert_after(ctx, "elt load", failed.exit_code)
+        return failed.exit_code
     if alert:
         alert_after(ctx, "elt load", code)
     return code
 
 
-def _load(
-    ctx: Context,
-    data_dir: Path | None,
-    tables: tuple[str, ...],
-    reload: bool,
-    max_quarantine_rate: float,
-    lock_timeout: float,
-    workers: int,
-    verify: bool,
-    quiet: bool,
-    log_json: IO[str] | None,
-) -> int:
+def _load(opts: LoadOptions, quiet: bool, log_json: IO[str] | None) -> int:
     from elt.errors import LoaderError
     from elt.loader.events import EventLog
-    from elt.loader.run import LoadOptions, load
+    from elt.loader.run import load
     from elt.loader.warehouse import FileResult
 
     events = EventLog(log_json) if log_json is not None else None
 
-    opts = LoadOptions(
-        project_dir=ctx.project.dir,
-        data_dir=data_dir or ctx.project.data_dir,
-        target=ctx.loader_target,
-        environment=ctx.env_label,
-        reload=reload,
-        max_quarantine_rate=max_quarantine_rate,
-        lock_timeout=lock_timeout,
-        workers=workers,
-        tables=tables,
-        verify=verify,
-    )
     with progress_bar("loading", quiet) as progress:
         task = progress.add_task("", total=None)
 

@@ -165,9 +165,9 @@ def report_cmd(
 
 
 def report_step(ctx: Context, output: Path | None, days: int, lock_timeout: float) -> None:
-    from elt.report.run import default_path, write_report
+    from elt.report.run import write_report
 
-    path = output or ctx.report_path or default_path(ctx.env, ctx.target)
+    path = output or ctx.report_path
     written = write_report(ctx.target, ctx.env, path, days, lock_timeout, ctx.project.dir)
     click.echo(
         f"report: {written.path} ({written.size_bytes / 1e6:.1f} MB; read the warehouse in "

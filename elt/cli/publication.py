@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -101,19 +101,7 @@ def version_store(ctx: Context) -> Iterator[Store]:
     help="The exit code of the build before (make daily): a failed build whose results file "
     "still holds an earlier, passing build is a failure, never a publication.",
 )
-def publish_cmd(
-    ctx: Context,
-    run_results: Path | None,
-    manifest: Path | None,
-    keep: int,
-    command: str | None,
-    state_dir: Path | None,
-    audited_by: str | None,
-    accept: tuple[str, ...],
-    reason: str | None,
-    failed_step: str | None,
-    build_exit_code: int | None,
-) -> None:
+def publish_cmd(ctx: Context, **options: Any) -> None:
     """Audit the last `dbt build` and publish it to analysts (write-audit-publish).
 
     The audit: every node of a full build passed; the diff of every mart against the version
@@ -125,21 +113,7 @@ def publish_cmd(
     it at once (PostgreSQL: the views of <prefix>analytics in one transaction; DuckDB: the
     file published.duckdb replaced by a rename).
     """
-    sys.exit(
-        publish_step(
-            ctx,
-            run_results,
-            manifest,
-            keep=keep,
-            command=command,
-            state_dir=state_dir,
-            audited_by=audited_by,
-            accept=accept,
-            reason=reason,
-            failed_step=failed_step,
-            build_exit_code=build_exit_code,
-        )
-    )
+    sys.exit(publish_step(ctx, **options))
 
 
 def publish_step(

@@ -27,8 +27,6 @@ def _python() -> str:
 
 
 def where_to_read(ctx: Context) -> list[str]:
-    from elt.report.run import default_path
-
     target, env = ctx.target, ctx.env
     elt = str(Path(_python()).with_name("elt"))
     docs = (
@@ -70,7 +68,7 @@ def where_to_read(ctx: Context) -> list[str]:
     lines += [
         f"  Analyses:    make analyses (or {elt} analyses NAME): analyses/ on the published marts",
         docs,
-        f"  Monitoring:  {default_path(env, target)} (open it in a browser; make report refreshes it)",
+        f"  Monitoring:  {ctx.report_path} (open it in a browser; make report refreshes it)",
         "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'",
     ]
     return lines

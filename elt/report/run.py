@@ -22,11 +22,6 @@ class Written:
     total_seconds: float
 
 
-def default_path(env: Environment, target: Target) -> Path:
-    """Where the page goes unless told: one per environment and target."""
-    return Path("artifacts") / "report" / f"{env.label}-{target.name}.html"
-
-
 def publication(target: Target, env: Environment) -> dict[str, Any]:
     """The publisher's record: the page's banner (the same document as `elt status --json`)."""
     from elt.publish.run import open_store

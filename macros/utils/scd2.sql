@@ -45,3 +45,43 @@
         )
     {% endif %}
 {%- endmacro %}
+
+
+{#-
+    The configuration every SCD2 dimension shares: incremental by its natural key
+    (delete+insert: a changed entity's versions are rewritten whole; see versions_of_changed),
+    a schema change fails the build, and on PostgreSQL a unique index on the version key and
+    one on the natural key.
+-#}
+{% macro scd2_dimension_config(natural_key, version_key) -%}
+    {{ config(
+        materialized='incremental',
+        unique_key=natural_key,
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=postgres_indexes([
+            {'columns': [version_key], 'unique': true},
+            {'columns': [natural_key]},
+        ]),
+    ) }}
+{%- endmacro %}
+
+
+{#- The unknown member's validity: always valid, always current, loaded by nobody. -#}
+{% macro unknown_member_validity() -%}
+    cast('1900-01-01' as timestamp) as valid_from,
+    cast(null as timestamp) as valid_to,
+    true as is_current,
+    cast(null as timestamp) as source_loaded_at
+{%- endmacro %}
+
+
+{#- A dimension's rows: its versions, and the unknown member in a full build (an incremental
+    one keeps the member it has). -#}
+{% macro versions_and_unknown_member(versions, unknown_member) -%}
+    select * from {{ versions }}
+    {% if not is_incremental() -%}
+        union all
+        select * from {{ unknown_member }}
+    {%- endif %}
+{%- endmacro %}

@@ -3,18 +3,7 @@
     a one-shot build, a day-by-day build and a rebuild from the files give the same rows.
     Incremental: every version of the customers that changed since the last run is rewritten.
 -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='customer_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        indexes=postgres_indexes([
-            {'columns': ['customer_sk'], 'unique': true},
-            {'columns': ['customer_id']},
-        ]),
-    )
-}}
+{{ scd2_dimension_config('customer_id', 'customer_sk') }}
 
 with
 
@@ -72,10 +61,7 @@ unknown_member as (
         cast('Unknown' as varchar(100)) as city,
         cast('unknown' as varchar(30)) as segment,
         cast(null as timestamp) as signed_up_at,
-        cast('1900-01-01' as timestamp) as valid_from,
-        cast(null as timestamp) as valid_to,
-        true as is_current,
-        cast(null as timestamp) as source_loaded_at
+        {{ unknown_member_validity() }}
 
 ),
 
@@ -83,11 +69,7 @@ unknown_member as (
 
 final as (
 
-    select * from versions
-    {% if not is_incremental() %}
-    union all
-    select * from unknown_member
-    {% endif %}
+    {{ versions_and_unknown_member('versions', 'unknown_member') }}
 
 )
 

@@ -4,18 +4,7 @@
     files give the same rows. Incremental: every version of the products that changed since
     the last run is rewritten.
 -#}
-{{
-    config(
-        materialized='incremental',
-        unique_key='product_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        indexes=postgres_indexes([
-            {'columns': ['product_sk'], 'unique': true},
-            {'columns': ['product_id']},
-        ]),
-    )
-}}
+{{ scd2_dimension_config('product_id', 'product_sk') }}
 
 with
 
@@ -59,10 +48,7 @@ unknown_member as (
         cast(null as numeric(18, 2)) as list_price,
         cast(null as varchar(3)) as list_price_currency_code,
         false as is_deleted,
-        cast('1900-01-01' as timestamp) as valid_from,
-        cast(null as timestamp) as valid_to,
-        true as is_current,
-        cast(null as timestamp) as source_loaded_at
+        {{ unknown_member_validity() }}
 
 ),
 
@@ -70,11 +56,7 @@ unknown_member as (
 
 final as (
 
-    select * from versions
-    {% if not is_incremental() %}
-    union all
-    select * from unknown_member
-    {% endif %}
+    {{ versions_and_unknown_member('versions', 'unknown_member') }}
 
 )
 

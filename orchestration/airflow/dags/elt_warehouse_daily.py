@@ -268,8 +268,9 @@ with DAG(
     docs = BashOperator(
         task_id="docs",
         doc_md="`dbt docs generate`: the lineage site in target/.",
+        # through `elt dbt`: dbt with the environment's settings, as make runs it
         bash_command=shell(
-            BIN / "dbt", "docs", "generate", "--target", TARGET, "--project-dir", PROJECT
+            BIN / "elt", "dbt", "docs", "generate", "--target", TARGET, "--project-dir", PROJECT
         ),
         env=ENV,
         append_env=True,
@@ -354,7 +355,8 @@ with DAG(
             task_id="elementary_report",
             doc_md="elementary's models and `edr report` (needs the observe extra).",
             bash_command=shell(
-                BIN / "dbt",
+                BIN / "elt",
+                "dbt",
                 "run",
                 "--select",
                 "elementary",
