@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from elt.environment import label
 from elt.errors import FileLoadError, FileNeedsOwnScan, FileNotReady, LoaderError
 from elt.history import runs
 from elt.loader.bookkeeping import FileStatus, Note, NoteKind, Outcome
@@ -59,7 +60,9 @@ class LoadOptions:
     project_dir: Path
     data_dir: Path
     target: Target
-    environment: str = "dev"  # the label the run history records (prod, dev_<user>, ci_<run>)
+    # the label the run history records (prod, dev_<user>, ci_<run>); None: the process's
+    # environment (elt.environment.label), for callers with no context of their own
+    environment: str | None = None
     reload: bool = False
     max_quarantine_rate: float = 1.0
     lock_timeout: float = 60.0
@@ -743,7 +746,8 @@ def load(
     started_at = utcnow()
     warehouse = open_warehouse(target, opts.lock_timeout)
     batch_id = new_batch_id()
-    context = runs.context_for(target.name, opts.project_dir, opts.environment)
+    environment = opts.environment if opts.environment is not None else label()
+    context = runs.context_for(target.name, opts.project_dir, environment)
 
     def record_run(ok: bool) -> None:
         run = runs.from_load(batch_id, context, started_at, utcnow(), ok)
@@ -757,7 +761,7 @@ def load(
         with warehouse.lock(opts.lock_timeout):
             warehouse.prepare({t.schema for t in tables})
             notices += warehouse.upgrade_notices
-            notice = warehouse.store_hash_key(production=opts.environment == "prod")
+            notice = warehouse.store_hash_key(production=environment == "prod")
             if notice:
                 notices.append(notice)
             manifest = warehouse.manifest()
