@@ -288,7 +288,10 @@ observe: $(OBSERVE_STAMP) _warehouse_dir ## Elementary: build its models, then `
 	@echo "observe: report in $(OBSERVE_REPORT)"
 
 elementary-packages: $(STAMP) ## With internet: dbt deps of elementary + dbt_utils (the pinned versions) into vendor/dbt_packages
-	$(DBT) deps --project-dir $(PACKAGE_INSTALL)
+	rm -rf vendor/package-install && mkdir -p vendor/package-install
+	cp $(PACKAGE_INSTALL)/project.yml vendor/package-install/dbt_project.yml
+	cp $(PACKAGE_INSTALL)/packages.yml vendor/package-install/packages.yml
+	$(DBT) deps --project-dir vendor/package-install
 	@echo "export ELT_ELEMENTARY_PACKAGES=$(CURDIR)/vendor/dbt_packages"
 
 elementary-packages-from-git: ## Offline: the same from local git clones (ELEMENTARY_GIT=..., DBT_UTILS_GIT=...) into vendor/dbt_packages
