@@ -139,8 +139,8 @@ def metrics_cmd(
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    envvar="ELT_REPORT_PATH",
-    help="The HTML file to write [env ELT_REPORT_PATH; default: artifacts/report/<env>-<target>.html].",
+    help="The HTML file to write [default: env ELT_REPORT_PATH, else "
+    "artifacts/report/<env>-<target>.html].",
 )
 @click.option(
     "--days",

@@ -49,10 +49,9 @@ def version_store(ctx: Context) -> Iterator[Store]:
 @click.option(
     "--keep",
     type=click.IntRange(min=2),
-    envvar="ELT_PUBLISH_KEEP",
-    default=3,
-    show_default=True,
-    help="Versions to keep for rollback, the new one included [env ELT_PUBLISH_KEEP].",
+    default=None,
+    help="Versions to keep for rollback, the new one included [default: env ELT_PUBLISH_KEEP, "
+    "else 3].",
 )
 @click.option(
     "--command",
@@ -121,7 +120,7 @@ def publish_step(
     run_results: Path | None = None,
     manifest: Path | None = None,
     *,
-    keep: int,
+    keep: int | None,
     command: str | None,
     state_dir: Path | None,
     audited_by: str | None = None,
@@ -134,6 +133,7 @@ def publish_step(
     from elt.alert import from_publication, notify
     from elt.publish.run import attempt, keep_state, record_failure
 
+    keep = keep or ctx.publish_keep  # the environment's setting, read in one place
     results = run_results or ctx.project.dbt_target_dir / "run_results.json"
     manifest = manifest or results.with_name("manifest.json")
     with version_store(ctx) as store:
