@@ -14,14 +14,12 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from elt.context import Context
 from elt.errors import LoaderError
 from elt.night import dbt_path
+from elt.warehouse.engines import engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,40 +78,10 @@ def compile_analyses(
     return dict(sorted(queries.items()))
 
 
-def _ask(name: str, sql: str, cursor: Any) -> Result:
-    return Result(name, sql, [d[0] for d in cursor.description or []], cursor.fetchall())
-
-
 def run_analyses(ctx: Context, queries: dict[str, str]) -> list[Result]:
     """Each query on the published marts, as the analyst."""
-    target = ctx.target
-    if target.type == "duckdb":
-        from elt.publish.duckdb_store import published_path
-
-        file = published_path(Path(str(target.settings.get("path"))), ctx.env)
-        if not file.exists():
-            raise LoaderError(
-                f"nothing is published yet ({file} does not exist): `make publish` first"
-            )
-        with duckdb.connect(str(file), read_only=True) as con:
-            return [_ask(name, sql, con.execute(sql)) for name, sql in queries.items()]
-    if target.type == "postgres":
-        from elt.warehouse.postgres import open_target
-        from elt.warehouse.profile import load_target
-
-        analyst = load_target(ctx.project.dir, ctx.project.profiles_dir, f"{target.name}_published")
-        conn = open_target(analyst, "elt-analyses")
-        conn.set_session(readonly=True, autocommit=True)
-        try:
-            results = []
-            with conn.cursor() as pg:
-                for name, sql in queries.items():
-                    pg.execute(sql)
-                    results.append(_ask(name, sql, pg))
-            return results
-        finally:
-            conn.close()
-    raise LoaderError(
-        f"target {target.name!r} is {target.type}: analyses run on the published marts of "
-        "DuckDB or PostgreSQL (on Spark, `elt spark-sql` queries the build area)"
+    reader = engine(ctx.target).read_published(
+        ctx.env, ctx.project.dir, ctx.project.profiles_dir, "elt-analyses"
     )
+    with reader as query:
+        return [Result(name, sql, *query(sql)) for name, sql in queries.items()]

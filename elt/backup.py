@@ -32,6 +32,7 @@ import duckdb
 from elt.errors import LoaderError
 from elt.loader.files import sha256_file
 from elt.pgsetup import Admin, tls_settings
+from elt.warehouse.engines import choose
 from elt.warehouse.profile import Target
 
 SCHEMAS = ("raw", "snapshots")
@@ -253,10 +254,14 @@ def restore_postgres(b: Backup, admin: Admin) -> None:
 
 def backup(target: Target, root: Path) -> Backup:
     began = dt.datetime.now(dt.UTC)
-    if target.type == "duckdb":
-        b = backup_duckdb(Path(str(target.settings.get("path"))), root)
-    else:
-        b = backup_postgres(Admin.from_env(), root)
+    b = choose(
+        target,
+        {
+            "duckdb": lambda: backup_duckdb(Path(str(target.settings.get("path"))), root),
+            "postgres": lambda: backup_postgres(Admin.from_env(), root),
+        },
+        "backup",
+    )
     b.seconds = (dt.datetime.now(dt.UTC) - began).total_seconds()
     return b
 
@@ -268,9 +273,13 @@ def restore(target: Target, folder: Path) -> Backup:
         raise LoaderError(f"{folder} is a {b.kind} backup; the target is {target.type}")
     if sha256_file(folder / b.dump) != b.sha256:
         raise LoaderError(f"{folder / b.dump} does not match the sha256 recorded at backup time")
-    if target.type == "duckdb":
-        restore_duckdb(b, Path(str(target.settings.get("path"))))
-    else:
-        restore_postgres(b, Admin.from_env())
+    choose(
+        target,
+        {
+            "duckdb": lambda: restore_duckdb(b, Path(str(target.settings.get("path")))),
+            "postgres": lambda: restore_postgres(b, Admin.from_env()),
+        },
+        "restore",
+    )
     b.seconds = (dt.datetime.now(dt.UTC) - began).total_seconds()
     return b

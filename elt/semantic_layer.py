@@ -19,9 +19,9 @@ from typing import Any
 
 from elt.context import Context
 from elt.errors import LoaderError
+from elt.warehouse.engines import engine, published_login
 
 # the name dbt-duckdb's published target attaches the published file under (profiles.yml)
-DUCKDB_PUBLISHED_CATALOG = "published"
 
 
 # the semantic models: the one owner of what revenue, orders and valued orders mean
@@ -119,19 +119,14 @@ def prepare(ctx: Context, published: bool) -> tuple[Path, dict[str, str]]:
     env["DBT_PROFILES_DIR"] = str(ctx.project.profiles_dir.resolve())
     if published:
         schema = environment.published_schema
-        if target.type == "duckdb":
-            from elt.publish.duckdb_store import published_path
-
-            file = published_path(Path(str(target.settings.get("path"))), environment)
-            if not file.exists():
-                raise LoaderError(
-                    f"nothing is published yet ({file} does not exist): `make publish` first"
-                )
-            env["ELT_DUCKDB_PUBLISHED_PATH"] = str(file.resolve())
-            manifest = point_at(manifest, schema, DUCKDB_PUBLISHED_CATALOG)
-        else:
-            manifest = point_at(manifest, schema, None)
-        env["DBT_TARGET"] = f"{target.name}_published"
+        warehouse = engine(target)
+        reason = warehouse.unpublished(environment)
+        if reason:
+            raise LoaderError(reason)
+        catalog, variables = warehouse.published_login_sees(environment)
+        env.update(variables)
+        manifest = point_at(manifest, schema, catalog)
+        env["DBT_TARGET"] = published_login(target)
     folder = target_dir / "metricflow" / ("published" if published else "build")
     (folder / "target").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(project_dir / "dbt_project.yml", folder / "dbt_project.yml")

@@ -219,12 +219,10 @@ def spark_cluster_cmd(ctx: Context, action: str) -> None:
 def spark_sql_cmd(ctx: Context, statement: str) -> None:
     """Run one Spark SQL statement on the Spark warehouse (the target's metastore and tables, a
     local Spark of its own) and print its rows: a query without a cluster or a Thrift server."""
+    from elt.warehouse.engines import choose
     from elt.warehouse.spark_catalog import open_catalog
 
-    resolved = ctx.target
-    if resolved.type != "spark":
-        raise UserError(f"spark-sql: target {resolved.name!r} is {resolved.type}, not spark")
-    catalog = open_catalog(resolved.settings)
+    catalog = choose(ctx.target, {"spark": lambda: open_catalog(ctx.target.settings)}, "spark-sql")
     try:
         columns, rows = catalog.query(statement)
     finally:

@@ -50,6 +50,7 @@ from elt.loader.warehouse import (
     renamed_row,
     utcnow,
 )
+from elt.warehouse.engines import choose
 from elt.warehouse.profile import Target
 
 DEFAULT_META_SCHEMA = "raw"
@@ -119,19 +120,24 @@ def new_batch_id() -> str:
 def open_warehouse(
     target: Target, lock_timeout: float, meta_schema: str = DEFAULT_META_SCHEMA
 ) -> Warehouse:
-    if target.type == "duckdb":
+
+    def duckdb() -> Warehouse:
         from elt.loader.duckdb_target import DuckDBWarehouse
 
-        return DuckDBWarehouse(
-            str(target.settings.get("path")), target.name, meta_schema, lock_timeout
-        )
-    if target.type == "spark":
+        path = str(target.settings.get("path"))
+        return DuckDBWarehouse(path, target.name, meta_schema, lock_timeout)
+
+    def spark() -> Warehouse:
         from elt.loader.spark_target import SparkWarehouse
 
         return SparkWarehouse(target.settings, target.name, meta_schema)
-    from elt.loader.postgres_target import PostgresWarehouse
 
-    return PostgresWarehouse(target.settings, target.name, meta_schema)
+    def postgres() -> Warehouse:
+        from elt.loader.postgres_target import PostgresWarehouse
+
+        return PostgresWarehouse(target.settings, target.name, meta_schema)
+
+    return choose(target, {"duckdb": duckdb, "postgres": postgres, "spark": spark}, "load")
 
 
 def record(run: runs.RunRecord, target: Target, lock_timeout: float = 60.0) -> bool:

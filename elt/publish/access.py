@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import shlex
 import sys
 from pathlib import Path
 
 from elt.context import Context
+from elt.warehouse.engines import engine
 
 # a first query whose columns all show (the sort key included)
 SAMPLE = (
@@ -32,39 +31,10 @@ def where_to_read(ctx: Context) -> list[str]:
     docs = (
         f"  Docs:        {ctx.project.dbt_target_dir / 'index.html'} (make serve-docs to browse it)"
     )
-    if target.type == "spark":
-        marts = env.schema("marts")
-        return [
-            f"Done. Built on Spark (environment {env.label}): marts in {marts} (Spark has no "
-            "published copy yet: docs/spark.md)",
-            f"  Query it:    make spark-sql SQL='{SAMPLE.format(schema=marts)}'",
-            docs,
-            "  The cluster: make spark-down stops it",
-        ]
-    schema = env.published_schema
-    lines = [
-        f"Done. Published for analysts ({target.name}, environment {env.label}): schema {schema}"
-    ]
-    if target.type == "duckdb":
-        from elt.publish.duckdb_store import published_path
-
-        build = Path(str(target.settings.get("path")))
-        published = published_path(build, env)
-        query = (
-            f'import duckdb; print(duckdb.connect("{published}", read_only=True)'
-            f'.sql("{SAMPLE.format(schema=schema)}"))'
-        )
-        lines += [
-            f"  DuckDB file: {published}  (read-only; the build itself: {build})",
-            f"  Query it:    {_python()} -c {shlex.quote(query)}",
-        ]
-    else:
-        s = target.settings
-        analyst = os.environ.get("ELT_PG_ANALYST_USER", "elt_analyst")
-        lines.append(
-            f"  PostgreSQL:  psql -h {s.get('host')} -p {s.get('port')} -U {analyst} "
-            f"{s.get('dbname')} -c {shlex.quote(SAMPLE.format(schema=schema))}"
-        )
+    warehouse = engine(target)
+    lines = warehouse.where_analysts_read(env, SAMPLE, _python())
+    if not warehouse.publishes:
+        return [*lines, docs]
     lines += [
         f"  Analyses:    make analyses (or {elt} analyses NAME): analyses/ on the published marts",
         docs,

@@ -32,13 +32,7 @@ from elt.errors import LoaderError, TransientError
 from elt.publish.audit import Audit
 from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
-
-
-def published_path(build: Path, env: Environment) -> Path:
-    """ELT_DUCKDB_PUBLISHED_PATH, or <prefix>published.duckdb beside the build file (each
-    environment publishes a file of its own: published.duckdb in production)."""
-    configured = os.environ.get("ELT_DUCKDB_PUBLISHED_PATH")
-    return Path(configured) if configured else build.with_name(f"{env.prefix}published.duckdb")
+from elt.warehouse.engines import published_path
 
 
 def _quote(name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 from elt.environment import Environment
@@ -12,20 +11,25 @@ from elt.publish import control
 from elt.publish.audit import Audit
 from elt.publish.review import RUNBOOK, Review, matching, review
 from elt.publish.versions import Store, Version, new_version
+from elt.warehouse.engines import analyst_role, choose
 from elt.warehouse.profile import Target
 
 
 def open_store(target: Target, env: Environment) -> Store:
     """The target's published versions, in the environment's schemas or files."""
-    if target.type == "duckdb":
+
+    def duckdb() -> Store:
         from elt.publish.duckdb_store import DuckDBStore
 
         return DuckDBStore(Path(str(target.settings.get("path"))), env)
-    from elt.publish.postgres_store import PostgresStore
-    from elt.warehouse.postgres import open_target
 
-    analyst = os.environ.get("ELT_PG_ANALYST_USER", "elt_analyst")
-    return PostgresStore(open_target(target, "elt-publish"), env, analyst)
+    def postgres() -> Store:
+        from elt.publish.postgres_store import PostgresStore
+        from elt.warehouse.postgres import open_target
+
+        return PostgresStore(open_target(target, "elt-publish"), env, analyst_role())
+
+    return choose(target, {"duckdb": duckdb, "postgres": postgres}, "publication")
 
 
 def previous(versions: list[Version]) -> Version | None:

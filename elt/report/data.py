@@ -25,6 +25,7 @@ import psycopg2
 from elt.environment import Environment
 from elt.errors import LoaderError
 from elt.warehouse.duckdb_file import wait_for_lock
+from elt.warehouse.engines import choose, published_path
 from elt.warehouse.profile import Target
 
 Rows = list[dict[str, Any]]
@@ -62,8 +63,6 @@ def _q(name: str) -> str:
 
 @contextmanager
 def _duckdb(target: Target, env: Environment, lock_timeout: float) -> Iterator[tuple[Query, Names]]:
-    from elt.publish.duckdb_store import published_path
-
     build = Path(str(target.settings.get("path")))
     published = published_path(build, env)
     if not build.exists():
@@ -129,12 +128,16 @@ def _postgres(target: Target, env: Environment) -> Iterator[tuple[Query, Names]]
 def open_reader(
     target: Target, env: Environment, lock_timeout: float
 ) -> Iterator[tuple[Query, Names]]:
-    if target.type == "duckdb":
-        with _duckdb(target, env, lock_timeout) as opened:
-            yield opened
-    else:
-        with _postgres(target, env) as opened:
-            yield opened
+    reader = choose(
+        target,
+        {
+            "duckdb": lambda: _duckdb(target, env, lock_timeout),
+            "postgres": lambda: _postgres(target, env),
+        },
+        "the monitoring page",
+    )
+    with reader as opened:
+        yield opened
 
 
 def queries(
