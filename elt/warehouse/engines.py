@@ -90,6 +90,10 @@ class Engine(abc.ABC):
         """Why analysts cannot read this target's published marts yet, or None."""
         return None
 
+    @abc.abstractmethod
+    def namespace(self) -> str:
+        """The OpenLineage namespace of the target's datasets (scheme://authority)."""
+
     def published_heading(self, env: Environment) -> str:
         return (
             f"Done. Published for analysts ({self.target.name}, environment {env.label}): "
@@ -158,6 +162,9 @@ class DuckDBEngine(Engine):
         file = self.published_file(env).resolve()
         return PUBLISHED_CATALOG, {PUBLISHED_FILE_VARIABLE: str(file)}
 
+    def namespace(self) -> str:
+        return f"duckdb://{self.build_file.resolve()}"
+
     def not_loaded(self, table: str) -> str | None:
         if not self.build_file.exists():
             return f"the warehouse {self.build_file} does not exist: nothing is loaded yet"
@@ -201,6 +208,10 @@ class PostgresEngine(Engine):
             conn.close()
         return bool(row and row[0] is not None)
 
+    def namespace(self) -> str:
+        s = self.target.settings
+        return f"postgres://{s.get('host')}:{s.get('port')}"
+
     def where_analysts_read(self, env: Environment, sample: str, python: str) -> list[str]:
         s, sql = self.target.settings, sample.format(schema=env.published_schema)
         return [
@@ -237,6 +248,12 @@ class SparkEngine(Engine):
 
     def loaded(self, table: str) -> bool | None:
         return None  # dbt-spark says so itself when a source is missing
+
+    def namespace(self) -> str:
+        s = self.target.settings
+        if s.get("method") == "thrift":
+            return f"hive://{s.get('host')}:{s.get('port')}"
+        return f"spark://{s.get('host') or 'local'}"
 
     def where_analysts_read(self, env: Environment, sample: str, python: str) -> list[str]:
         marts = env.schema("marts")
