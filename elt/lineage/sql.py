@@ -4,7 +4,8 @@ join, group or sort (indirect, for the whole query).
 
 Edges are typed as the leading tools type them:
 
-- ``passthrough``: the value as it was, under the same name (a cast alone changes no value);
+- ``passthrough``: the value as it was, under the same name (a cast alone changes no value,
+  but for a cast to a date);
 - ``rename``: the value as it was, under another name;
 - ``transformation``: a function of it (arithmetic, ``case``, ``coalesce``, a hash);
 - ``aggregation``: an aggregate of it (``sum``, ``count``, also over a window).
@@ -68,8 +69,11 @@ def table_of(node: exp.Table) -> Table:
 
 
 def _identity(expression: exp.Expr) -> exp.Column | None:
-    """The column an expression only passes on (through casts and parentheses), or None."""
+    """The column an expression only passes on (through casts and parentheses), or None. A
+    cast to a date is not one: it drops the time of a timestamp."""
     while isinstance(expression, exp.Cast | exp.TryCast | exp.Paren | exp.Alias):
+        if isinstance(expression, exp.Cast) and expression.to.is_type(exp.DataType.Type.DATE):
+            return None
         expression = expression.this
     return expression if isinstance(expression, exp.Column) else None
 
@@ -84,10 +88,18 @@ def _in_window_spec(column: exp.Column, top: exp.Expr) -> bool:
     return False
 
 
+# window functions that fetch another row's value: a transformation, not an aggregate
+_NAVIGATION = tuple(
+    getattr(exp, name)
+    for name in ("Lead", "Lag", "FirstValue", "LastValue", "NthValue")
+    if hasattr(exp, name)
+)
+
+
 def _under_aggregate(column: exp.Column, top: exp.Expr) -> bool:
     node = column.parent
     while node is not None:
-        if isinstance(node, exp.AggFunc):
+        if isinstance(node, exp.AggFunc) and not isinstance(node, _NAVIGATION):
             return True
         if node is top:
             return False
