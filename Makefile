@@ -165,9 +165,9 @@ metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metr
 
 docs: docs-generate serve-docs ## Generate the dbt docs site and serve it on http://localhost:DOCS_PORT (8080)
 
-docs-generate: $(STAMP) _warehouse_dir $(SPARK_UP) ## Generate the dbt docs site into target/ (manifest, catalog, index.html, and the column-lineage page lineage.html)
+docs-generate: $(STAMP) _warehouse_dir $(SPARK_UP) ## Generate the dbt docs site into target/ (manifest, catalog, index.html), then its own pages: column lineage (lineage.html) and the star-schema pictures
 	$(DBT) docs generate
-	$(ELT) lineage --write
+	$(ELT) docs-pages
 
 serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOCS_PORT (8080)
 	$(DBT) docs serve --port $(DOCS_PORT) --no-browser

@@ -1,9 +1,10 @@
 """The star-schema diagram, generated from the dbt manifest so it cannot drift from the models.
 
 Relationships come from the marts' ``relationships`` tests, primary keys from their ``unique``
-tests and column types from their contracts. The result is a Mermaid ER diagram (GitHub renders
-it in docs/models.md) plus a table of the same joins (the dbt docs site shows it in the overview),
-written between ``<!-- erd:start -->`` and ``<!-- erd:end -->`` markers.
+tests and column types from their contracts. One diagram per domain (the folder under marts/),
+the star first: Mermaid in docs/models.md (GitHub draws it), pictures in the dbt docs overview
+(elt/erd_svg.py draws them into the docs site), then a table of the same joins, written between
+``<!-- erd:start -->`` and ``<!-- erd:end -->`` markers.
 
     python -m elt.erd --manifest target/manifest.json --write docs/models.md models/overview.md
     python -m elt.erd --manifest target/manifest.json --check docs/models.md models/overview.md
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 START, END = "<!-- erd:start -->", "<!-- erd:end -->"
+# in a dbt docs block the markers are Jinja comments: the docs site would print an HTML comment
+DOCS_START, DOCS_END = "{# erd:start #}", "{# erd:end #}"
 MART_PATH = re.compile(r"^(?:.*/)?marts/")
 
 
@@ -36,6 +39,7 @@ class Join:
 class Table:
     name: str
     columns: dict[str, str] = field(default_factory=dict)  # name -> data type
+    domain: str = ""  # the folder under marts/: sales, shared, operations
     unique: set[str] = field(default_factory=set)  # columns with a `unique` test
     foreign_keys: set[str] = field(default_factory=set)
 
@@ -65,6 +69,7 @@ def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
         node["name"]: Table(
             node["name"],
             {c: (col.get("data_type") or "") for c, col in node.get("columns", {}).items()},
+            _domain(node["original_file_path"]),
         )
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and MART_PATH.match(node["original_file_path"])
@@ -84,6 +89,51 @@ def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
             joins.add(Join(owner, column, referenced(node, owner, by_id), str(kwargs.get("field"))))
             tables[owner].foreign_keys.add(column)
     return tables, sorted(joins, key=lambda j: (j.fact, j.column, j.dimension))
+
+
+@dataclass(frozen=True)
+class Diagram:
+    name: str  # sales, or sales-reports for a domain's tables that join nothing
+    tables: dict[str, Table]
+    joins: list[Join]
+
+    @property
+    def title(self) -> str:
+        domain, _, reports = self.name.partition("-")
+        facts = ", ".join(n for n in self.tables if n.startswith("fct_"))
+        if reports or not facts:
+            return f"{domain.capitalize()} reports: {', '.join(self.tables)}"
+        return f"{domain.capitalize()}: the star of {facts}"
+
+    @property
+    def picture(self) -> str:
+        """The file name of its picture in the docs site (`elt docs-pages` draws it)."""
+        return f"erd-{self.name}.svg"
+
+
+def diagrams(tables: dict[str, Table], joins: Sequence[Join]) -> list[Diagram]:
+    """One diagram per domain (the folder under marts/): its tables and the conformed
+    dimensions they join, the star (most joins) first; then, per domain, its tables that join
+    nothing (reports), so they do not stretch the star."""
+    shared = {n for n, t in tables.items() if t.domain == "shared"}
+    joined = {j.fact for j in joins} | {j.dimension for j in joins}
+    stars, reports = [], []
+    for domain in sorted({t.domain for t in tables.values()} - {"shared"}):
+        own = {n for n, t in tables.items() if t.domain == domain}
+        own_joins = [j for j in joins if j.fact in own]
+        members = {j.fact for j in own_joins} | {j.dimension for j in own_joins}
+        own_joins += [j for j in joins if j.fact in shared and {j.fact, j.dimension} <= members]
+        if members:
+            stars.append(Diagram(domain, {n: tables[n] for n in sorted(members)}, own_joins))
+        if loners := sorted(own - joined):
+            reports.append(Diagram(f"{domain}-reports", {n: tables[n] for n in loners}, []))
+    stars.sort(key=lambda d: (-len(d.joins), d.name))
+    drawn = {n for d in stars for n in d.tables}
+    if stars and shared - drawn:
+        first = stars[0]
+        extra = {n: tables[n] for n in sorted(shared - drawn)}
+        stars[0] = Diagram(first.name, {**first.tables, **extra}, first.joins)
+    return stars + reports
 
 
 def mermaid(tables: dict[str, Table], joins: Sequence[Join]) -> str:
@@ -109,25 +159,32 @@ def join_table(joins: Sequence[Join]) -> str:
     return "\n".join(rows)
 
 
-def section(manifest: dict[str, Any]) -> str:
+def section(manifest: dict[str, Any], pictures: bool = False) -> str:
+    """The generated part of a page: a Mermaid diagram per domain (GitHub draws them), or, for
+    the dbt docs site (which does not draw Mermaid), the pictures `elt docs-pages` writes
+    beside it; then the joins as a table."""
     tables, joins = star(manifest)
-    return "\n\n".join(
-        [
-            START,
-            "<!-- generated by `make erd` from the dbt manifest; do not edit by hand -->",
-            mermaid(tables, joins),
-            join_table(joins),
-            END,
-        ]
-    )
+    note = "generated by `make erd` from the dbt manifest; do not edit by hand"
+    parts = [DOCS_START, f"{{# {note} #}}"] if pictures else [START, f"<!-- {note} -->"]
+    for d in diagrams(tables, joins):
+        parts.append(f"**{d.title}**")
+        parts.append(f"![{d.title}]({d.picture})" if pictures else mermaid(d.tables, d.joins))
+    return "\n\n".join([*parts, join_table(joins), DOCS_END if pictures else END])
 
 
 def splice(text: str, generated: str, where: str) -> str:
-    """``text`` with the part between the markers replaced by ``generated``."""
-    start, end = text.find(START), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"{where}: no {START} ... {END} markers to write the diagram between")
-    return text[:start] + generated + text[end + len(END) :]
+    """``text`` with the part between the markers replaced by ``generated`` (either style of
+    markers: a page written before the docs-block style is rewritten in it)."""
+    for first, last in ((START, END), (DOCS_START, DOCS_END)):
+        start, end = text.find(first), text.find(last)
+        if start >= 0 and end > start:
+            return text[:start] + generated + text[end + len(last) :]
+    raise ValueError(f"{where}: no {START} ... {END} markers to write the diagram between")
+
+
+def _domain(path: str) -> str:
+    after = path.split("marts/", 1)[-1]
+    return after.split("/", 1)[0] if "/" in after else "marts"
 
 
 def _mermaid_type(data_type: str) -> str:
@@ -143,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode.add_argument("--check", nargs="+", type=Path, metavar="FILE")
     args = parser.parse_args(argv)
     try:
-        generated = section(json.loads(args.manifest.read_text()))
+        manifest = json.loads(args.manifest.read_text())
+        generated = {pictures: section(manifest, pictures) for pictures in (False, True)}
     except (OSError, ValueError, KeyError) as exc:
         print(f"erd: {args.manifest}: {exc}", file=sys.stderr)
         return 2
@@ -151,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in args.write or args.check:
         text = path.read_text()
         try:
-            new = splice(text, generated, str(path))
+            # a dbt docs block is the docs site's overview: pictures, not Mermaid
+            new = splice(text, generated["{% docs" in text], str(path))
         except ValueError as exc:
             print(f"erd: {exc}", file=sys.stderr)
             return 2

@@ -58,6 +58,9 @@ class ProjectLineage:
     edges: dict[ColumnRef, list[Edge]]  # a built column -> what it is made of
     origins: dict[ColumnRef, str]  # derived | constant | generated (raw columns: raw)
     indirect: dict[str, list[Edge]]  # node -> columns only filtering, joining, grouping
+    # a built column -> a digest of the SQL that makes it (elt.lineage.sql): equal digests in
+    # two builds compute the column the same way
+    signatures: dict[ColumnRef, str] = dataclasses.field(default_factory=dict)
 
     def find(self, name: str) -> ColumnRef:
         """``model.column`` (or ``source_name.table.column``) as a reference."""
@@ -201,6 +204,7 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
     }
     edges: dict[ColumnRef, list[Edge]] = {}
     indirect: dict[str, list[Edge]] = {}
+    signatures: dict[ColumnRef, str] = {}
 
     def resolve(used: Input, own: Table) -> ColumnRef | None:
         """The manifest's column an input is; None for the model itself (an incremental model
@@ -228,10 +232,11 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
             inputs = query.columns.get(column, set())
             made = [Edge(r, i.kind) for i in sorted(inputs) if (r := resolve(i, own))]
             edges[ColumnRef(uid, column)] = made
+            signatures[ColumnRef(uid, column)] = query.signatures.get(column, "")
             origin = query.origins.get(column, GENERATED)
             origins[ColumnRef(uid, column)] = origin if made or origin != DERIVED else GENERATED
         indirect[uid] = [Edge(r, i.kind) for i in sorted(query.indirect) if (r := resolve(i, own))]
-    return ProjectLineage(dialect, nodes, columns, edges, origins, indirect)
+    return ProjectLineage(dialect, nodes, columns, edges, origins, indirect, signatures)
 
 
 def load(target_dir: Path) -> ProjectLineage:

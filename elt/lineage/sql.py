@@ -21,6 +21,7 @@ unions are followed to the tables.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -62,6 +63,9 @@ class QueryLineage:
     columns: dict[str, set[Input]]  # output column -> its direct inputs (ordered as selected)
     origins: dict[str, str]  # output column -> derived | constant | generated
     indirect: set[Input]  # columns that only filter, join, group or sort (whole query)
+    # output column -> a digest of the SQL that makes it (comments and the tables' schemas
+    # left out): two builds whose column has the same digest compute it the same way
+    signatures: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def table_of(node: exp.Table) -> Table:
@@ -149,9 +153,16 @@ def _selects(scope: Scope) -> list[exp.Expr]:
 
 
 class _Tracer:
-    def __init__(self) -> None:
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.indirect: set[Input] = set()
         self._seen_scopes: set[int] = set()
+        # the SQL a column's value depends on (its projections on the way, the clauses of the
+        # scopes it passes), collected while one output column is traced
+        self.trail: set[str] = set()
+
+    def _sql(self, expression: exp.Expr | None) -> str:
+        return "" if expression is None else expression.sql(dialect=self.dialect, comments=False)
 
     def output_names(self, scope: Scope) -> list[str]:
         while scope.set_operation_scopes:
@@ -173,6 +184,8 @@ class _Tracer:
         self._indirect_of(scope)
         projection = _selects(scope)[index]
         value = projection.this if isinstance(projection, exp.Alias) else projection
+        self.trail.add(self._sql(projection))
+        self.trail.update(self._clauses(scope))
         identity = _identity(value)
         found = set()
         inner_origins = set()
@@ -209,6 +222,17 @@ class _Tracer:
             if column.name in names:
                 return self.column(source, names.index(column.name))
         return set(), GENERATED  # a lateral alias, a table function, a name the schema lacks
+
+    def _clauses(self, scope: Scope) -> list[str]:
+        """The SQL of what decides which rows a scope has: filters, joins, grouping."""
+        select = scope.expression
+        found = [
+            self._sql(select.args.get(part)) for part in ("where", "having", "qualify", "group")
+        ]
+        for join in select.args.get("joins") or []:
+            found.append(self._sql(join.args.get("on")) + self._sql(join.args.get("using")))
+            found.append(str(join.args.get("side") or "") + str(join.args.get("kind") or ""))
+        return [f for f in found if f]
 
     def _indirect_of(self, scope: Scope) -> None:
         if id(scope) in self._seen_scopes:
@@ -258,11 +282,16 @@ def query_lineage(sql: str, dialect: str, schema: Schema, where: str = "") -> Qu
     root = build_scope(qualified)
     if root is None:
         raise LoaderError(f"{where}: its compiled SQL is not a query")
-    tracer = _Tracer()
+    tracer = _Tracer(dialect)
     columns: dict[str, set[Input]] = {}
     origins: dict[str, str] = {}
+    signatures: dict[str, str] = {}
     for index, name in enumerate(tracer.output_names(root)):
+        tracer.trail = set()
         inputs, origin = tracer.column(root, index)
+        read = sorted(f"{table[2]}.{column}:{kind}" for table, column, kind in inputs)
+        text = "\n".join([*sorted(tracer.trail), *read, origin])
+        signatures[name] = hashlib.sha256(text.encode()).hexdigest()[:16]
         strongest: dict[tuple[Table, str], str] = {}
         for table, column, kind in inputs:
             held = strongest.get((table, column))
@@ -270,4 +299,4 @@ def query_lineage(sql: str, dialect: str, schema: Schema, where: str = "") -> Qu
                 strongest[(table, column)] = kind
         columns[name] = {Input(t, c, k) for (t, c), k in strongest.items()}
         origins[name] = origin
-    return QueryLineage(columns, origins, tracer.indirect)
+    return QueryLineage(columns, origins, tracer.indirect, signatures)

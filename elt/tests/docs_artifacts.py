@@ -56,7 +56,7 @@ def build_docs_project(work: Path) -> DocsProject:
     for args in (("build",), ("docs", "generate")):
         result = dbt(work, "duckdb", *args)
         assert result.returncode == 0, result.stdout[-4000:]
-    # what `make docs-generate` runs next: the column-lineage page beside index.html
-    lineage = run_elt("lineage", "--target", "duckdb", "--write", env=project.env)
-    assert lineage.returncode == 0, lineage.stderr
+    # what `make docs-generate` runs next: the lineage page and the ERD pictures beside index.html
+    pages = run_elt("docs-pages", "--target", "duckdb", env=project.env)
+    assert pages.returncode == 0, pages.stderr
     return project

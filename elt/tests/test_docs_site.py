@@ -232,3 +232,56 @@ def test_site_pages_log_no_errors(browser: Any, site: str, docs_project: DocsPro
         page.locator("h1").filter(has_text=heading).first.wait_for()
     assert problems.real_errors() == []
     page.close()
+
+
+def test_the_overview_draws_the_star_and_links_the_lineage_page(
+    browser: Any, site: str, docs_project: DocsProject
+) -> None:
+    """The overview shows the star as a picture (no Mermaid source, no marker comments) and
+    links the column-lineage page; a mart's page says where analysts read and links its
+    lineage."""
+    page, problems = open_page(browser, site + "#!/overview")
+    text = page.locator(".app-body").first.inner_text()
+    assert "erd:start" not in text
+    assert "erDiagram" not in text
+    star = page.locator("img[src='erd-sales.svg']")
+    star.wait_for()
+    assert star.evaluate("img => img.complete && img.naturalWidth") > 600
+    assert page.locator("a[href='lineage.html']").count() == 1
+    page.goto(site + "#!/model/model.elt_warehouse.fct_orders", wait_until="networkidle")
+    page.locator("h1").filter(has_text="fct_orders").first.wait_for()
+    page.locator("a[href='lineage.html#fct_orders']").first.wait_for()
+    assert "Analysts read the published copy" in page.locator("body").inner_text()
+    assert problems.real_errors() == []
+    page.close()
+
+
+def test_the_lineage_page_shows_a_mart_columns_path_to_raw(
+    browser: Any, site: str, docs_project: DocsProject
+) -> None:
+    """Opened from disk (file://), as a reader with no server would: no request but the page
+    itself, no console error; clicking a mart column shows its path to raw."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems = PageProblems(page)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    url = (docs_project.target_dir / "lineage.html").as_uri()
+    page.goto(url + "#fct_orders", wait_until="load")
+    page.locator("#columns a", has_text="fct_orders.net_revenue_usd").click()
+    section = page.locator("#column-lineage")
+    section.wait_for()
+    path = section.inner_text()
+    assert "fct_order_items.net_revenue_usd" in path
+    assert "aggregation" in path
+    raw = page.locator("#raw-columns").inner_text()
+    assert "shop.order_items.quantity" in raw
+    assert "shop.order_items.discount" in raw
+    # from a raw column, the mart columns it reaches
+    page.locator("#raw-columns a", has_text="shop.order_items.discount").click()
+    page.locator("h1", has_text="shop.order_items").wait_for()
+    assert "fct_orders.net_revenue_usd" in page.locator("#marts-reached").inner_text()
+    assert {u.split("#")[0] for u in requested} == {url}
+    assert problems.real_errors() == []
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "column_lineage.png"))
+    page.close()

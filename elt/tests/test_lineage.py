@@ -142,3 +142,15 @@ def test_the_hand_written_lineage_is_what_postgres_computes(
     assert lineage.dialect == "postgres"
     assert differences(lineage) == {}
     assert unresolved_mart_columns(lineage) == []
+
+
+def test_every_mart_says_where_analysts_read_and_links_its_lineage(
+    docs_project: DocsProject,
+) -> None:
+    for node in docs_project.manifest["nodes"].values():
+        if node["resource_type"] == "model" and node["original_file_path"].startswith(
+            "models/marts/"
+        ):
+            description = node["description"]
+            assert "Analysts read** the published copy" in description, node["name"]
+            assert f"[Column lineage](lineage.html#{node['name']})" in description, node["name"]

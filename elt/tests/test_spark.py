@@ -191,6 +191,16 @@ def test_after_an_incremental_day_every_data_mart_still_equals_duckdb(twin: Twin
     assert "partition (order_date)" in executed
 
 
+def test_column_lineage_reads_sparks_compiled_sql_as_the_hand_written_table(twin: Twin) -> None:
+    from elt.lineage.project import load
+    from elt.tests.lineage_expected import differences, unresolved_mart_columns
+
+    lineage = load(twin.work / "sparkbuild" / "target")
+    assert lineage.dialect == "spark"
+    assert differences(lineage) == {}
+    assert unresolved_mart_columns(lineage) == []
+
+
 def test_the_fact_rewrites_only_the_order_days_new_rows_touch(twin: Twin) -> None:
     before, after = twin.partitions_before, twin.partitions_after
     touched_earlier = twin.partitions_with_new_rows & set(before)

@@ -79,3 +79,44 @@ def test_files_without_markers_are_refused(manifest: dict[str, Any], tmp_path: P
     plain = tmp_path / "plain.md"
     plain.write_text("# no markers\n")
     assert erd.main(["--manifest", str(path), "--check", str(plain)]) == 2
+
+
+def test_one_diagram_per_domain_the_star_first_its_reports_apart(manifest: dict[str, Any]) -> None:
+    tables, joins = erd.star(manifest)
+    diagrams = erd.diagrams(tables, joins)
+    star = diagrams[0]
+    assert star.name == "sales"
+    assert {"fct_order_items", "fct_orders", "fct_payments", "dim_date", "dim_product"} <= set(
+        star.tables
+    )
+    joined = {j.fact for j in joins} | {j.dimension for j in joins}
+    assert set(star.tables) <= joined  # no table that joins nothing stretches the star
+    drawn = [n for d in diagrams for n in d.tables]
+    assert sorted(drawn) == sorted(tables)  # every mart once
+    assert {d.name for d in diagrams} >= {"sales", "operations-reports"}
+
+
+def test_the_docs_site_gets_pictures_not_mermaid_nor_comments(manifest: dict[str, Any]) -> None:
+    overview = erd.section(manifest, pictures=True)
+    assert "erDiagram" not in overview
+    assert "<!--" not in overview  # the site prints HTML comments as text
+    assert overview.startswith(erd.DOCS_START)
+    assert (
+        "![Sales: the star of fct_order_items, fct_orders, fct_payments](erd-sales.svg)" in overview
+    )
+    assert "erDiagram" in erd.section(manifest)  # docs/models.md: Mermaid, GitHub draws it
+
+
+def test_the_star_picture_draws_every_table_and_join(manifest: dict[str, Any]) -> None:
+    import xml.etree.ElementTree as ET
+
+    from elt.erd_svg import render
+
+    star = erd.diagrams(*erd.star(manifest))[0]
+    svg = ET.fromstring(render(star))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    drawn = {g.get("data-table") for g in svg.iterfind(".//s:g[@class='table']", ns)}
+    assert drawn == set(star.tables)
+    joins = {p.get("data-join") for p in svg.iterfind(".//s:path[@class='join']", ns)}
+    assert joins == {f"{j.fact}.{j.column}" for j in star.joins}
+    assert float(svg.get("width") or 0) > 600
