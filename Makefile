@@ -199,9 +199,10 @@ seed: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt seed
 snapshot: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt snapshot: record the figures rpt_daily_sales publishes (after make build)
 	$(DBT) snapshot
 
-ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID)
+ci-slim: $(STAMP) _warehouse_dir ## Slim CI: build and test only what changed (state:modified+) against production's manifest (STATE_DIR/prod), deferring the rest to production, in schemas of this run (ELT_CI_RUN_ID); then the change-impact report against production's published marts (target/impact/), failing on a breaking change unless ACCEPT="why"
 	@test -f "$(STATE_DIR)/prod/manifest.json" || { echo "ci-slim: no production manifest in $(STATE_DIR)/prod (a production publish keeps it there: make publish ELT_ENV=prod, or copy it from production)"; exit 2; }
 	ELT_ENV=ci $(DBT) build --select state:modified+ --defer --state "$(STATE_DIR)/prod"
+	ELT_ENV=ci $(ELT) impact --state "$(STATE_DIR)/prod" --fail-on-breaking $(if $(ACCEPT),--accept "$(ACCEPT)")
 
 ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what it published
 	ELT_ENV=ci $(ELT) drop-environment

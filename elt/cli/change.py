@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from elt.cli.base import Context, context_options, main
+from elt.cli.base import Context, UserError, context_options, main
 
 
 @main.command("lineage")
@@ -37,3 +39,59 @@ def docs_pages_cmd(ctx: Context) -> None:
 
     for path in write_pages(ctx.project.dbt_target_dir, engine(ctx.target).namespace()):
         click.echo(f"wrote {path}")
+
+
+@main.command("impact")
+@context_options()
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Production's state: the folder holding its manifest.json (make ci-slim: STATE_DIR/prod).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write impact.md, impact.html and impact.json [default: dbt's target/impact].",
+)
+@click.option(
+    "--fail-on-breaking",
+    is_flag=True,
+    help="Exit 1 when a change breaks what analysts or an exposure read (unless --accept).",
+)
+@click.option(
+    "--accept",
+    envvar="ELT_ACCEPT_BREAKING",
+    default=None,
+    help="Accept the breaking changes, saying why (kept in the report) [env ELT_ACCEPT_BREAKING].",
+)
+def impact_cmd(
+    ctx: Context, state_dir: Path, out: Path | None, fail_on_breaking: bool, accept: str | None
+) -> None:
+    """What the CI build's changes do to the marts analysts read: per rebuilt mart, against
+    production's published version, the schema diff, rows added/removed/changed, columns'
+    match, totals per day, exposures, and the mart columns each changed column reaches
+    (column lineage); each change breaking, non-breaking or no data change."""
+    from elt.impact import report
+
+    target_dir = ctx.project.dbt_target_dir
+    impact = report.build(
+        ctx.target,
+        report.read_json(target_dir / "manifest.json", "CI manifest (run the CI build first)"),
+        report.read_json(state_dir / "manifest.json", "production manifest"),
+        report.read_json(target_dir / "run_results.json", "CI run results"),
+    )
+    if impact.breaking and accept:
+        impact.accepted = accept
+    written = report.write(impact, out or target_dir / "impact")
+    click.echo(report.markdown(impact).rstrip())
+    click.echo(f"\nreport: {written[0]} and {written[1]}", err=True)
+    if fail_on_breaking and impact.breaking and not accept:
+        names = ", ".join(m.mart for m in impact.breaking)
+        raise UserError(
+            f"breaking change to {names}: accept it with --accept 'why' "
+            "(make ci-slim ACCEPT='why') once analysts and exposure owners know",
+            1,
+        )

@@ -63,8 +63,8 @@ class QueryLineage:
     columns: dict[str, set[Input]]  # output column -> its direct inputs (ordered as selected)
     origins: dict[str, str]  # output column -> derived | constant | generated
     indirect: set[Input]  # columns that only filter, join, group or sort (whole query)
-    # output column -> a digest of the SQL that makes it (comments and the tables' schemas
-    # left out): two builds whose column has the same digest compute it the same way
+    # output column -> a digest of the expressions that make it (comments, schemas, filters
+    # and joins left out): two builds with the same digest compute its value the same way
     signatures: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -147,6 +147,16 @@ def _generates(value: exp.Expr) -> bool:
     return False
 
 
+def _unnamed(value: exp.Expr, scope: Scope) -> exp.Expr:
+    """The expression with the names it gives and takes from inner queries left out (a column
+    renamed on the way computes the same value); the tables' column names stay."""
+    shown = value.copy()
+    for column in shown.find_all(exp.Column):
+        if isinstance(scope.sources.get(column.table), Scope):
+            column.set("this", exp.to_identifier("_"))
+    return shown
+
+
 def _selects(scope: Scope) -> list[exp.Expr]:
     query = scope.expression
     return list(query.selects) if isinstance(query, exp.Query) else []
@@ -157,8 +167,10 @@ class _Tracer:
         self.dialect = dialect
         self.indirect: set[Input] = set()
         self._seen_scopes: set[int] = set()
-        # the SQL a column's value depends on (its projections on the way, the clauses of the
-        # scopes it passes), collected while one output column is traced
+        # the SQL of the projections a column's value passes through, collected while one
+        # output column is traced. Filters and joins are left out: an incremental model's
+        # run adds filters (with the night's watermark) its first build has not; which rows
+        # a change adds or removes is the data diff's to say
         self.trail: set[str] = set()
 
     def _sql(self, expression: exp.Expr | None) -> str:
@@ -184,8 +196,7 @@ class _Tracer:
         self._indirect_of(scope)
         projection = _selects(scope)[index]
         value = projection.this if isinstance(projection, exp.Alias) else projection
-        self.trail.add(self._sql(projection))
-        self.trail.update(self._clauses(scope))
+        self.trail.add(self._sql(_unnamed(value, scope)))
         identity = _identity(value)
         found = set()
         inner_origins = set()
@@ -222,17 +233,6 @@ class _Tracer:
             if column.name in names:
                 return self.column(source, names.index(column.name))
         return set(), GENERATED  # a lateral alias, a table function, a name the schema lacks
-
-    def _clauses(self, scope: Scope) -> list[str]:
-        """The SQL of what decides which rows a scope has: filters, joins, grouping."""
-        select = scope.expression
-        found = [
-            self._sql(select.args.get(part)) for part in ("where", "having", "qualify", "group")
-        ]
-        for join in select.args.get("joins") or []:
-            found.append(self._sql(join.args.get("on")) + self._sql(join.args.get("using")))
-            found.append(str(join.args.get("side") or "") + str(join.args.get("kind") or ""))
-        return [f for f in found if f]
 
     def _indirect_of(self, scope: Scope) -> None:
         if id(scope) in self._seen_scopes:
