@@ -62,7 +62,7 @@ COMMA := ,
         airflow-venv airflow-dags-test test-airflow \
         observe elementary-packages elementary-packages-from-git \
         lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
-        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-audit bench-spark \
+        clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-audit bench-lineage bench-impact bench-spark \
         image-base image-wheels image image-airflow image-smoke \
         spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
 # folders of the project are not targets: `make tests` must not say "Nothing to be done"
@@ -376,6 +376,12 @@ bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh,
 
 bench-audit: $(STAMP) ## Benchmark: the publication audit's cost against the incremental build at scale 1 (DuckDB, PostgreSQL), and its false blocks over 90 nights of normal data
 	$(BIN)/python -m bench.audit
+
+bench-lineage: $(STAMP) ## Benchmark: column lineage of the whole project, and of generated projects of 100, 300 and 1,000 models
+	$(BIN)/python -m bench.lineage
+
+bench-impact: $(STAMP) ## Benchmark: the change-impact report against the slim CI build it follows, at scale 1 (DuckDB)
+	$(BIN)/python -m bench.impact
 
 bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
 	$(BIN)/python -m bench.spark

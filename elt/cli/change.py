@@ -1,5 +1,5 @@
 """Lineage and change impact: column lineage (`elt lineage`), the docs site's own pages
-(`elt docs-pages`), the difference between two builds or versions of the marts (`elt diff`)."""
+(`elt docs-pages`), and what a CI build's changes do to the published marts (`elt impact`)."""
 
 from __future__ import annotations
 

@@ -255,15 +255,31 @@ def status_cmd(ctx: Context, as_json: bool, one_line: bool) -> None:
         click.echo("\n".join(st.lines()))
 
 
+def _version(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    """A version number as `elt versions` prints it (v000012) or as a number (12)."""
+    if value is None:
+        return None
+    digits = value.strip().lower().removeprefix("v")
+    if not digits.isdigit():
+        raise click.BadParameter(f"{value!r} is not a version (12 or v000012)")
+    return int(digits)
+
+
 @main.command("diff")
 @context_options()
 @click.option(
     "--version",
     "number",
-    type=int,
-    default=None,
-    help="A kept version's diff [default: the last attempt's].",
+    callback=_version,
+    help="A kept version's recorded diff [default: the last attempt's].",
 )
+@click.option(
+    "--from",
+    "old",
+    callback=_version,
+    help="Compare two kept versions now: the older one (12 or v000012).",
+)
+@click.option("--to", "new", callback=_version, help="With --from: the newer [default: current].")
 @click.option(
     "--format",
     "fmt",
@@ -271,16 +287,42 @@ def status_cmd(ctx: Context, as_json: bool, one_line: bool) -> None:
     default="summary",
     show_default=True,
 )
-def diff_cmd(ctx: Context, number: int | None, fmt: str) -> None:
+def diff_cmd(ctx: Context, number: int | None, old: int | None, new: int | None, fmt: str) -> None:
     """The audit's diff: of a kept version against the one before it, or of the last
-    candidate (published or not) against what analysts read."""
+    candidate (published or not) against what analysts read; or (--from, --to) any two kept
+    versions compared now, mart by mart, by each mart's key."""
     from elt.publish.status import stored_diff
 
+    if old is None:
+        if new is not None:
+            raise UserError("--to needs --from (the older version)")
+        with version_store(ctx) as store:
+            found = stored_diff(store, number)
+        if found is None:
+            raise UserError("no diff recorded (`elt publish` records one with each attempt)", 1)
+        click.echo(found.render(fmt))
+        return
+    from elt.publish.compare import versions_diff
+
+    manifest_path = ctx.project.dbt_target_dir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the dbt manifest {manifest_path}: {exc}") from None
     with version_store(ctx) as store:
-        found = stored_diff(store, number)
-    if found is None:
-        raise UserError("no diff recorded (`elt publish` records one with each attempt)", 1)
-    click.echo(found.render(fmt))
+        if new is None:
+            new = next((v.number for v in store.versions() if v.is_current), None)
+            if new is None:
+                raise UserError("nothing is published yet: no version to compare with")
+        result, gone = versions_diff(store, manifest, old, new)
+    if fmt == "json":
+        click.echo(json.dumps({**result.as_json(), "to": new, "removed_marts": gone}, indent=2))
+        return
+    click.echo(f"v{new:06d} {result.summary()}")
+    if fmt == "markdown":
+        click.echo(result.markdown().rstrip())
+    for name in gone:
+        click.echo(f"{name}: in v{old:06d}, not in v{new:06d}")
 
 
 @main.command("drop-environment")

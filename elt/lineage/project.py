@@ -191,6 +191,8 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
         for uid, n in kept.items()
     }
     by_relation = {node.relation: uid for uid, node in nodes.items()}
+    # SQL that names a relation without its database (Spark; or a hand-written reference)
+    by_name = {node.relation[1:]: uid for uid, node in nodes.items()}
     columns: dict[str, list[str]] = {}
     origins: dict[ColumnRef, str] = {}
     for uid, n in kept.items():
@@ -211,7 +213,7 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
         reading its own rows) and for relations outside the project."""
         if used.table == own:
             return None
-        uid = by_relation.get(used.table) or by_relation.get(("", *used.table[1:]))
+        uid = by_relation.get(used.table) or by_name.get(used.table[1:])
         return ColumnRef(uid, used.column) if uid else None
 
     for uid in _build_order({u: n for u, n in kept.items() if n["resource_type"] in BUILT}):
@@ -222,8 +224,22 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
                 f"{n['name']} has no compiled SQL in the manifest: run `dbt compile` (or "
                 "`make docs`) first"
             )
-        query = query_lineage(sql, dialect, schema, n["name"])
+        # the schema of what it reads (its parents), not the whole project's: sqlglot
+        # normalizes the schema it is given, once per query
+        parents = [p for p in n.get("depends_on", {}).get("nodes", []) if p in nodes]
+        known = {
+            nodes[p].relation: schema[nodes[p].relation]
+            for p in parents
+            if nodes[p].relation in schema
+        }
+        query = query_lineage(sql, dialect, known, n["name"])
         names = list(query.columns)
+        if "*" in names:
+            raise LoaderError(
+                f"column lineage of {n['name']}: a `select *` reads a relation whose columns "
+                "are unknown (not a model, seed or source of the project, or a source whose "
+                "YAML lists no columns: `make docs` writes the catalog that has them)"
+            )
         if n["resource_type"] == "snapshot":
             names += [c for c in SNAPSHOT_COLUMNS if c not in names]
         columns[uid] = names

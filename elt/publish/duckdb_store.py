@@ -31,7 +31,7 @@ from elt.environment import Environment
 from elt.errors import LoaderError, TransientError
 from elt.publish.audit import Audit
 from elt.publish.diff import double_quoted
-from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Pair, Sides, Version
 from elt.warehouse.engines import published_path
 
 
@@ -268,6 +268,31 @@ class DuckDBStore:
                 ),
                 loads=f"{build}." + ".".join(_quote(p) for p in audit.loads),
                 published_loads=f"{build}.{_quote(self.env.schema('publish'))}.published_loads",
+            )
+        finally:
+            con.close()
+
+    @contextlib.contextmanager
+    def version_pair(self, old: int, new: int) -> Iterator[Pair]:
+        """Two kept versions on one connection, for `elt diff`."""
+        con = duckdb.connect()
+        schema = _quote(self.env.published_schema)
+        try:
+            tables = {}
+            for side, number in (("old", old), ("new", new)):
+                con.execute(f"attach {_sql_text(str(self._file(number)))} as {side} (read_only)")
+                tables[side] = {
+                    r[0]
+                    for r in con.execute(
+                        "select table_name from information_schema.tables"
+                        " where table_catalog = ? and table_schema = ?",
+                        [side, self.env.published_schema],
+                    ).fetchall()
+                }
+            yield Pair(
+                DuckDBWarehouse(con),
+                {t: f"old.{schema}.{_quote(t)}" for t in tables["old"]},
+                {t: f"new.{schema}.{_quote(t)}" for t in tables["new"]},
             )
         finally:
             con.close()

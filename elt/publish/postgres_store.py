@@ -29,7 +29,7 @@ from elt.environment import Environment
 from elt.errors import LoaderError, TransientError
 from elt.publish.audit import Audit, Mart
 from elt.publish.diff import double_quoted
-from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Sides, Version
+from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Pair, Sides, Version
 
 COLUMNS = (
     "version, published_at, built_at, git_commit, invocation_id, environment, "
@@ -396,6 +396,24 @@ class PostgresStore:
                 loads=".".join(_q(p) for p in audit.loads),
                 published_loads=f"{_q(self.env.schema('publish'))}.published_loads",
             )
+        finally:
+            self.conn.rollback()
+
+    @contextlib.contextmanager
+    def version_pair(self, old: int, new: int) -> Iterator[Pair]:
+        """Two kept versions' schemas, for `elt diff`."""
+        relations = []
+        with self.conn.cursor() as cur:
+            for number in (old, new):
+                schema = self._version_schema(number)
+                cur.execute(
+                    "select table_name from information_schema.tables where table_schema = %s",
+                    [schema],
+                )
+                relations.append({r[0]: f"{_q(schema)}.{_q(r[0])}" for r in cur.fetchall()})
+        self.conn.rollback()
+        try:
+            yield Pair(PostgresWarehouse(self.conn), relations[0], relations[1])
         finally:
             self.conn.rollback()
 

@@ -88,6 +88,15 @@ class Sides:
     published_loads: str  # <prefix>publish.published_loads: the last load of each version
 
 
+@dataclasses.dataclass
+class Pair:
+    """Two kept versions side by side in one warehouse (`elt diff`)."""
+
+    warehouse: Warehouse
+    old: dict[str, str]  # mart -> the older version's relation
+    new: dict[str, str]  # mart -> the newer version's relation
+
+
 class Store(Protocol):
     """Where versions live; each database has one (duckdb_store, postgres_store)."""
 
@@ -100,6 +109,8 @@ class Store(Protocol):
     def prune(self, keep: int, protect: frozenset[int] = frozenset()) -> list[int]: ...
 
     def sides(self, audit: Audit, against: Version | None) -> AbstractContextManager[Sides]: ...
+
+    def version_pair(self, old: int, new: int) -> AbstractContextManager[Pair]: ...
 
     def get_state(self, key: str) -> Any: ...
 

@@ -414,3 +414,20 @@ def test_series_get_distinct_colours_and_the_unknown_member_grey() -> None:
     assert len(set(colours.values())) == len(categories)
     # a name keeps its colour in every chart that shows the same names
     assert _colours(reversed(categories)) == colours
+
+
+def test_elt_diff_compares_two_kept_versions(routine: Routine) -> None:
+    """Night 2's published version against night 1's: the new day's rows are added, per mart,
+    with the declared totals of the new day; a version that was never kept is named."""
+    result = routine.elt("diff", "--from", "v1", "--to", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["against"] == 1
+    assert data["to"] == 2
+    lines = next(m for m in data["marts"] if m["mart"] == "fct_order_items")
+    assert lines["added"] > 0
+    assert lines["candidate_rows"] == lines["published_rows"] + lines["added"] - lines["removed"]
+    assert any(t["metric"] == "net_revenue_usd" and t["published"] is None for t in lines["totals"])
+    missing = routine.elt("diff", "--from", "9")
+    assert missing.returncode == 2
+    assert "no kept version v000009 (kept: v000001, v000002)" in missing.stderr

@@ -4,12 +4,15 @@ reading everything else from production (--defer)."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +70,47 @@ def ran(project: Path) -> set[str]:
     return {r["unique_id"] for r in results["results"]}
 
 
-def test_slim_ci_builds_what_changed_and_its_children_only(tmp_path: Path) -> None:
+@dataclasses.dataclass
+class Production:
+    """A copy of the project whose production build is published, its manifest kept as the
+    state slim CI compares against."""
+
+    project: Path
+    env: dict[str, str]
+    warehouse: Path
+    state: Path
+
+    def ci(self, run_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "ELT_ENV": "ci", "ELT_CI_RUN_ID": run_id}
+        return make(self.project, env, "ci-slim", *args)
+
+    def impact(self) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(
+            (self.project / "target" / "impact" / "impact.json").read_text()
+        )
+        return found
+
+    @contextlib.contextmanager
+    def edited(self, edits: dict[str, list[tuple[str, str]]]) -> Iterator[None]:
+        """Files of the project with text replaced, restored afterwards."""
+        saved = {}
+        try:
+            for name, replacements in edits.items():
+                path = self.project / name
+                saved[path] = text = path.read_text()
+                for old, new in replacements:
+                    assert old in text, (name, old)
+                    text = text.replace(old, new)
+                path.write_text(text)
+            yield
+        finally:
+            for path, text in saved.items():
+                path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Production:
+    tmp_path = tmp_path_factory.mktemp("slim-ci")
     project = tmp_path / "project"
     shutil.copytree(REPO, project, ignore=COPY_IGNORE)
     warehouse = tmp_path / "warehouse.duckdb"
@@ -87,11 +130,29 @@ def test_slim_ci_builds_what_changed_and_its_children_only(tmp_path: Path) -> No
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     state = tmp_path / "state" / "prod" / "manifest.json"
     assert state.is_file()
+    return Production(project, env, warehouse, state)
 
+
+def test_slim_ci_builds_what_changed_and_its_children_only(production: Production) -> None:
+    project, env, warehouse, state = (
+        production.project,
+        production.env,
+        production.warehouse,
+        production.state,
+    )
+    prod = {**env, "ELT_ENV": "prod"}
     ci = {**env, "ELT_ENV": "ci", "ELT_CI_RUN_ID": "pr-7"}
     unchanged = make(project, ci, "ci-slim")
     assert unchanged.returncode == 0, unchanged.stdout[-3000:]
     assert ran(project) == set()
+    # the change-impact report of an unchanged project is empty
+    assert production.impact() == {
+        "category": "no change",
+        "accepted": None,
+        "models": [],
+        "marts": [],
+    }
+    assert "No model changed" in unchanged.stdout
 
     fct = project / "models" / "marts" / "sales" / "fct_orders.sql"
     fct.write_text(
@@ -99,6 +160,20 @@ def test_slim_ci_builds_what_changed_and_its_children_only(tmp_path: Path) -> No
     )
     changed = make(project, ci, "ci-slim")
     assert changed.returncode == 0, changed.stdout[-3000:]
+    # a comment changes no data: the report says so for every mart it rebuilt
+    impact = production.impact()
+    assert impact["category"] == "no data change"
+    assert {m["mart"]: m["category"] for m in impact["marts"]} == {
+        "fct_orders": "no data change",
+        "rpt_customer_cohorts": "no data change",
+    }
+    assert [(m["name"], m["status"], m["columns_changed"]) for m in impact["models"]] == [
+        ("fct_orders", "modified", []),
+        ("rpt_customer_cohorts", "downstream", []),
+    ]
+    fct.write_text(
+        fct.read_text().replace("select * from final\n-- changed", "select * from final")
+    )
     manifest = json.loads(state.read_text())
     children, todo = set(), ["model.elt_warehouse.fct_orders"]
     while todo:
@@ -148,3 +223,132 @@ def test_slim_ci_builds_what_changed_and_its_children_only(tmp_path: Path) -> No
     )
     assert refused.returncode == 2
     assert "refuses production" in refused.stderr
+
+
+NET_REVENUE = (
+    "            with_product.quantity * with_product.unit_price - with_product.discount_amount\n",
+    "            with_product.quantity * with_product.unit_price\n",
+)
+# the rule's unit test, updated with the rule as a real change would (line a had a discount)
+NET_REVENUE_EXPECTED = (
+    "gross_amount: 30.00, net_revenue: 25.00, net_revenue_usd: 27.50,",
+    "gross_amount: 30.00, net_revenue: 30.00, net_revenue_usd: 33.00,",
+)
+
+
+def test_a_changed_business_rule_is_breaking_and_the_report_names_what_it_moves(
+    production: Production,
+) -> None:
+    """Net revenue no longer subtracts the discount: the lines' revenue changes where a line
+    had a discount, and so does every mart made from it, by the day totals the diff shows."""
+    with production.edited(
+        {
+            "models/marts/sales/fct_order_items.sql": [NET_REVENUE],
+            "models/marts/sales/_sales__models.yml": [NET_REVENUE_EXPECTED],
+        }
+    ):
+        refused = production.ci("rule-1")
+        assert refused.returncode != 0, refused.stdout[-3000:]
+        assert "error: breaking change to fct_order_items, fct_orders" in refused.stderr
+        impact = production.impact()
+        accepted = production.ci("rule-2", "ACCEPT=finance asked for gross revenue")
+        assert accepted.returncode == 0, accepted.stdout[-3000:] + accepted.stderr[-2000:]
+    assert production.impact()["accepted"] == "finance asked for gross revenue"
+    assert impact["category"] == "breaking"
+    models = {m["name"]: m for m in impact["models"]}
+    assert models["fct_order_items"]["status"] == "modified"
+    assert models["fct_order_items"]["columns_changed"] == ["net_revenue", "net_revenue_usd"]
+    assert {n for n, m in models.items() if m["status"] == "downstream"} >= {
+        "fct_orders",
+        "rpt_daily_sales",
+    }
+    marts = {m["mart"]: m for m in impact["marts"]}
+    moved = {
+        "fct_order_items": {"net_revenue", "net_revenue_usd"},
+        "fct_orders": {"net_revenue", "net_revenue_usd"},
+        "rpt_daily_sales": {"net_revenue_usd"},
+        "rpt_monthly_product_sales": {"net_revenue_usd"},
+        "rpt_customer_cohorts": {"net_revenue_usd"},
+    }
+    assert set(marts) == set(moved)
+    with duckdb.connect(
+        str(production.warehouse.with_name("published.duckdb")), read_only=True
+    ) as con:
+        discounted = con.execute(
+            "select count(*) from analytics.fct_order_items where discount_amount > 0 "
+            "and not is_cancelled"
+        ).fetchone()
+    for name, columns in moved.items():
+        mart = marts[name]
+        assert mart["category"] == "breaking", mart
+        assert {c for c, p in mart["match"].items() if p < 100} == columns, mart["match"]
+        assert mart["added"] == mart["removed"] == 0
+        assert set(mart["reached"]) >= columns
+    assert marts["fct_order_items"]["changed"] == discounted[0]  # type: ignore[index]
+    # the day totals moved up by the discounts, nothing else
+    revenue = [t for t in marts["rpt_daily_sales"]["totals"] if t["metric"] == "net_revenue_usd"]
+    assert revenue
+    assert all(t["delta"] > 0 for t in revenue)
+    lines = [t for t in marts["rpt_daily_sales"]["totals"] if t["metric"] == "lines"]
+    assert all(t["delta"] == 0 for t in lines)
+    assert marts["rpt_daily_sales"]["exposures"] == ["daily_sales_dashboard"]
+    assert (production.project / "target" / "impact" / "impact.html").read_text().count(
+        "breaking"
+    ) >= 5
+
+
+def test_an_added_column_is_non_breaking_and_a_renamed_one_an_exposure_reads_breaks_it(
+    production: Production,
+) -> None:
+    added = (
+        "            as missing_fx_line_count,\n        cast(max(max(source_loaded_at))",
+        "            as missing_fx_line_count,\n"
+        "        cast(max(quantity) as integer) as largest_line_quantity,\n"
+        "        cast(max(max(source_loaded_at))",
+    )
+    contract = (
+        "      - name: source_loaded_at\n",
+        "      - name: largest_line_quantity\n        data_type: integer\n"
+        "        description: The largest quantity of one line.\n"
+        "      - name: source_loaded_at\n",
+    )
+    renamed = ("as integer) as cancelled_line_count,", "as integer) as cancelled_lines,")
+    with production.edited(
+        {
+            "models/marts/sales/rpt_monthly_product_sales.sql": [added],
+            "models/marts/sales/rpt_daily_sales.sql": [renamed],
+        }
+    ):
+        yml = production.project / "models" / "marts" / "sales" / "_sales__models.yml"
+        original = yml.read_text()
+        daily = original.index("  - name: rpt_daily_sales")
+        monthly = original.index("  - name: rpt_monthly_product_sales")
+        cohorts = original.index("  - name: rpt_customer_cohorts")
+        edited = (
+            original[:daily]
+            + original[daily:monthly].replace(
+                "      - name: cancelled_line_count", "      - name: cancelled_lines"
+            )
+            + original[monthly:cohorts].replace(*contract)
+            + original[cohorts:]
+        )
+        try:
+            yml.write_text(edited)
+            result = production.ci("columns-1")
+        finally:
+            yml.write_text(original)
+    assert result.returncode != 0, result.stdout[-3000:]
+    impact = production.impact()
+    marts = {m["mart"]: m for m in impact["marts"]}
+    assert set(marts) == {"rpt_daily_sales", "rpt_monthly_product_sales"}
+    monthly_impact = marts["rpt_monthly_product_sales"]
+    assert monthly_impact["category"] == "non-breaking"
+    assert monthly_impact["columns_added"] == ["largest_line_quantity"]
+    assert monthly_impact["changed"] == monthly_impact["added"] == monthly_impact["removed"] == 0
+    daily_impact = marts["rpt_daily_sales"]
+    assert daily_impact["category"] == "breaking"
+    assert daily_impact["renamed"] == {"cancelled_line_count": "cancelled_lines"}
+    assert "exposure daily_sales_dashboard (reads cancelled_line_count)" in " ".join(
+        daily_impact["reasons"]
+    )
+    assert "error: breaking change to rpt_daily_sales:" in result.stderr
