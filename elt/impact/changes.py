@@ -11,9 +11,11 @@ appeared was renamed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from elt.lineage.project import ColumnRef, ProjectLineage, compute
+from elt.lineage.sql import Table
 
 
 @dataclasses.dataclass
@@ -43,9 +45,17 @@ def merged(ci: dict[str, Any], prod: dict[str, Any]) -> dict[str, Any]:
     return {**ci, "nodes": nodes}
 
 
-def lineages(ci: dict[str, Any], prod: dict[str, Any]) -> tuple[ProjectLineage, ProjectLineage]:
-    """Production's lineage and the CI build's."""
-    return compute(prod), compute(merged(ci, prod))
+def lineages(
+    ci: dict[str, Any],
+    prod: dict[str, Any],
+    built: set[str],
+    known: Mapping[Table, list[str]] | None = None,
+) -> tuple[ProjectLineage, ProjectLineage]:
+    """Production's lineage and the CI build's, of the models the CI build rebuilt (the
+    others' columns as the warehouse lists them, in ``known``)."""
+    return compute(prod, only=built, known=known), compute(
+        merged(ci, prod), only=built, known=known
+    )
 
 
 def edited(ci: dict[str, Any], prod: dict[str, Any]) -> set[str]:

@@ -163,17 +163,17 @@ def build(
     run_results: dict[str, Any],
 ) -> Impact:
     built = _built(run_results)
-    before, after = lineages(ci_manifest, prod_manifest)
-    changes = model_changes(before, after, built, edited(ci_manifest, prod_manifest))
-    if not changes:
+    if not built:
         return Impact([], [])
-    reach = reached(after, changes)
-    by_name = {c.name: c for c in changes}
-    readers_of = exposures(ci_manifest)
     marts = [m for m in marts_of(ci_manifest) if m.unique_id in built]
     relations = {m.name: (m.database, m.schema, m.name) for m in marts}
     impacts = []
     with open_sides(target, relations) as sides:
+        before, after = lineages(ci_manifest, prod_manifest, built, sides.relations())
+        changes = model_changes(before, after, built, edited(ci_manifest, prod_manifest))
+        reach = reached(after, changes)
+        by_name = {c.name: c for c in changes}
+        readers_of = exposures(ci_manifest)
         for mart in marts:
             spec = mart_spec(ci_manifest, mart.unique_id)
             published = sides.published(mart.name)

@@ -28,6 +28,17 @@ class Sides:
     candidate: Callable[[str], str]  # mart -> the CI build's relation
     published: Callable[[str], str | None]  # mart -> production's published relation, or None
     types: Callable[[str, str], dict[str, str]]  # (side, mart) -> column -> type
+    # every relation of the warehouse -> its columns (the catalog the lineage reads)
+    relations: Callable[[], dict[tuple[str, str, str], list[str]]]
+
+
+def _relations(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str, str], list[str]]:
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for catalog, schema, table, column in rows:
+        found.setdefault(
+            (str(catalog).lower(), str(schema).lower(), str(table).lower()), []
+        ).append(str(column).lower())
+    return found
 
 
 def _types(rows: list[tuple[Any, ...]]) -> dict[str, str]:
@@ -81,6 +92,12 @@ def _duckdb(target: Target, relations: dict[str, tuple[str, str, str]]) -> Itera
                 else None
             ),
             types,
+            lambda: _relations(
+                con.execute(
+                    "select table_catalog, table_schema, table_name, column_name"
+                    " from information_schema.columns order by ordinal_position"
+                ).fetchall()
+            ),
         )
     finally:
         con.close()
@@ -124,6 +141,14 @@ def _postgres(target: Target, relations: dict[str, tuple[str, str, str]]) -> Ite
             lambda mart: ".".join(double_quoted(p) for p in relations[mart][1:]),
             lambda mart: f"{double_quoted(schema)}.{double_quoted(mart)}" if mart in kept else None,
             types,
+            lambda: _relations(
+                query(
+                    "select table_catalog, table_schema, table_name, column_name"
+                    " from information_schema.columns where table_schema not in"
+                    " ('pg_catalog', 'information_schema') order by ordinal_position",
+                    [],
+                )
+            ),
         )
     finally:
         conn.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +170,15 @@ def _build_order(nodes: dict[str, dict[str, Any]]) -> list[str]:
     return order
 
 
-def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> ProjectLineage:
-    """The lineage of every column of every model, snapshot, seed and source."""
+def compute(
+    manifest: dict[str, Any],
+    catalog: dict[str, Any] | None = None,
+    only: set[str] | None = None,
+    known: Mapping[Table, list[str]] | None = None,
+) -> ProjectLineage:
+    """The lineage of every column of every model, snapshot, seed and source; or (``only``)
+    of those models alone, the others' columns read from ``known`` (relation -> its columns,
+    as the warehouse lists them) where it has them."""
     adapter = str(manifest.get("metadata", {}).get("adapter_type", ""))
     dialect = DIALECTS.get(adapter)
     if dialect is None:
@@ -197,9 +204,11 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
     origins: dict[ColumnRef, str] = {}
     for uid, n in kept.items():
         if n["resource_type"] in RAW:
-            columns[uid] = _catalog_columns(catalog, uid) or [
-                c.lower() for c in n.get("columns", {})
-            ]
+            columns[uid] = (
+                _catalog_columns(catalog, uid)
+                or list((known or {}).get(nodes[uid].relation, []))
+                or [c.lower() for c in n.get("columns", {})]
+            )
             origins.update({ColumnRef(uid, c): "raw" for c in columns[uid]})
     schema: dict[Table, dict[str, str]] = {
         nodes[uid].relation: dict.fromkeys(cols, "text") for uid, cols in columns.items()
@@ -218,6 +227,10 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
 
     for uid in _build_order({u: n for u, n in kept.items() if n["resource_type"] in BUILT}):
         n, own = kept[uid], nodes[uid].relation
+        if only is not None and uid not in only and (known or {}).get(own):
+            columns[uid] = list((known or {})[own])
+            schema[own] = dict.fromkeys(columns[uid], "text")
+            continue
         sql = n.get("compiled_code")
         if not sql:
             raise LoaderError(
@@ -227,12 +240,12 @@ def compute(manifest: dict[str, Any], catalog: dict[str, Any] | None = None) -> 
         # the schema of what it reads (its parents), not the whole project's: sqlglot
         # normalizes the schema it is given, once per query
         parents = [p for p in n.get("depends_on", {}).get("nodes", []) if p in nodes]
-        known = {
+        read = {
             nodes[p].relation: schema[nodes[p].relation]
             for p in parents
             if nodes[p].relation in schema
         }
-        query = query_lineage(sql, dialect, known, n["name"])
+        query = query_lineage(sql, dialect, read, n["name"])
         names = list(query.columns)
         if "*" in names:
             raise LoaderError(

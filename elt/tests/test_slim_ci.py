@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ import pytest
 
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.conftest import REPO, run_elt
-from elt.tests.loader_helpers import Wh
+from elt.tests.conftest import REPO, pg_settings, run_elt
+from elt.tests.loader_helpers import Wh, make_wh
 
 pytestmark = pytest.mark.slow
 VENV = Path(sys.executable).parent.parent
@@ -45,7 +46,9 @@ COPY_IGNORE = shutil.ignore_patterns(
 )
 
 
-def make(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def make(
+    project: Path, env: dict[str, str], *args: str, target: str = "duckdb"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         # ELT_NO_INSTALL: the copy must never reinstall the project into the repository's .venv
         [
@@ -54,7 +57,7 @@ def make(project: Path, env: dict[str, str], *args: str) -> subprocess.Completed
             *args,
             f"VENV={VENV}",
             "ELT_NO_INSTALL=1",
-            "TARGET=duckdb",
+            f"TARGET={target}",
         ],
         cwd=project,
         env={**os.environ, **env},
@@ -79,10 +82,19 @@ class Production:
     env: dict[str, str]
     warehouse: Path
     state: Path
+    wh: Wh
 
     def ci(self, run_id: str, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "ELT_ENV": "ci", "ELT_CI_RUN_ID": run_id}
-        return make(self.project, env, "ci-slim", *args)
+        return make(self.project, env, "ci-slim", *args, target=self.wh.kind)
+
+    def published(self, query: str) -> list[tuple[Any, ...]]:
+        """A query on what analysts read in production (``{analytics}`` is its schema)."""
+        if self.wh.kind == "postgres":
+            return self.wh.sql(query.format(analytics="analytics"))
+        published = self.warehouse.with_name("published.duckdb")
+        with duckdb.connect(str(published), read_only=True) as con:
+            return [tuple(r) for r in con.execute(query.format(analytics="analytics")).fetchall()]
 
     def impact(self) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(
@@ -108,9 +120,7 @@ class Production:
                 path.write_text(text)
 
 
-@pytest.fixture(scope="module")
-def production(tmp_path_factory: pytest.TempPathFactory) -> Production:
-    tmp_path = tmp_path_factory.mktemp("slim-ci")
+def published_production(tmp_path: Path, kind: str, database: str | None = None) -> Production:
     project = tmp_path / "project"
     shutil.copytree(REPO, project, ignore=COPY_IGNORE)
     warehouse = tmp_path / "warehouse.duckdb"
@@ -119,18 +129,37 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Production:
         "DBT_PROFILES_DIR": str(project),
         "ELT_STATE_DIR": str(tmp_path / "state"),
     }
+    wh = make_wh(kind, tmp_path, database)
+    env.update(wh.env)
     data = tmp_path / "data"
     generate(data, GeneratorConfig(scale=0.005, seed=3, start=dt.date(2025, 3, 3)), days=2)
-    wh = Wh("duckdb", {"ELT_TARGET": "duckdb", **env})
     assert wh.load(data, project=project).ok
 
     # production: a build, published; its manifest kept as the state CI compares against
     prod = {**env, "ELT_ENV": "prod"}
-    built = make(project, prod, "build", "publish")
+    built = make(project, prod, "build", "publish", target=kind)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     state = tmp_path / "state" / "prod" / "manifest.json"
     assert state.is_file()
-    return Production(project, env, warehouse, state)
+    return Production(project, env, warehouse, state, wh)
+
+
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> Production:
+    return published_production(tmp_path_factory.mktemp("slim-ci"), "duckdb")
+
+
+@pytest.fixture(scope="module")
+def pg_production(
+    tmp_path_factory: pytest.TempPathFactory, _session_pg_databases: list[str]
+) -> Production:
+    from elt.pgsetup import Admin, Roles, setup
+
+    database = f"elt_test_{uuid.uuid4().hex[:10]}"
+    s = pg_settings()
+    setup(Admin(s["host"], int(s["port"]), s["user"], s["password"] or None, database), Roles())
+    _session_pg_databases.append(database)
+    return published_production(tmp_path_factory.mktemp("slim-ci-pg"), "postgres", database)
 
 
 def test_slim_ci_builds_what_changed_and_its_children_only(production: Production) -> None:
@@ -236,22 +265,26 @@ NET_REVENUE_EXPECTED = (
 )
 
 
+@pytest.mark.parametrize("kind", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_changed_business_rule_is_breaking_and_the_report_names_what_it_moves(
-    production: Production,
+    kind: str, request: pytest.FixtureRequest
 ) -> None:
     """Net revenue no longer subtracts the discount: the lines' revenue changes where a line
     had a discount, and so does every mart made from it, by the day totals the diff shows."""
+    production: Production = request.getfixturevalue(
+        "production" if kind == "duckdb" else "pg_production"
+    )
     with production.edited(
         {
             "models/marts/sales/fct_order_items.sql": [NET_REVENUE],
             "models/marts/sales/_sales__models.yml": [NET_REVENUE_EXPECTED],
         }
     ):
-        refused = production.ci("rule-1")
+        refused = production.ci(f"rule-{kind}-1")
         assert refused.returncode != 0, refused.stdout[-3000:]
         assert "error: breaking change to fct_order_items, fct_orders" in refused.stderr
         impact = production.impact()
-        accepted = production.ci("rule-2", "ACCEPT=finance asked for gross revenue")
+        accepted = production.ci(f"rule-{kind}-2", "ACCEPT=finance asked for gross revenue")
         assert accepted.returncode == 0, accepted.stdout[-3000:] + accepted.stderr[-2000:]
     assert production.impact()["accepted"] == "finance asked for gross revenue"
     assert impact["category"] == "breaking"
@@ -271,20 +304,17 @@ def test_a_changed_business_rule_is_breaking_and_the_report_names_what_it_moves(
         "rpt_customer_cohorts": {"net_revenue_usd"},
     }
     assert set(marts) == set(moved)
-    with duckdb.connect(
-        str(production.warehouse.with_name("published.duckdb")), read_only=True
-    ) as con:
-        discounted = con.execute(
-            "select count(*) from analytics.fct_order_items where discount_amount > 0 "
-            "and not is_cancelled"
-        ).fetchone()
+    [discounted] = production.published(
+        "select count(*) from {analytics}.fct_order_items where discount_amount > 0 "
+        "and not is_cancelled"
+    )
     for name, columns in moved.items():
         mart = marts[name]
         assert mart["category"] == "breaking", mart
         assert {c for c, p in mart["match"].items() if p < 100} == columns, mart["match"]
         assert mart["added"] == mart["removed"] == 0
         assert set(mart["reached"]) >= columns
-    assert marts["fct_order_items"]["changed"] == discounted[0]  # type: ignore[index]
+    assert marts["fct_order_items"]["changed"] == discounted[0]
     # the day totals moved up by the discounts, nothing else
     revenue = [t for t in marts["rpt_daily_sales"]["totals"] if t["metric"] == "net_revenue_usd"]
     assert revenue
