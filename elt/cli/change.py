@@ -75,13 +75,14 @@ def impact_cmd(
     match, totals per day, exposures, and the mart columns each changed column reaches
     (column lineage); each change breaking, non-breaking or no data change."""
     from elt.impact import report
+    from elt.publish.audit import read_artifact
 
     target_dir = ctx.project.dbt_target_dir
     impact = report.build(
         ctx.target,
-        report.read_json(target_dir / "manifest.json", "CI manifest (run the CI build first)"),
-        report.read_json(state_dir / "manifest.json", "production manifest"),
-        report.read_json(target_dir / "run_results.json", "CI run results"),
+        read_artifact(target_dir / "manifest.json", "CI manifest (run the CI build first)"),
+        read_artifact(state_dir / "manifest.json", "production manifest"),
+        read_artifact(target_dir / "run_results.json", "CI run results"),
     )
     if impact.breaking and accept:
         impact.accepted = accept

@@ -302,13 +302,10 @@ def diff_cmd(ctx: Context, number: int | None, old: int | None, new: int | None,
             raise UserError("no diff recorded (`elt publish` records one with each attempt)", 1)
         click.echo(found.render(fmt))
         return
+    from elt.publish.audit import read_artifact
     from elt.publish.compare import versions_diff
 
-    manifest_path = ctx.project.dbt_target_dir / "manifest.json"
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read the dbt manifest {manifest_path}: {exc}") from None
+    manifest = read_artifact(ctx.project.dbt_target_dir / "manifest.json", "dbt manifest")
     with version_store(ctx) as store:
         if new is None:
             new = next((v.number for v in store.versions() if v.is_current), None)

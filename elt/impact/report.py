@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from elt.errors import LoaderError
 from elt.impact.changes import (
     Exposure,
     ModelChange,
@@ -360,13 +359,3 @@ def write(impact: Impact, folder: Path) -> list[Path]:
     paths[1].write_text(page(impact))
     paths[2].write_text(json.dumps(impact.as_json(), indent=1, default=str) + "\n")
     return paths
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-        return data
-    except FileNotFoundError:
-        raise LoaderError(f"no {what} at {path}") from None
-    except (OSError, ValueError) as exc:
-        raise LoaderError(f"cannot read {what} {path}: {exc}") from None

@@ -144,10 +144,17 @@ def record(run: runs.RunRecord, target: Target, lock_timeout: float = 60.0) -> b
     """Append a run to the warehouse's run history, idempotently: the loader's role owns the
     history, as it owns the manifest. True when it was new (a rerun for the same invocation
     adds nothing)."""
+    import duckdb
+    import psycopg2
+
     warehouse = open_warehouse(target, lock_timeout)
     try:
         warehouse.prepare(set())  # the history tables, on a warehouse older than them
         return warehouse.record_run(run.run, run.nodes)
+    except (psycopg2.Error, duckdb.Error) as exc:
+        # e.g. the history tables owned by another role than the loader's
+        said = " ".join(str(exc).split())
+        raise LoaderError(f"cannot record the run in {target.describe()}: {said}") from None
     finally:
         warehouse.close()
 

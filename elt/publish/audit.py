@@ -43,7 +43,8 @@ class Audit:
         return not self.problems
 
 
-def _read(path: Path, what: str) -> dict[str, Any]:
+def read_artifact(path: Path, what: str) -> dict[str, Any]:
+    """A dbt artifact (manifest, run results) as JSON, or a one-line error naming it."""
     try:
         data: dict[str, Any] = json.loads(path.read_text())
         return data
@@ -81,7 +82,7 @@ def marts_of(manifest: dict[str, Any]) -> list[Mart]:
 def audited_by(label: str, manifest_path: Path) -> Audit:
     """A build an orchestrator audited itself, node by node (Airflow: the publish task runs
     only when every model and test task upstream succeeded); ``label`` names that run."""
-    manifest = _read(manifest_path, "dbt manifest")
+    manifest = read_artifact(manifest_path, "dbt manifest")
     marts = marts_of(manifest)
     return Audit(
         invocation_id=label,
@@ -106,8 +107,8 @@ def audit(run_results: Path, manifest_path: Path) -> Audit:
     """Publishable when one full `dbt build` ran every node of the project and none failed:
     a failed test, a model in error, a node skipped because its parent failed, or a node the
     build did not run at all (a partial selection) each block publication."""
-    results = _read(run_results, "dbt run results")
-    manifest = _read(manifest_path, "dbt manifest")
+    results = read_artifact(run_results, "dbt run results")
+    manifest = read_artifact(manifest_path, "dbt manifest")
     meta = results.get("metadata") or {}
     ran = {r["unique_id"]: str(r.get("status", "")).lower() for r in results.get("results", [])}
     problems: list[str] = []

@@ -19,9 +19,9 @@ import pytest
 
 from elt.browser import CHROMIUM_ARGS
 from elt.history.runs import NODE_TYPES
+from elt.tests.browser_checks import chromium_path
 from elt.tests.conftest import REPO, run_elt
 from elt.tests.routine import BAD_DISCOUNT_TEST, Routine
-from elt.tests.test_docs_site import chromium_path
 
 pytestmark = pytest.mark.slow
 SCREENSHOTS = REPO / "artifacts" / "report"

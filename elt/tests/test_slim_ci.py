@@ -133,11 +133,11 @@ def published_production(tmp_path: Path, kind: str, database: str | None = None)
     env.update(wh.env)
     data = tmp_path / "data"
     generate(data, GeneratorConfig(scale=0.005, seed=3, start=dt.date(2025, 3, 3)), days=2)
-    assert wh.load(data, project=project).ok
 
-    # production: a build, published; its manifest kept as the state CI compares against
-    prod = {**env, "ELT_ENV": "prod"}
-    built = make(project, prod, "build", "publish", target=kind)
+    # production: loaded (by the loader's login), built, published; its manifest kept as the
+    # state CI compares against
+    prod = {**env, "ELT_ENV": "prod", "ELT_EMAIL_HASH_KEY": "slim-ci-test-email-hash-key-0123"}
+    built = make(project, prod, "load", f"DATA_DIR={data}", "build", "publish", target=kind)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     state = tmp_path / "state" / "prod" / "manifest.json"
     assert state.is_file()
@@ -322,9 +322,12 @@ def test_a_changed_business_rule_is_breaking_and_the_report_names_what_it_moves(
     lines = [t for t in marts["rpt_daily_sales"]["totals"] if t["metric"] == "lines"]
     assert all(t["delta"] == 0 for t in lines)
     assert marts["rpt_daily_sales"]["exposures"] == ["daily_sales_dashboard"]
-    assert (production.project / "target" / "impact" / "impact.html").read_text().count(
-        "breaking"
-    ) >= 5
+    page = production.project / "target" / "impact" / "impact.html"
+    if kind == "duckdb":
+        shown = open_from_disk(page)
+        assert shown.startswith("Change impact: BREAKING")
+        assert "finance asked for gross revenue" in shown
+        assert shown.count("breaking") >= 5
 
 
 def test_an_added_column_is_non_breaking_and_a_renamed_one_an_exposure_reads_breaks_it(
@@ -382,3 +385,28 @@ def test_an_added_column_is_non_breaking_and_a_renamed_one_an_exposure_reads_bre
         daily_impact["reasons"]
     )
     assert "error: breaking change to rpt_daily_sales:" in result.stderr
+
+
+def open_from_disk(page: Path) -> str:
+    """The page opened from disk in Chromium, as a reviewer opens a CI artifact: its text;
+    no console error, no request but the page itself."""
+    from playwright.sync_api import sync_playwright
+
+    from elt.browser import CHROMIUM_ARGS
+    from elt.tests.browser_checks import PageProblems, chromium_path
+
+    executable = chromium_path()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            tab = browser.new_page()
+            problems = PageProblems(tab)
+            requested: list[str] = []
+            tab.on("request", lambda r: requested.append(r.url))
+            tab.goto(page.as_uri(), wait_until="load")
+            text: str = tab.locator("body").inner_text()
+            assert requested == [page.as_uri()]
+            assert problems.real_errors() == []
+        finally:
+            browser.close()
+    return text
