@@ -267,11 +267,14 @@ with DAG(
 
     docs = BashOperator(
         task_id="docs",
-        doc_md="`dbt docs generate`: the lineage site in target/.",
+        doc_md="`dbt docs generate`, then `elt docs-pages`: the docs site in target/, with its "
+        "column-lineage page and star-schema pictures (as `make docs-generate`).",
         # through `elt dbt`: dbt with the environment's settings, as make runs it
         bash_command=shell(
             BIN / "elt", "dbt", "docs", "generate", "--target", TARGET, "--project-dir", PROJECT
-        ),
+        )
+        + " && "
+        + shell(BIN / "elt", "docs-pages", "--target", TARGET, "--project-dir", PROJECT),
         env=ENV,
         append_env=True,
         cwd=str(PROJECT),

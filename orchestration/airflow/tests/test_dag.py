@@ -175,6 +175,7 @@ def test_target_and_elementary_come_from_configuration(
     assert dag.max_active_tasks == 4
     assert "--target postgres_loader" in tasks["load"].bash_command
     assert "--target postgres" in tasks["docs"].bash_command
+    assert "elt docs-pages --target postgres" in tasks["docs"].bash_command.replace("'", "")
     assert tasks["elementary_report"].upstream_task_ids == {"docs"}
     assert "edr" in tasks["elementary_report"].bash_command
 
