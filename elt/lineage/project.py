@@ -263,6 +263,11 @@ def compute(
             edges[ColumnRef(uid, column)] = made
             signatures[ColumnRef(uid, column)] = query.signatures.get(column, "")
             origin = query.origins.get(column, GENERATED)
+            inherited = {origins.get(e.source) for e in made}
+            if made and inherited <= {CONSTANT, GENERATED}:
+                # made only of columns that are themselves constant or generated (an optional
+                # raw column the staging model reads as null while the raw table lacks it)
+                origin = GENERATED if GENERATED in inherited else CONSTANT
             origins[ColumnRef(uid, column)] = origin if made or origin != DERIVED else GENERATED
         indirect[uid] = [Edge(r, i.kind) for i in sorted(query.indirect) if (r := resolve(i, own))]
     return ProjectLineage(dialect, nodes, columns, edges, origins, indirect, signatures)

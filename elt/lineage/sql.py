@@ -119,7 +119,7 @@ def _own_columns(expression: exp.Expr) -> Iterable[exp.Column]:
 
 
 # what makes a value of its own, from no input column: a row number, a count of rows, the clock,
-# a random draw
+# a random draw, rows made from a list (Spark's explode of a sequence: a date spine)
 _GENERATING = tuple(
     getattr(exp, name)
     for name in (
@@ -132,6 +132,14 @@ _GENERATING = tuple(
         "Rand",
         "Uuid",
         "RowNumber",
+        "Explode",
+        "ExplodeOuter",
+        "Posexplode",
+        "PosexplodeOuter",
+        "Unnest",
+        "GenerateSeries",
+        "GenerateDateArray",
+        "Inline",
     )
     if hasattr(exp, name)
 )

@@ -129,3 +129,35 @@ def test_a_star_over_unknown_columns_is_refused_not_guessed() -> None:
 def test_inputs_sort_and_compare_as_values() -> None:
     assert Input(T, "a", "passthrough") == Input(T, "a", "passthrough")
     assert sorted([Input(U, "c", "rename"), Input(T, "a", "passthrough")])[0].table == T
+
+
+def _model(name: str, sql: str, parents: list[str], layer: str) -> dict[str, object]:
+    return {
+        "unique_id": f"model.p.{name}",
+        "resource_type": "model",
+        "name": name,
+        "alias": name,
+        "database": "db",
+        "schema": "main",
+        "fqn": ["p", layer, name],
+        "depends_on": {"nodes": [f"model.p.{p}" for p in parents]},
+        "compiled_code": sql,
+    }
+
+
+def test_a_column_made_only_of_a_constant_upstream_is_constant_too() -> None:
+    """Spark's date spine (explode of a sequence) is generated; a staging null read on through
+    a mart is a constant, not a column that reaches no raw."""
+    stg = "select explode(sequence(to_date('2025-01-01'), to_date('2025-01-31'))) as day, cast(null as string) as coupon"
+    mart = "select day, coupon, upper(coupon) as shouted from db.main.stg"
+    manifest = {
+        "metadata": {"adapter_type": "spark"},
+        "sources": {},
+        "nodes": {
+            "model.p.stg": _model("stg", stg, [], "staging"),
+            "model.p.mart": _model("mart", mart, ["stg"], "marts"),
+        },
+    }
+    lineage = compute(manifest)
+    origins = {c: lineage.origins[lineage.find(f"mart.{c}")] for c in ("day", "coupon", "shouted")}
+    assert origins == {"day": "generated", "coupon": "constant", "shouted": "constant"}
