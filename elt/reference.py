@@ -145,7 +145,7 @@ def marts(manifest: dict[str, Any], catalog: dict[str, Any]) -> list[Mart]:
                 node["config"].get("schema") or node["schema"],
                 Path(node["original_file_path"]).parent.name,
                 node["config"].get("materialized", "table"),
-                one_line(node.get("description", "")),
+                one_line(for_the_reference(node.get("description", ""), manifest)),
                 contract,
                 columns,
                 primary,
@@ -155,6 +155,21 @@ def marts(manifest: dict[str, Any], catalog: dict[str, Any]) -> list[Mart]:
             )
         )
     return result
+
+
+# the docs site's own sentences in a mart's description: where analysts read (the site shows
+# the build area as the Relation) and the link to its column-lineage page, beside index.html
+SITE_ONLY_DOC = "analysts_read"
+LINEAGE_LINK = re.compile(r"\s*\[Column lineage\]\(lineage\.html#[\w.]+\)\.?")
+
+
+def for_the_reference(description: str, manifest: dict[str, Any]) -> str:
+    """A description without what only the docs site needs (this page says where analysts
+    read at its top, and has no lineage page beside it)."""
+    for uid, doc in manifest.get("docs", {}).items():
+        if uid.endswith(f".{SITE_ONLY_DOC}"):
+            description = description.replace(doc["block_contents"].strip(), "")
+    return LINEAGE_LINK.sub("", description).strip()
 
 
 def referenced_first(all_marts: Sequence[Mart]) -> list[Mart]:
