@@ -11,18 +11,18 @@ from pathlib import Path
 from elt import erd
 from elt.erd_svg import render
 from elt.lineage import openlineage, page
-from elt.lineage.project import load
+from elt.lineage.project import artifacts, compute
 
 
 def write_pages(target_dir: Path, namespace: str) -> list[Path]:
     """Every page, from the manifest and catalog in ``target_dir``; the paths written."""
-    lineage = load(target_dir)
+    manifest, catalog = artifacts(target_dir)
+    lineage = compute(manifest, catalog)
     document = openlineage.document(lineage, namespace)
     for dataset in document:
         openlineage.validate(dataset)
     written = [page.write(lineage, target_dir), target_dir / page.DOCUMENT]
     written[1].write_text(json.dumps(document, indent=1) + "\n")
-    manifest = json.loads((target_dir / "manifest.json").read_text())
     for diagram in erd.diagrams(*erd.star(manifest)):
         path = target_dir / diagram.picture
         path.write_text(render(diagram))

@@ -273,15 +273,20 @@ def compute(
     return ProjectLineage(dialect, nodes, columns, edges, origins, indirect, signatures)
 
 
-def load(target_dir: Path) -> ProjectLineage:
-    """The lineage from dbt's artifacts in ``target_dir`` (manifest.json; catalog.json when
-    ``dbt docs generate`` wrote it)."""
+def artifacts(target_dir: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """dbt's manifest in ``target_dir``, and its catalog when ``dbt docs generate`` wrote one."""
     manifest_path = target_dir / "manifest.json"
     if not manifest_path.is_file():
         raise LoaderError(f"{manifest_path} does not exist: run `make docs` (or dbt compile) first")
     catalog_path = target_dir / "catalog.json"
     catalog = json.loads(catalog_path.read_text()) if catalog_path.is_file() else None
-    return compute(json.loads(manifest_path.read_text()), catalog)
+    manifest: dict[str, Any] = json.loads(manifest_path.read_text())
+    return manifest, catalog
+
+
+def load(target_dir: Path) -> ProjectLineage:
+    """The lineage from dbt's artifacts in ``target_dir``."""
+    return compute(*artifacts(target_dir))
 
 
 __all__ = [
