@@ -56,7 +56,7 @@ STAMP := $(if $(filter spark%,$(TARGET)),$(SPARK_STAMP),$(VENV)/.installed)
 COMMA := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-unit venv venv-spark tools pg-setup data generate load seed snapshot build dbt daily \
+.PHONY: help run test test-unit venv venv-spark tools pg-setup data generate load seed snapshot build dbt daily test-all-rows \
         publish rollback release status versions where analyses report metrics env \
         docs docs-generate serve-docs ci-slim ci-clean \
         airflow-venv airflow-dags-test test-airflow \
@@ -143,8 +143,11 @@ build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, t
 publish: $(STAMP) _warehouse_dir ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
 	$(ELT) publish --state-dir "$(STATE_DIR)" $(if $(ACCEPT),$(foreach c,$(ACCEPT),--accept $(c)) --reason "$(REASON)")
 
-daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test, publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
+daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test what they reach (nothing when none came; everything and every row on the weekly all-rows night), publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
 	$(ELT) daily --state-dir "$(STATE_DIR)"
+
+test-all-rows: $(STAMP) _warehouse_dir ## Every dbt test on every row, not only the new loads (make daily does it every ELT_ALL_ROWS_EVERY_DAYS days, 7)
+	$(ELT) test-all-rows
 
 report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
 	$(ELT) report $(if $(REPORT),--output "$(REPORT)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from elt.cli.data import load_step
 from elt.cli.operations import report_step
 from elt.cli.publication import publish_step, version_store
 from elt.cli.render import print_rows
+
+if TYPE_CHECKING:
+    from elt.scope import Scope
 
 PASS_ON = {"ignore_unknown_options": True, "allow_interspersed_args": False}
 
@@ -49,6 +53,33 @@ def build_step(ctx: Context, dbt_args: tuple[str, ...], lock_timeout: float) -> 
     return code
 
 
+def scope_step(ctx: Context, lock_timeout: float) -> Scope | None:
+    """What tonight builds (printed and saved), or None where nothing is published to compare
+    with (Spark): everything."""
+    from elt.scope import SCOPE_FILE, tonight
+    from elt.warehouse.engines import engine
+
+    if not engine(ctx.target).publishes:
+        return None
+    with version_store(ctx) as store:
+        scope = tonight(store, ctx.night_loader_target, ctx.project.dir, lock_timeout)
+    click.echo(scope.describe())
+    # for the night's later steps: the DAG's, or `elt publish --scope --accept` after a block
+    scope.save(ctx.project.dbt_target_dir / SCOPE_FILE)
+    return scope
+
+
+def record_nothing_new(ctx: Context, lock_timeout: float) -> None:
+    """The run history's row for a night that built nothing (a build, skipped)."""
+    from elt.history.runs import context_for, nothing_new
+    from elt.loader.run import record
+
+    loader = ctx.night_loader_target
+    run = nothing_new(context_for(loader.name, ctx.project.dir, ctx.env_label))
+    record(run, loader, lock_timeout)
+    click.echo(f"record-run: recorded {run.describe()}")
+
+
 @main.command("build", context_settings=PASS_ON)
 @context_options()
 @lock_timeout_option(DUCKDB_WAIT)
@@ -58,6 +89,55 @@ def build_cmd(ctx: Context, lock_timeout: float, dbt_args: tuple[str, ...]) -> N
     the run history; failures go to the alert hook (ELT_ALERT_COMMAND). Arguments after the
     options are dbt's (`elt build --select fct_orders+`); exits with dbt's code."""
     sys.exit(build_step(ctx, dbt_args, lock_timeout))
+
+
+@main.command("scope")
+@context_options()
+@click.option(
+    "--nothing-new-exit-code",
+    type=int,
+    default=None,
+    metavar="N",
+    help="When no file arrived: record the night as nothing new (the run history, the "
+    "publisher's record, as `elt daily` does) and exit N (Airflow skips a task that exits 99).",
+)
+@lock_timeout_option(DUCKDB_WAIT)
+def scope_cmd(ctx: Context, nothing_new_exit_code: int | None, lock_timeout: float) -> None:
+    """What tonight's build covers: the sources that received files since the last published
+    night and what they reach, everything (the project changed, the all-rows night), or
+    nothing. Saved as <target path>/elt_night_scope.json for `elt test-all-rows --if-due` and
+    `elt publish --scope`."""
+    night = scope_step(ctx, lock_timeout)
+    if night is None:
+        click.echo("scope: everything (nothing is published on this target to compare with)")
+        return
+    if night.nothing_new and nothing_new_exit_code is not None:
+        record_nothing_new(ctx, lock_timeout)
+        publish_step(ctx, keep=None, command=ctx.alert_command, state_dir=None, night=night)
+        sys.exit(nothing_new_exit_code)
+
+
+@main.command("test-all-rows")
+@context_options()
+@click.option(
+    "--if-due",
+    is_flag=True,
+    help="Only on the all-rows night, as the scope `elt scope` saved says (the DAG's task); "
+    "otherwise say why not and exit 0.",
+)
+@lock_timeout_option(DUCKDB_WAIT)
+def test_all_rows_cmd(ctx: Context, if_due: bool, lock_timeout: float) -> None:
+    """Every data and unit test on every row (a night's tests look at the new loads only):
+    the weekly run `elt daily` makes every ELT_ALL_ROWS_EVERY_DAYS days; recorded in the run
+    history; exits with dbt's code."""
+    from elt.scope import ALL_ROWS_TESTS, SCOPE_FILE, Scope
+
+    if if_due:
+        night = Scope.read(ctx.project.dbt_target_dir / SCOPE_FILE)
+        if not night.all_rows:
+            click.echo(f"test-all-rows: not tonight ({night.outcome()})")
+            return
+    sys.exit(build_step(ctx, ALL_ROWS_TESTS, lock_timeout))
 
 
 @main.command("daily")
@@ -72,11 +152,16 @@ def build_cmd(ctx: Context, lock_timeout: float, dbt_args: tuple[str, ...]) -> N
 )
 @lock_timeout_option(DUCKDB_WAIT)
 def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
-    """The nightly routine: load new files, build and test, publish if the audit passes, write
-    the monitoring page always; ends with the night's outcome (`elt status --line`).
+    """The nightly routine: load new files, build and test what they reach, publish if the
+    audit passes, write the monitoring page always; ends with the night's outcome (`elt status
+    --line`).
 
-    A failed load skips the build and is recorded as the night's outcome; a failed build still
-    goes to the publisher, whose audit says why (one line per reason). Exit 0 when published.
+    The build covers the sources that received files since the last published night and the
+    models they reach; everything when the project changed and on the all-rows night (every
+    ELT_ALL_ROWS_EVERY_DAYS days, 7: every row tested); nothing when no file arrived (recorded:
+    "nothing new", analysts keep their version). A failed load skips the build and is recorded
+    as the night's outcome; a failed build still goes to the publisher, whose audit says why
+    (one line per reason). Exit 0 when published or nothing was new.
     """
     from elt.errors import LoaderError
     from elt.publish.status import status
@@ -85,13 +170,24 @@ def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
     code = load_step(loader, ctx.project.data_dir, lock_timeout=lock_timeout, alert=True)
     keep, command = ctx.publish_keep, ctx.alert_command
     if code == 0:
+        night = None
         try:
-            built = build_step(ctx, (), lock_timeout)
+            night = scope_step(ctx, lock_timeout)
+            if night is not None and night.nothing_new:
+                record_nothing_new(ctx, lock_timeout)
+                built = 0
+            else:
+                built = build_step(ctx, night.dbt_args() if night else (), lock_timeout)
         except LoaderError as exc:
             click.echo(f"error: {exc}", err=True)
             built = exc.exit_code
         code = publish_step(
-            ctx, keep=keep, command=command, state_dir=state_dir, build_exit_code=built
+            ctx,
+            keep=keep,
+            command=command,
+            state_dir=state_dir,
+            build_exit_code=built,
+            night=night,
         )
     else:
         publish_step(

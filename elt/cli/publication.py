@@ -17,6 +17,7 @@ from elt.cli.base import Context, UserError, context_options, main
 
 if TYPE_CHECKING:
     from elt.publish.versions import Store
+    from elt.scope import Scope
 
 
 @contextlib.contextmanager
@@ -100,7 +101,14 @@ def version_store(ctx: Context) -> Iterator[Store]:
     help="The exit code of the build before (make daily): a failed build whose results file "
     "still holds an earlier, passing build is a failure, never a publication.",
 )
-def publish_cmd(ctx: Context, **options: Any) -> None:
+@click.option(
+    "--scope",
+    "with_scope",
+    is_flag=True,
+    help="Publish the night whose scope `elt scope` saved (the Airflow DAG does): once "
+    "published, the next night builds only what files loaded after this one reach.",
+)
+def publish_cmd(ctx: Context, with_scope: bool, **options: Any) -> None:
     """Audit the last `dbt build` and publish it to analysts (write-audit-publish).
 
     The audit: every node of a full build passed; the diff of every mart against the version
@@ -112,7 +120,10 @@ def publish_cmd(ctx: Context, **options: Any) -> None:
     it at once (PostgreSQL: the views of <prefix>analytics in one transaction; DuckDB: the
     file published.duckdb replaced by a rename).
     """
-    sys.exit(publish_step(ctx, **options))
+    from elt.scope import SCOPE_FILE, Scope
+
+    night = Scope.read(ctx.project.dbt_target_dir / SCOPE_FILE) if with_scope else None
+    sys.exit(publish_step(ctx, night=night, **options))
 
 
 def publish_step(
@@ -128,10 +139,13 @@ def publish_step(
     reason: str | None = None,
     failed_step: str | None = None,
     build_exit_code: int | None = None,
+    night: Scope | None = None,
 ) -> int:
-    """`elt publish`, printed; its exit code (0 published, 1 not)."""
+    """`elt publish`, printed; its exit code (0 published or nothing new, 1 not). ``night`` is
+    the scope of `elt daily`'s build: nothing new is recorded as such, a scoped build is
+    audited against its selection, and its mark is kept once published."""
     from elt.alert import from_publication, notify
-    from elt.publish.run import attempt, keep_state, record_failure
+    from elt.publish.run import attempt, keep_state, record_failure, record_nothing_new
 
     keep = keep or ctx.publish_keep  # the environment's setting, read in one place
     results = run_results or ctx.project.dbt_target_dir / "run_results.json"
@@ -139,6 +153,8 @@ def publish_step(
     with version_store(ctx) as store:
         if failed_step:
             outcome = record_failure(store, failed_step)
+        elif night is not None and night.nothing_new:
+            outcome = record_nothing_new(store, night.reason)
         else:
             outcome = attempt(
                 store,
@@ -151,6 +167,8 @@ def publish_step(
                 reason=reason,
                 audited_by=audited_by,
                 build_exit_code=build_exit_code,
+                selection=night.selection() if night else (),
+                mark=night.mark.as_json() if night else None,
             )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)
@@ -158,7 +176,7 @@ def publish_step(
         if command and notify(from_publication(outcome.status, outcome.lines), command) != 0:
             click.echo("publish: the alert hook command failed", err=True)
         return outcome.exit_code
-    if state_dir is not None:
+    if state_dir is not None and outcome.status == "published":
         keep_state(manifest, state_dir, ctx.env)
     return 0
 

@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from elt.history.tables import RUN_NODES, RUNS
 NODE_TYPES = frozenset({"model", "test", "unit_test", "seed", "snapshot", "operation"})
 # dbt statuses that make a run an error; "warn" makes it a warning
 ERROR_STATUSES = frozenset({"error", "fail", "runtime error", "skipped"})
+# a run's status when the night had nothing new to build (elt.scope)
+SKIPPED = "skipped"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +138,13 @@ def from_load(
     """An `elt load` run; its files are in the manifest under the same batch id."""
     status = "success" if ok else "error"
     return _record(batch_id, "load", context, started, finished, status, exit_code, [])
+
+
+def nothing_new(context: RunContext) -> RunRecord:
+    """A night's build that did not run: no file arrived since the last published night
+    (``elt.scope``). Recorded as a skipped `dbt build` without nodes."""
+    at = utcnow()
+    return _record(f"nothing-new-{uuid.uuid4()}", "build", context, at, at, SKIPPED, 0, [])
 
 
 def _record(

@@ -43,7 +43,7 @@ RUNS = BookTable(
         Column(
             "status",
             "text",
-            description="success, warn (a test warned) or error (a node or file failed, or the command exited non-zero).",
+            description="success, warn (a test warned), error (a node or file failed, or the command exited non-zero), or skipped (`elt daily` found no file loaded since the last published night and built nothing).",
         ),
         Column(
             "exit_code",

@@ -37,6 +37,7 @@ class Audit:
     marts: list[Mart]
     loads: tuple[str, str]  # the loader's manifest (schema, table): which loads the build saw
     failed_tests: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # run results
+    unchanged: int = 0  # nodes a scoped night left as the last published night built them
 
     @property
     def passed(self) -> bool:
@@ -103,10 +104,14 @@ def _loads(manifest: dict[str, Any], manifest_path: Path) -> tuple[str, str]:
     return (loads["schema"], loads["identifier"])
 
 
-def audit(run_results: Path, manifest_path: Path) -> Audit:
+def audit(run_results: Path, manifest_path: Path, selection: tuple[str, ...] = ()) -> Audit:
     """Publishable when one full `dbt build` ran every node of the project and none failed:
     a failed test, a model in error, a node skipped because its parent failed, or a node the
-    build did not run at all (a partial selection) each block publication."""
+    build did not run at all (a partial selection) each block publication.
+
+    ``selection`` is a scoped night's (``elt.scope``): the build selected what new data
+    reaches, the nodes it did not select stand as the last published night built and tested
+    them. They count as unchanged only when the build's own selection is exactly this one."""
     results = read_artifact(run_results, "dbt run results")
     manifest = read_artifact(manifest_path, "dbt manifest")
     meta = results.get("metadata") or {}
@@ -136,6 +141,10 @@ def audit(run_results: Path, manifest_path: Path) -> Audit:
         if node["resource_type"] in (*AUDITED_RESOURCES, "unit_test")
     ]
     missing = sorted(uid for uid in expected if uid not in ran)
+    unchanged = 0
+    selected = (results.get("args") or {}).get("select") or []
+    if selection and missing and sorted(selected) == sorted(selection):
+        unchanged, missing = len(missing), []
     if missing:
         problems.append(
             f"{len(missing)} node(s) of the project were not part of this build: "
@@ -163,4 +172,5 @@ def audit(run_results: Path, manifest_path: Path) -> Audit:
         problems=problems,
         marts=marts,
         loads=_loads(manifest, manifest_path),
+        unchanged=unchanged,
     )

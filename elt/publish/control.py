@@ -4,7 +4,9 @@
   publications are refused;
 - the **attempts**: every night's outcome (published, blocked, held, failed) with its reasons,
   the diff summary and the gates' findings; the newest is what `elt status` and the page show;
-- **current**: which version analysts read, since when and why (published, rolled back).
+- **current**: which version analysts read, since when and why (published, rolled back);
+- **built**: what the last published night covered (its loads and project), so the next night
+  builds only what new data reaches (``elt.scope``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 
 KEEP_ATTEMPTS = 90
 PUBLISHED, BLOCKED, HELD, FAILED = "published", "blocked", "held", "failed"
+NOTHING_NEW = "nothing new"  # no file arrived: nothing built, analysts keep their version
 
 
 class StateStore(Protocol):
@@ -55,7 +58,7 @@ class Hold:
 @dataclasses.dataclass
 class Attempt:
     at: str
-    outcome: str  # published | blocked | held | failed
+    outcome: str  # published | blocked | held | failed | nothing new
     version: int | None  # the version analysts read after it
     invocation_id: str | None
     reasons: list[str]
@@ -108,3 +111,13 @@ def mark_current(store: StateStore, version: int, how: str) -> None:
 def current_since(store: StateStore) -> dict[str, Any] | None:
     data = store.get_state("current")
     return dict(data) if data else None
+
+
+def built(store: StateStore) -> dict[str, Any] | None:
+    """The mark of the last published night (``elt.scope.Mark`` as JSON), or None."""
+    data = store.get_state("built")
+    return dict(data) if data else None
+
+
+def mark_built(store: StateStore, mark: dict[str, Any]) -> None:
+    store.put_state("built", mark)

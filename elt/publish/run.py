@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from elt.environment import Environment
 from elt.errors import LoaderError
@@ -71,7 +72,7 @@ class NothingToRollBack(LoaderError):
 class Outcome:
     """What one `elt publish` did: the night's outcome, recorded and printed."""
 
-    status: str  # published | blocked | held | failed
+    status: str  # published | blocked | held | failed | nothing new
     version: Version | None  # what analysts read afterwards
     review: Review | None
     lines: list[str]  # what the command prints, the reasons one per line
@@ -80,7 +81,7 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == control.PUBLISHED else 1
+        return 0 if self.status in (control.PUBLISHED, control.NOTHING_NEW) else 1
 
 
 def _reads(live: Version | None, store: Store) -> str:
@@ -106,6 +107,7 @@ def publish_night(
     keep: int,
     accept: list[str] | None = None,
     reason: str | None = None,
+    mark: dict[str, Any] | None = None,
 ) -> Outcome:
     """The audit (dbt's results, the diff against what analysts read, the gates), then
     publication, a block with its reasons, or a refusal while a hold stands; recorded with
@@ -176,6 +178,8 @@ def publish_night(
     already = any(v.invocation_id == audit.invocation_id and v.is_current for v in store.versions())
     version = store.publish(audit, version)
     control.mark_current(store, version.number, "published")
+    if mark is not None:
+        control.mark_built(store, mark)
     kept = store.versions()
     protect = {v.number for v in (last_known_good(kept),) if v is not None}
     pruned = store.prune(keep, frozenset(protect))
@@ -191,6 +195,10 @@ def publish_night(
         f"  {rv.summary()}",
         *(f"  warning {f.check}: {f.message}" for f in rv.warnings),
     ]
+    if audit.unchanged:
+        lines.append(
+            f"  {audit.unchanged} nodes no new data reaches stand as the last published night built them"
+        )
     if accepted:
         lines.append(
             f"  accepted by {version.audit['accepted']['by']}: {', '.join(sorted(accepted))} "
@@ -215,6 +223,24 @@ def record_failure(store: Store, step: str) -> Outcome:
     control.record(store, attempt)
     return Outcome(
         control.FAILED, live, None, [f"not published: {step}; {_reads(live, store)} ({RUNBOOK})"]
+    )
+
+
+def record_nothing_new(store: Store, reason: str) -> Outcome:
+    """A night that found no new file and built nothing: recorded, analysts keep what they
+    read (the night's success: nothing is wrong)."""
+    live = next((v for v in store.versions() if v.is_current), None)
+    attempt = control.Attempt(
+        at=control.now(),
+        outcome=control.NOTHING_NEW,
+        version=live.number if live else None,
+        invocation_id=None,
+        reasons=[reason],
+        summary="no candidate: nothing was built",
+    )
+    control.record(store, attempt)
+    return Outcome(
+        control.NOTHING_NEW, live, None, [f"nothing new: {reason}; {_reads(live, store)}"]
     )
 
 
@@ -251,22 +277,25 @@ def attempt(
     reason: str | None,
     audited_by: str | None = None,
     build_exit_code: int | None = None,
+    selection: tuple[str, ...] = (),
+    mark: dict[str, Any] | None = None,
 ) -> Outcome:
     """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
     then publish it or record why not. A failed build whose results file still holds an
-    earlier, passing build is a failure, never a publication."""
+    earlier, passing build is a failure, never a publication. A scoped night passes its
+    ``selection`` (the audit's) and its ``mark`` (recorded once published: ``elt.scope``)."""
     from elt.publish import audit as auditing
 
     checked = (
         auditing.audited_by(audited_by, manifest)
         if audited_by
-        else auditing.audit(run_results, manifest)
+        else auditing.audit(run_results, manifest, selection)
     )
     if build_exit_code and checked.passed:
         return record_failure(
             store, f"dbt build failed (exit {build_exit_code}) before writing results of its own"
         )
-    return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason)
+    return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason, mark)
 
 
 def keep_state(manifest: Path, state_dir: Path, env: Environment) -> Path:

@@ -40,8 +40,8 @@ class Status:
                 head += (
                     f" (accepted by {last.accepted['by']}: {', '.join(last.accepted['checks'])})"
                 )
-        elif last.outcome == control.HELD:
-            head = f"outcome: held at {last.at} - {last.reasons[0]}"
+        elif last.outcome in (control.HELD, control.NOTHING_NEW):
+            head = f"outcome: {last.outcome} at {last.at} - {last.reasons[0]}"
         else:
             n = len(last.reasons)
             head = (
@@ -68,7 +68,7 @@ class Status:
             out.append(
                 f"  accepted by {a['by']} at {a['at']}: {', '.join(a['checks'])} - {a['reason']}"
             )
-        if last.outcome != control.PUBLISHED:
+        if last.outcome not in (control.PUBLISHED, control.NOTHING_NEW):
             out.append(f"  runbook: {last.runbook}")
         return out
 

@@ -323,6 +323,11 @@ def figures(data: ReportData) -> dict[str, go.Figure]:
     return charts
 
 
+def outcome_class(outcome: str) -> str:
+    """The CSS class of a night's outcome ("nothing new" -> outcome-nothing-new)."""
+    return "outcome-" + html.escape(outcome.replace(" ", "-"))
+
+
 def banner(publication: dict[str, Any]) -> str:
     """The page's first lines: what analysts read and since when, last night's outcome with
     its reasons, the diff and the anomaly charts (their divs are added by ``render``)."""
@@ -352,12 +357,12 @@ def banner(publication: dict[str, Any]) -> str:
     outcome = str(last["outcome"])
     parts.append(
         f"<p class='night'>Last night ({esc(last['at'])}): "
-        f"<b id='outcome-word' class='outcome-{esc(outcome)}'>{esc(outcome)}</b></p>"
+        f"<b id='outcome-word' class='{outcome_class(outcome)}'>{esc(outcome)}</b></p>"
     )
     if last.get("reasons"):
         items = "".join(f"<li>{esc(r)}</li>" for r in last["reasons"])
         parts.append(f"<ul id='outcome-reasons'>{items}</ul>")
-        if outcome != "published":
+        if outcome not in ("published", "nothing new"):
             parts.append(f"<p class='meta'>Runbook: {esc(last.get('runbook') or '')}</p>")
     accepted = last.get("accepted")
     if accepted:
@@ -443,6 +448,8 @@ td { overflow-wrap: anywhere; }
 .banner.outcome-held { border-color: #ff7f0e; background: #fffaf0; }
 b.outcome-published { color: #2ca02c; } b.outcome-blocked, b.outcome-failed { color: #d62728; }
 b.outcome-held { color: #ff7f0e; }
+.banner.outcome-nothing-new { border-color: #1f77b4; }
+b.outcome-nothing-new { color: #1f77b4; }
 .hold { font-weight: 600; color: #b35900; }
 """
 
@@ -502,8 +509,8 @@ def render(data: ReportData) -> str:
         else "<p class='empty'>nothing is published yet (`make publish`)</p>"
     )
     audit_charts = grid(*(i for i in parts if i.startswith("chart-audit-")))
-    outcome_class = "outcome-" + str(
-        ((data.publication or {}).get("last") or {}).get("outcome") or "none"
+    outcome = outcome_class(
+        str(((data.publication or {}).get("last") or {}).get("outcome") or "none")
     )
     title = f"ELT warehouse monitoring: {data.environment} on {data.target}"
     return f"""<!DOCTYPE html>
@@ -516,7 +523,7 @@ def render(data: ReportData) -> str:
 <header><h1>{html.escape(title)}</h1>
 <div class="meta">generated {html.escape(data.generated_at)} UTC from the warehouse; period from
 {html.escape(data.since)}; business figures from the published marts</div></header>
-<section id="outcome" class="banner {outcome_class}"><h2>Publication</h2>
+<section id="outcome" class="banner {outcome}"><h2>Publication</h2>
 {banner(data.publication)}{audit_charts}</section>
 <section id="last-run"><h2>Last runs</h2>{last_runs_note}{last_runs}</section>
 <section id="problems"><h2>Failed and warning nodes</h2>{problems}</section>

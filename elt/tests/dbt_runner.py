@@ -88,18 +88,35 @@ def build_in_process(work: Path, target: str, *args: str) -> dict[str, Any]:
     return results
 
 
-def publish_in_process(work: Path, target: str) -> Any:
-    """`elt publish` in this process: the audit of the last build in ``work`` and its
-    publication (an ``elt.publish.run.Outcome``). The caller's environment points at the
-    warehouse, as for :func:`build_in_process`."""
+def night_in_process(work: Path, target: str) -> tuple[Any, Any]:
+    """`elt daily`'s build and publication in this process: tonight's scope (``elt.scope``),
+    the build it selects (none when nothing is new), the publication audited against that
+    selection and keeping its mark. Returns (the scope, the publication's outcome)."""
     from elt.environment import current
     from elt.publish.audit import audit
-    from elt.publish.run import open_store, publish_night
-    from elt.warehouse.profile import load_target
+    from elt.publish.run import open_store, publish_night, record_nothing_new
+    from elt.scope import tonight
+    from elt.warehouse.profile import load_loader_target, load_target
 
-    results, manifest = work / "target" / "run_results.json", work / "target" / "manifest.json"
-    store = open_store(load_target(REPO, REPO, target), current())
+    def store() -> Any:
+        return open_store(load_target(REPO, REPO, target), current())
+
+    kept = store()
     try:
-        return publish_night(store, audit(results, manifest), manifest, current(), REPO, 3)
+        loader = load_loader_target(REPO, REPO, target, twin_of_named=True)
+        night = tonight(kept, loader, REPO, 60.0)
+        if night.nothing_new:
+            return night, record_nothing_new(kept, night.reason)
     finally:
-        store.close()
+        kept.close()
+    build_in_process(work, target, *night.dbt_args())
+    results, manifest = work / "target" / "run_results.json", work / "target" / "manifest.json"
+    kept = store()
+    try:
+        checked = audit(results, manifest, night.selection())
+        outcome = publish_night(
+            kept, checked, manifest, current(), REPO, 3, mark=night.mark.as_json()
+        )
+        return night, outcome
+    finally:
+        kept.close()

@@ -1,5 +1,11 @@
-"""The warehouse's daily run on Apache Airflow 3: load -> dbt (seeds, snapshots, models and their
-tests, rendered by Cosmos) -> publish -> docs, and the monitoring page -> (optional) elementary report.
+"""The warehouse's daily run on Apache Airflow 3: load -> scope -> dbt (seeds, snapshots, models and
+their tests, rendered by Cosmos) -> the all-rows tests (weekly) -> publish -> docs, and the
+monitoring page -> (optional) elementary report.
+
+`scope` skips the rest of the night when no file arrived since the last published night (it
+records the night as "nothing new"); on other nights Cosmos runs every model's task (the
+node-level scoping of `elt daily`, only what new files reach, is not applied here).
+`all_rows_tests` runs every test on every row once every ELT_ALL_ROWS_EVERY_DAYS days.
 
 Every dbt task's results go to the run history (raw._elt_runs, _elt_run_nodes) as it ends,
 tagged with the DAG run; `elt load` records itself. `report` (`elt report`) runs after
@@ -97,6 +103,30 @@ default_args = {
 
 def shell(*args: object) -> str:
     return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def elt_task(task_id: str, doc: str, command: str, *options: object, **kwargs: Any) -> BashOperator:
+    """A task running `elt COMMAND` on the DAG's target and project, then ``options``."""
+    return BashOperator(
+        task_id=task_id,
+        doc_md=doc,
+        bash_command=shell(
+            BIN / "elt",
+            command,
+            "--target",
+            TARGET,
+            "--project-dir",
+            PROJECT,
+            "--profiles-dir",
+            PROJECT,
+            *options,
+        ),
+        env=ENV,
+        append_env=True,
+        cwd=str(PROJECT),
+        pre_execute=release_duckdb,
+        **kwargs,
+    )
 
 
 TRANSIENT_EXIT = 3  # elt load: connection lost, database busy (elt/errors.py)
@@ -231,6 +261,17 @@ with DAG(
         execution_timeout=dt.timedelta(hours=1),
     )
 
+    scope = elt_task(
+        "scope",
+        "`elt scope`: what tonight's files reach. No file since the last published night: the "
+        "night is recorded as nothing new (run history, `elt status`) and the task exits 99, "
+        "which skips the build and the publication; analysts keep their version.",
+        "scope",
+        "--nothing-new-exit-code",
+        "99",
+        skip_on_exit_code=99,
+    )
+
     manifest = PROJECT / "target" / "manifest.json"
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -265,6 +306,15 @@ with DAG(
         default_args=default_args,
     )
 
+    all_rows_tests = elt_task(
+        "all_rows_tests",
+        "`elt test-all-rows --if-due`: on the all-rows night (every ELT_ALL_ROWS_EVERY_DAYS "
+        "days, 7), every test on every row, not only the new loads; a failure blocks the "
+        "publication. Other nights it says so and passes.",
+        "test-all-rows",
+        "--if-due",
+    )
+
     docs = BashOperator(
         task_id="docs",
         doc_md="`dbt docs generate`, then `elt docs-pages`: the docs site in target/, with its "
@@ -281,76 +331,38 @@ with DAG(
         pre_execute=release_duckdb,
     )
 
-    publish = BashOperator(
-        task_id="publish",
-        doc_md="`elt publish`: analysts switched to this build, all marts at once (runs only "
-        "when every dbt task passed).",
-        bash_command=shell(
-            BIN / "elt",
-            "publish",
-            "--target",
-            TARGET,
-            "--project-dir",
-            PROJECT,
-            "--profiles-dir",
-            PROJECT,
-            "--audited-by",
-            "airflow:{{ dag.dag_id }}/{{ run_id }}",
-        ),
-        env=ENV,
-        append_env=True,
-        cwd=str(PROJECT),
-        pre_execute=release_duckdb,
+    publish = elt_task(
+        "publish",
+        "`elt publish`: analysts switched to this build, all marts at once (runs only when every "
+        "dbt task passed); the night's mark kept for tomorrow's scope.",
+        "publish",
+        "--audited-by",
+        "airflow:{{ dag.dag_id }}/{{ run_id }}",
+        "--scope",
     )
 
-    blocked = BashOperator(
-        task_id="publication_blocked",
-        doc_md="The load or a dbt task failed: nothing is published (analysts keep the version "
-        "they read); `elt publish --failed-step` records the night's outcome for `elt status` "
-        "and the page, and runs the alert hook (ELT_ALERT_COMMAND).",
+    blocked = elt_task(
+        "publication_blocked",
+        "The load or a dbt task failed: nothing is published (analysts keep the version they "
+        "read); `elt publish --failed-step` records the night's outcome for `elt status` and "
+        "the page, and runs the alert hook (ELT_ALERT_COMMAND).",
+        "publish",
+        "--failed-step",
+        "the load or a dbt task of {{ run_id }} failed",
         trigger_rule="one_failed",
         retries=0,
-        bash_command=shell(
-            BIN / "elt",
-            "publish",
-            "--target",
-            TARGET,
-            "--project-dir",
-            PROJECT,
-            "--profiles-dir",
-            PROJECT,
-            "--failed-step",
-            "the load or a dbt task of {{ run_id }} failed",
-        ),
-        env=ENV,
-        append_env=True,
-        cwd=str(PROJECT),
-        pre_execute=release_duckdb,
     )
 
-    report = BashOperator(
-        task_id="report",
-        doc_md="`elt report`: the monitoring page (last runs and what failed, tests, run times, "
+    report = elt_task(
+        "report",
+        "`elt report`: the monitoring page (last runs and what failed, tests, run times, "
         "sources, business KPIs), after the publish or the blocked publication.",
+        "report",
         trigger_rule="all_done",
-        bash_command=shell(
-            BIN / "elt",
-            "report",
-            "--target",
-            TARGET,
-            "--project-dir",
-            PROJECT,
-            "--profiles-dir",
-            PROJECT,
-        ),
-        env=ENV,
-        append_env=True,
-        cwd=str(PROJECT),
-        pre_execute=release_duckdb,
     )
 
-    load >> dbt >> publish >> docs
-    [load, dbt] >> blocked
+    load >> scope >> dbt >> all_rows_tests >> publish >> docs
+    [load, scope, dbt, all_rows_tests] >> blocked
     [publish, blocked] >> report
 
     if ELEMENTARY:

@@ -69,18 +69,27 @@ class Airflow:
         (self.home / "dags-test.log").write_text(result.stdout + result.stderr)  # the whole log
         return result
 
+    def last_run(self) -> str:
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            [(run_id,)] = db.execute(
+                "select run_id from dag_run where dag_id = ? order by id desc limit 1", (DAG_ID,)
+            ).fetchall()
+        return str(run_id)
+
     def task_states(self) -> dict[str, str]:
-        """Final state of every task instance of the run (try number ignored)."""
+        """Final state of every task instance of the last run (try number ignored)."""
         with sqlite3.connect(self.home / "airflow.db") as db:
             rows = db.execute(
-                "select task_id, state from task_instance where dag_id = ?", (DAG_ID,)
+                "select task_id, state from task_instance where dag_id = ? and run_id = ?",
+                (DAG_ID, self.last_run()),
             ).fetchall()
         return {task: str(state) for task, state in rows}
 
     def dag_run_state(self) -> str:
         with sqlite3.connect(self.home / "airflow.db") as db:
             [(state,)] = db.execute(
-                "select state from dag_run where dag_id = ?", (DAG_ID,)
+                "select state from dag_run where dag_id = ? and run_id = ?",
+                (DAG_ID, self.last_run()),
             ).fetchall()
         return str(state)
 
@@ -130,22 +139,30 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(
             assert f"dbt.{m}_run" in tasks, m
     assert {f"dbt.{s}.seed" for s in seeds} <= tasks.keys()
     assert {f"dbt.{s}_snapshot" for s in snapshots} <= tasks.keys()
-    # load -> dbt -> docs; a model waits for its upstream model's tests
-    assert {"load", "docs"} <= tasks.keys()
+    # load -> scope -> dbt -> all-rows tests -> publish -> docs; a model waits for its
+    # upstream model's tests
+    assert {"load", "scope", "all_rows_tests", "docs"} <= tasks.keys()
     assert "elementary_report" not in tasks  # only with ELT_ELEMENTARY_PACKAGES
+    assert tasks["scope"].upstream_task_ids == {"load"}
+    assert tasks["scope"].bash_command.endswith(" --nothing-new-exit-code 99")
+    assert tasks["scope"].skip_on_exit_code == [99]
     dbt_tasks = [t for t in tasks.values() if t.task_id.startswith("dbt.")]
     roots = [t for t in dbt_tasks if not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
     assert roots
-    assert all("load" in t.upstream_task_ids for t in roots)
-    # publish after every dbt task (its audit: all succeeded), then the docs; a failure
-    # anywhere in dbt raises the blocked-publication alert instead
+    assert all(t.upstream_task_ids == {"scope"} for t in roots)
+    # publish after every dbt task (its audit: all succeeded) and the weekly all-rows tests,
+    # then the docs; a failure anywhere raises the blocked-publication alert instead
+    assert tasks["all_rows_tests"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
+    assert " test-all-rows --target duckdb " in tasks["all_rows_tests"].bash_command
+    assert tasks["all_rows_tests"].bash_command.endswith(" --if-due")
     assert tasks["docs"].upstream_task_ids == {"publish"}
-    assert tasks["publish"].upstream_task_ids <= {t.task_id for t in dbt_tasks}
+    assert tasks["publish"].upstream_task_ids == {"all_rows_tests"}
     assert tasks["publish"].trigger_rule == "all_success"
     assert " publish --target duckdb " in tasks["publish"].bash_command
-    assert tasks["publication_blocked"].upstream_task_ids == tasks["publish"].upstream_task_ids | {
-        "load"
-    }
+    assert tasks["publish"].bash_command.endswith(" --scope")
+    assert tasks["publication_blocked"].upstream_task_ids == tasks[
+        "all_rows_tests"
+    ].upstream_task_ids | {"load", "scope", "all_rows_tests"}
     assert "--failed-step" in tasks["publication_blocked"].bash_command
     assert tasks["publication_blocked"].trigger_rule == "one_failed"
     assert dag.has_task("dbt.assert_revenue_reconciles_across_marts_test")
@@ -276,7 +293,8 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         runs = con.sql("select command, status, orchestrator_run_id from raw._elt_runs").fetchall()
         dbt_tasks = [t for t in states if t.startswith("dbt.")]
-        assert len([r for r in runs if r[0] != "load"]) == len(dbt_tasks)
+        # and the first night is an all-rows night: every test on every row, once more
+        assert len([r for r in runs if r[0] != "load"]) == len(dbt_tasks) + 1
         assert {r[1] for r in runs} <= {"success", "warn"}
         assert len({r[2] for r in runs if r[0] != "load"}) == 1  # one DAG run
         nodes = con.sql("select count(distinct unique_id) from raw._elt_run_nodes").fetchall()[0][0]
@@ -284,6 +302,25 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
     page = warehouse.parent / "report.html"
     assert page.is_file()
     assert page.stat().st_mtime > started
+
+    # the next night no file arrived: scope records it and skips the build and publication,
+    # the page is still written and says so
+    again = af.dags_test()
+    assert again.returncode == 0, again.stdout[-5000:] + again.stderr[-3000:]
+    assert af.dag_run_state() == "success"
+    states = af.task_states()
+    assert states["load"] == "success"
+    assert states["scope"] == "skipped"
+    assert {s for t, s in states.items() if t.startswith("dbt.")} == {"skipped"}
+    assert states["publish"] == "skipped"
+    assert states["publication_blocked"] == "skipped"
+    assert states["report"] == "success"
+    assert "outcome-nothing-new" in page.read_text()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        [(skipped,)] = con.sql(
+            "select count(*) from raw._elt_runs where status = 'skipped' and command = 'build'"
+        ).fetchall()
+        assert skipped == 1
 
 
 @pytest.mark.slow

@@ -1,0 +1,187 @@
+"""What a night builds (elt/scope.py): by the files that arrived, not by the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from elt.errors import LoaderError
+from elt.loader.config import load_sources
+from elt.loader.warehouse import ManifestEntry
+from elt.publish.audit import audit
+from elt.scope import NIGHT_MODELS, Mark, all_rows_every, decide, project_fingerprint
+
+REPO = Path(__file__).resolve().parents[3]
+T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+TABLES = load_sources(REPO)
+
+
+def entry(raw_table: str, minutes: int, status: str = "loaded", rel: str = "") -> ManifestEntry:
+    at = T0 + dt.timedelta(minutes=minutes)
+    return ManifestEntry(
+        rel or f"{raw_table}/{minutes}.csv", "sha", status, 1, None, 1, at, "", raw_table
+    )
+
+
+def mark(minutes: int = 0, project: str = "p", all_rows_days_ago: float = 1) -> Mark:
+    return Mark(
+        (T0 + dt.timedelta(minutes=minutes)).isoformat(),
+        project,
+        (T0 - dt.timedelta(days=all_rows_days_ago)).isoformat(),
+    )
+
+
+NOW = T0 + dt.timedelta(hours=1)
+
+
+def test_the_first_night_builds_everything_and_tests_every_row() -> None:
+    scope = decide([entry("raw.shop__orders", 0)], TABLES, None, "p", now=NOW)
+    assert scope.sources is None
+    assert scope.all_rows
+    assert not scope.nothing_new
+    assert scope.dbt_args() == ("--vars", "{test_all_rows: true}")
+    assert scope.mark.loaded_through == T0.isoformat()
+    assert scope.mark.all_rows_at == NOW.isoformat(timespec="seconds")
+
+
+def test_a_night_builds_what_the_new_files_reach_and_the_nights_own_marts() -> None:
+    entries = [
+        entry("raw.shop__orders", 0),
+        entry("raw.shop__orders", 30),
+        entry("raw.payments__payments", 40),
+        entry("raw.shop__products", 50, status="failed"),  # not in the raw table
+        entry("raw.shop__customers", 55, status="renamed"),  # its rows were there already
+    ]
+    scope = decide(entries, TABLES, mark(10), "p", now=NOW)
+    assert scope.sources == ("payments.payments", "shop.orders")
+    assert scope.files == 2
+    assert not scope.all_rows
+    selected = scope.dbt_args()
+    assert selected[0] == "--select"
+    assert set(selected[1:]) == {
+        "source:payments.payments+",
+        "source:shop.orders+",
+        *NIGHT_MODELS,
+    }
+    assert "2 files loaded for payments.payments, shop.orders" in scope.describe()
+    # once published, the next night starts after the newest load seen
+    assert scope.mark.loaded_through == (T0 + dt.timedelta(minutes=40)).isoformat()
+    assert scope.mark.all_rows_at == mark().all_rows_at
+
+
+def test_a_reloaded_file_is_new_data() -> None:
+    """`elt load --reload` rewrites the file's manifest row: it finishes after the mark."""
+    reloaded = entry("raw.shop__order_items", 20, rel="shop/order_items/2026-02-27/part-000.csv")
+    scope = decide([entry("raw.shop__orders", 0), reloaded], TABLES, mark(10), "p", now=NOW)
+    assert scope.sources == ("shop.order_items",)
+
+
+def test_a_night_without_new_files_builds_nothing() -> None:
+    scope = decide([entry("raw.shop__orders", 0)], TABLES, mark(0), "p", now=NOW)
+    assert scope.nothing_new
+    assert scope.describe().startswith("scope: nothing new: no file loaded since")
+    assert scope.mark == mark(0)
+
+
+def test_a_changed_project_builds_everything() -> None:
+    scope = decide([entry("raw.shop__orders", 0)], TABLES, mark(0), "q", now=NOW)
+    assert scope.sources is None
+    assert not scope.nothing_new
+    assert "the project changed" in scope.reason
+    assert scope.dbt_args() == ()
+
+
+def test_the_all_rows_night_comes_every_n_days_even_without_new_files() -> None:
+    week_old = mark(0, all_rows_days_ago=7)
+    scope = decide([entry("raw.shop__orders", 0)], TABLES, week_old, "p", now=T0)
+    assert scope.sources is None
+    assert scope.all_rows
+    assert "the all-rows night (every 7 days; the last was 7 days ago)" in scope.reason
+    assert scope.dbt_args() == ("--vars", "{test_all_rows: true}")
+    assert scope.mark.all_rows_at == T0.isoformat(timespec="seconds")
+    never = decide([entry("raw.shop__orders", 0)], TABLES, week_old, "p", every_days=0, now=T0)
+    assert never.nothing_new
+
+
+def test_the_all_rows_interval_is_read_and_checked() -> None:
+    assert all_rows_every({}) == 7
+    assert all_rows_every({"ELT_ALL_ROWS_EVERY_DAYS": "14"}) == 14
+    assert all_rows_every({"ELT_ALL_ROWS_EVERY_DAYS": "0"}) == 0
+    with pytest.raises(LoaderError, match="ELT_ALL_ROWS_EVERY_DAYS='weekly'"):
+        all_rows_every({"ELT_ALL_ROWS_EVERY_DAYS": "weekly"})
+
+
+def test_a_mark_survives_its_json() -> None:
+    assert Mark.from_json(mark(3).as_json()) == mark(3)
+    assert Mark.from_json(None) is None
+    assert Mark.from_json({}) is None
+
+
+def test_the_fingerprint_follows_what_dbt_builds_from(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    for part in ("models/marts", "macros", "seeds", "docs"):
+        (project / part).mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: p\n")
+    model = project / "models" / "marts" / "m.sql"
+    model.write_text("select 1 as a\n")
+    first = project_fingerprint(project)
+    (project / "docs" / "notes.md").write_text("not read by dbt\n")
+    assert project_fingerprint(project) == first
+    model.write_text("select 2 as a\n")
+    assert project_fingerprint(project) != first
+    model.write_text("select 1 as a\n")
+    assert project_fingerprint(project) == first
+    (project / "seeds" / "s.csv").write_text("a\n1\n")
+    assert project_fingerprint(project) != first
+
+
+def _artifacts(tmp_path: Path, select: list[str] | None) -> tuple[Path, Path]:
+    """A two-model project's manifest and the run results of a build of one of them."""
+    nodes = {
+        f"model.p.{name}": {
+            "resource_type": "model",
+            "package_name": "p",
+            "fqn": ["p", "marts", name],
+            "config": {"materialized": "table"},
+            "database": "d",
+            "schema": "marts",
+            "unique_id": f"model.p.{name}",
+            "name": name,
+        }
+        for name in ("fct_a", "dim_b")
+    }
+    manifest = {
+        "metadata": {"project_name": "p", "invocation_id": "i"},
+        "nodes": nodes,
+        "sources": {"source.p.elt.manifest": {"schema": "raw", "identifier": "_elt_manifest"}},
+    }
+    results = {
+        "metadata": {"invocation_id": "i", "generated_at": "2026-03-01T02:00:00Z"},
+        "args": {"which": "build", **({"select": select} if select is not None else {})},
+        "results": [{"unique_id": "model.p.fct_a", "status": "success"}],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "run_results.json").write_text(json.dumps(results))
+    return tmp_path / "run_results.json", tmp_path / "manifest.json"
+
+
+def test_the_audit_passes_a_scoped_build_only_with_its_own_selection(tmp_path: Path) -> None:
+    scoped = ("source:shop.orders+", "path:models/marts/operations")
+    results, manifest = _artifacts(tmp_path, list(reversed(scoped)))
+    passed = audit(results, manifest, scoped)
+    assert passed.passed
+    assert passed.unchanged == 1
+    # by hand, the same partial build is refused (no scope vouches for the rest)
+    refused = audit(results, manifest)
+    assert not refused.passed
+    assert "1 node(s) of the project were not part of this build: dim_b" in refused.problems[0]
+    # another selection than the night's is refused too
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(manifest, other / "manifest.json")
+    results, manifest = _artifacts(other, ["fct_a"])
+    assert not audit(results, manifest, scoped).passed
