@@ -391,12 +391,22 @@ class PostgresWarehouse(Warehouse):
                 self.conn.commit()
 
     def prepare(self, schemas: set[str]) -> None:
-        with self.conn.cursor() as cur:
-            for schema in sorted(schemas | {self.meta_schema}):
-                cur.execute(f"create schema if not exists {q(schema)}")
-            for book in BOOKKEEPING:
-                cur.execute(book.ddl(q(self.meta_schema)))
-        self.conn.commit()
+        try:
+            with self.conn.cursor() as cur:
+                for schema in sorted(schemas | {self.meta_schema}):
+                    cur.execute(f"create schema if not exists {q(schema)}")
+                for book in BOOKKEEPING:
+                    cur.execute(book.ddl(q(self.meta_schema)))
+            self.conn.commit()
+        except psycopg2.Error as exc:
+            if connection_lost(exc):
+                raise lost(exc, "while preparing the raw schemas") from None
+            self.conn.rollback()
+            raise LoaderError(
+                f"{self.description}: PostgreSQL refused the raw schemas and the manifest: "
+                f"{str(exc).strip().splitlines()[0]} (the loader's role needs them: run "
+                "`elt setup-postgres` as the administrator)"
+            ) from None
         with self.conn.cursor() as cur:
             for book in BOOKKEEPING:
                 have = self.columns(self.meta_schema, book.name) or []

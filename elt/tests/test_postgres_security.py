@@ -230,6 +230,40 @@ def test_setup_reports_an_unreachable_server(tmp_path: Path) -> None:
     assert "hunter2-secret" not in result.stderr
 
 
+def test_the_loader_without_its_grants_says_so_in_one_line(
+    warehouse: str, tmp_path: Path
+) -> None:
+    """A database the set-up never ran on (the roles exist, the loader may not create its
+    schemas): `elt load` names the refusal and the fix in one line, no traceback."""
+    s = pg_settings()
+    name = f"elt_bare_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(dbname="postgres", **s)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{name}"')
+            cur.execute(f'revoke create on database "{name}" from public')
+        data = tmp_path / "data"
+        generate(data, GeneratorConfig(scale=0.002, seed=5, start=dt.date(2025, 3, 3)), days=1)
+        loaded = run_elt(
+            "load",
+            "--target",
+            "postgres_loader",
+            "--data-dir",
+            str(data),
+            env={"ELT_PG_DATABASE": name, "ELT_PG_LOADER_USER": "elt_loader"},
+        )
+        assert loaded.returncode == 2, loaded.stdout + loaded.stderr  # a settings error
+        assert "Traceback" not in loaded.stderr
+        [line] = [x for x in loaded.stderr.splitlines() if "PostgreSQL refused" in x]
+        assert "permission denied for database" in line
+        assert "run `elt setup-postgres` as the administrator" in line
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+        admin.close()
+
+
 def test_dbt_as_another_role_stops_naming_the_owner(
     warehouse: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,37 +23,37 @@
 
 with
 
-merged_orders as (
+merged_orders as {{ inline_cte() }} (
 
     select * from {{ ref('int_orders_merged') }}
 
 ),
 
-customer_versions as (
+customer_versions as {{ inline_cte() }} (
 
     select * from {{ ref('int_customer_versions') }}
 
 ),
 
-fx_rates as (
+fx_rates as {{ inline_cte() }} (
 
     select * from {{ ref('int_fx_rates_filled') }}
 
 ),
 
-countries as (
+countries as {{ inline_cte() }} (
 
     select * from {{ ref('countries') }}
 
 ),
 
-channels as (
+channels as {{ inline_cte() }} (
 
     select * from {{ ref('channels') }}
 
 ),
 
-statuses as (
+statuses as {{ inline_cte() }} (
 
     select * from {{ ref('order_statuses') }}
 

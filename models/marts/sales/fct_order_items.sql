@@ -26,19 +26,19 @@
 
 with
 
-order_lines as (
+order_lines as {{ inline_cte() }} (
 
     select * from {{ ref('int_order_items_deduplicated') }}
 
 ),
 
-order_headers as (
+order_headers as {{ inline_cte() }} (
 
     select * from {{ ref('int_orders_resolved') }}
 
 ),
 
-products as (
+products as {{ inline_cte() }} (
 
     select * from {{ ref('dim_product') }}
 

@@ -13,6 +13,7 @@
             {'columns': ['order_sk'], 'unique': true},
             {'columns': ['order_date_key']},
             {'columns': ['customer_sk']},
+            {'columns': ['source_loaded_at']},
         ]),
     )
 }}
@@ -21,13 +22,13 @@
 
 with
 
-order_headers as (
+order_headers as {{ inline_cte() }} (
 
     select * from {{ ref('int_orders_resolved') }}
 
 ),
 
-order_lines as (
+order_lines as {{ inline_cte() }} (
 
     select * from {{ ref('fct_order_items') }}
 

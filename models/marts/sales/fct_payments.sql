@@ -15,6 +15,7 @@
             {'columns': ['payment_sk'], 'unique': true},
             {'columns': ['payment_date_key']},
             {'columns': ['customer_sk']},
+            {'columns': ['source_loaded_at']},
         ]),
     )
 }}
@@ -23,25 +24,25 @@
 
 with
 
-payment_versions as (
+payment_versions as {{ inline_cte() }} (
 
     select * from {{ ref('int_payments_deduplicated') }}
 
 ),
 
-order_headers as (
+order_headers as {{ inline_cte() }} (
 
     select * from {{ ref('int_orders_resolved') }}
 
 ),
 
-fx_rates as (
+fx_rates as {{ inline_cte() }} (
 
     select * from {{ ref('int_fx_rates_filled') }}
 
 ),
 
-methods as (
+methods as {{ inline_cte() }} (
 
     select * from {{ ref('payment_methods') }}
 

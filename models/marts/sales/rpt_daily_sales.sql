@@ -21,19 +21,19 @@
 
 with
 
-order_lines as (
+order_lines as {{ inline_cte() }} (
 
     select * from {{ ref('fct_order_items') }}
 
 ),
 
-products as (
+products as {{ inline_cte() }} (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-geographies as (
+geographies as {{ inline_cte() }} (
 
     select * from {{ ref('dim_geography') }}
 

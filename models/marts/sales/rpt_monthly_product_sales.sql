@@ -21,7 +21,7 @@
 
 with
 
-order_lines as (
+order_lines as {{ inline_cte() }} (
 
     select * from {{ ref('fct_order_items') }}
 
