@@ -230,9 +230,7 @@ def test_setup_reports_an_unreachable_server(tmp_path: Path) -> None:
     assert "hunter2-secret" not in result.stderr
 
 
-def test_the_loader_without_its_grants_says_so_in_one_line(
-    warehouse: str, tmp_path: Path
-) -> None:
+def test_the_loader_without_its_grants_says_so_in_one_line(warehouse: str, tmp_path: Path) -> None:
     """A database the set-up never ran on (the roles exist, the loader may not create its
     schemas): `elt load` names the refusal and the fix in one line, no traceback."""
     s = pg_settings()
