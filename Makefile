@@ -374,7 +374,7 @@ bench-queries: $(STAMP) ## Benchmark: the analyst queries of analyses/ on the pu
 bench-report: $(STAMP) ## Benchmark: `elt report` time, the page's size and its opening time in Chromium, at scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m bench.report
 
-bench-dbt: $(STAMP) ## Benchmark: the daily incremental build vs a full refresh, at 90 and 180 days of history, scale 1, DuckDB and PostgreSQL
+bench-dbt: $(STAMP) ## Benchmark: what a night costs (elapsed and wall): the incremental night vs a full refresh and a same-day dbt run, a night without files, a catch-up, 180 vs 90 days; scale 1, DuckDB and PostgreSQL
 	$(BIN)/python -m bench.dbt_incremental
 
 bench-audit: $(STAMP) ## Benchmark: the publication audit's cost against the incremental build at scale 1 (DuckDB, PostgreSQL), and its false blocks over 90 nights of normal data

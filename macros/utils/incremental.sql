@@ -59,3 +59,24 @@
 {% macro greatest_of(expressions) -%}
     greatest({{ expressions | join(', ') }})
 {%- endmacro %}
+
+
+{#-
+    A pre-hook of a fact built from a de-duplicated feed (docs: restatements): delete the
+    rows whose line a restatement withdrew since the fact's last run (`is_deleted` in
+    `withdrawn_from`, loaded after the fact's watermark); the run then rebuilds the rest of
+    their orders. DuckDB and PostgreSQL; on Spark's plain Parquet tables there is no DELETE,
+    and a withdrawn line stays until a full refresh.
+-#}
+{% macro delete_withdrawn(key, withdrawn_from) -%}
+    {%- if target.type in ('duckdb', 'postgres') and is_incremental() -%}
+        delete from {{ this }}
+        where {{ key }} in (
+            select withdrawn.{{ key }}
+            from {{ withdrawn_from }} as withdrawn
+            where
+                withdrawn.is_deleted
+                and withdrawn.source_loaded_at > (select max(built.source_loaded_at) from {{ this }} as built)
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -2,6 +2,10 @@
     Order lines, once each: raw rows that are not rejects, one row per (order_id,
     line_number), the row loaded last winning (docs: current_version). Incremental: only
     rows loaded since the last run are read; a line they carry replaces the stored one.
+    Restatements (docs: restatements): a file delivered again (`elt load --reload`) that no
+    longer carries a line it held withdraws that line's version. The line falls back to its
+    version in an earlier file, or, with none left in raw, is kept as withdrawn
+    (`is_deleted`), so the facts delete it. Both carry the restatement's load time.
 -#}
 {{
     config(
@@ -29,6 +33,57 @@ new_rows as (
 
 ),
 
+{% if is_incremental() %}
+
+    withdrawn as (
+
+        -- stored lines of a file delivered again whose new delivery no longer carries them
+        select stored.*
+        from {{ this }} as stored
+        where
+            not stored.is_deleted
+            and stored.source_file in (select new_rows.source_file from new_rows)
+            and not exists (
+                select 1 from new_rows
+                where
+                    new_rows.order_id = stored.order_id
+                    and new_rows.line_number = stored.line_number
+            )
+
+    ),
+
+    earlier_versions as (
+
+        -- the versions those lines still have in raw (other files, loaded before)
+        select staged.*
+        from {{ ref('stg_shop__order_items') }} as staged
+        where
+            staged.reject_reason is null
+            and exists (
+                select 1 from withdrawn
+                where
+                    withdrawn.order_id = staged.order_id
+                    and withdrawn.line_number = staged.line_number
+            )
+
+    ),
+
+{% endif %}
+
+candidates as (
+
+    select * from new_rows
+
+    {% if is_incremental() %}
+
+        union all
+
+        select * from earlier_versions
+
+    {% endif %}
+
+),
+
 ranked as (
 
     select
@@ -38,11 +93,11 @@ ranked as (
             partition by order_id, line_number
             order by {{ latest_version_first(loaded_at='loaded_at') }}
         ) as version_rank
-    from new_rows
+    from candidates
 
 ),
 
-final as (
+current_versions as (
 
     select
         {{ surrogate_key(['order_id', 'line_number']) }} as order_item_sk,
@@ -55,11 +110,78 @@ final as (
         created_at,
         source_loaded_at,
         source_file,
-        source_row_number
+        source_row_number,
+        false as is_deleted
     from ranked
     where version_rank = 1
 
+),
+
+{% if is_incremental() %}
+
+    restated_at as (
+
+        select max(source_loaded_at) as loaded_at from current_versions
+
+    ),
+
+    final as (
+
+        select
+            current_versions.order_item_sk,
+            current_versions.order_id,
+            current_versions.line_number,
+            current_versions.product_id,
+            current_versions.quantity,
+            current_versions.unit_price,
+            current_versions.discount_amount,
+            current_versions.created_at,
+            -- a line restated from an earlier file reaches the facts tonight
+            case
+                when withdrawn.order_item_sk is null then current_versions.source_loaded_at
+                else (select restated_at.loaded_at from restated_at)
+            end as source_loaded_at,
+            current_versions.source_file,
+            current_versions.source_row_number,
+            current_versions.is_deleted
+        from current_versions
+        left join withdrawn
+            on current_versions.order_item_sk = withdrawn.order_item_sk
+
+        union all
+
+        -- withdrawn lines without a version left in raw: kept as withdrawn, so the facts
+        -- delete them
+        select
+            withdrawn.order_item_sk,
+            withdrawn.order_id,
+            withdrawn.line_number,
+            withdrawn.product_id,
+            withdrawn.quantity,
+            withdrawn.unit_price,
+            withdrawn.discount_amount,
+            withdrawn.created_at,
+            (select restated_at.loaded_at from restated_at) as source_loaded_at,
+            withdrawn.source_file,
+            withdrawn.source_row_number,
+            true as is_deleted
+        from withdrawn
+        where not exists (
+            select 1 from current_versions
+            where current_versions.order_item_sk = withdrawn.order_item_sk
+        )
+
+    )
+
+{% else %}
+
+final as (
+
+    select * from current_versions
+
 )
+
+{% endif %}
 
 select * from final
 -- stored in arrival order (order ids grow with time): a run's lookups by order_id skip

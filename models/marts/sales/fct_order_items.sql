@@ -3,8 +3,10 @@
     the order header (int_orders_resolved). Incremental by load (docs: incremental_design):
     a run rebuilds the lines of every order that has new lines, whose header changed in
     what a line takes from it (keys_loaded_at: not a new status alone), or that sold a
-    product whose history changed on or before the order time. On Spark the table is
-    partitioned by order day, and a run rewrites only the days its lines touch.
+    product whose history changed on or before the order time. A line a restatement
+    withdrew (int_order_items_deduplicated.is_deleted) is deleted first (docs: restatements).
+    On Spark the table is partitioned by order day, and a run rewrites only the days its
+    lines touch.
 -#}
 {{
     config(
@@ -12,6 +14,7 @@
         unique_key='order_item_sk',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ delete_withdrawn('order_item_sk', ref('int_order_items_deduplicated')) }}",
         partition_by=['order_date'],
         indexes=postgres_indexes([
             {'columns': ['order_item_sk'], 'unique': true},
@@ -78,7 +81,7 @@ products as {{ inline_cte() }} (
 
     ),
 
-    lines as (
+    order_lines_to_rebuild as (
 
         select order_lines.*
         from order_lines
@@ -96,7 +99,7 @@ products as {{ inline_cte() }} (
 
 {% else %}
 
-lines as (
+order_lines_to_rebuild as (
 
     select * from order_lines
 
@@ -109,6 +112,30 @@ headers as (
 ),
 
 {% endif %}
+
+-- when each order's lines last changed, a withdrawn line included: the order's other lines
+-- carry it, so the reports over this fact rebuild its day
+order_changes as (
+
+    select
+        order_id,
+        max(source_loaded_at) as lines_changed_at
+    from order_lines_to_rebuild
+    group by order_id
+
+),
+
+lines as (
+
+    select
+        order_lines_to_rebuild.*,
+        order_changes.lines_changed_at
+    from order_lines_to_rebuild
+    inner join order_changes
+        on order_lines_to_rebuild.order_id = order_changes.order_id
+    where not order_lines_to_rebuild.is_deleted
+
+),
 
 with_header as (
 
@@ -129,7 +156,7 @@ with_header as (
         headers.usd_per_unit,
         coalesce(headers.is_cancelled, false) as is_cancelled,
         headers.order_id is null as is_orphan_order,
-        {{ greatest_of(['lines.source_loaded_at', 'headers.keys_loaded_at']) }}
+        {{ greatest_of(['lines.lines_changed_at', 'headers.keys_loaded_at']) }}
             as source_loaded_at
     from lines
     left join headers

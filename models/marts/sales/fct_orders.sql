@@ -18,6 +18,7 @@
     )
 }}
 
+-- depends_on: {{ ref('int_order_items_deduplicated') }}
 {%- set watermark = loaded_watermark() %}
 
 with
@@ -45,6 +46,13 @@ order_lines as {{ inline_cte() }} (
 
         select order_id from order_lines
         {{ loaded_after_watermark('source_loaded_at', watermark) }}
+
+        union
+
+        -- an order whose every line a restatement withdrew has no line left to say so
+        select withdrawn.order_id from {{ ref('int_order_items_deduplicated') }} as withdrawn
+        {{ loaded_after_watermark('withdrawn.source_loaded_at', watermark) }}
+            and withdrawn.is_deleted
 
     ),
 
