@@ -152,8 +152,10 @@ class Warehouse:
                 cur.execute(f"drop database {BENCH_DB} with (force)")
                 cur.execute(f"alter database {BENCH_DB}_after rename to {BENCH_DB}")
 
-    def elt(self, *args: str, env: dict[str, str] | None = None) -> Step:
-        """`elt <args>`; its wall time and, when it ran dbt, dbt's figures."""
+    def elt(self, *args: str, env: dict[str, str] | None = None, blocked_ok: bool = False) -> Step:
+        """`elt <args>`; its wall time and, when it ran dbt, dbt's figures. ``blocked_ok``: a
+        night whose publication the audit blocks (a catch-up is a large restatement to the
+        gates) still measures its build, which must have passed."""
         results = self.work / "target" / "run_results.json"
         since = time.time()
         began = time.perf_counter()
@@ -166,7 +168,7 @@ class Warehouse:
             text=True,
         )
         wall = time.perf_counter() - began
-        if done.returncode != 0:
+        if done.returncode != 0 and not (blocked_ok and "publication blocked" in done.stderr):
             raise SystemExit(
                 f"elt {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
             )
@@ -174,6 +176,9 @@ class Warehouse:
         if not results.exists() or results.stat().st_mtime < since:  # dbt did not run
             return Step(wall, None, None, 0, peak)
         runs = json.loads(results.read_text())
+        failed = [r["unique_id"] for r in runs["results"] if r["status"] in ("error", "fail")]
+        if failed:
+            raise SystemExit(f"elt {' '.join(args)}: dbt nodes failed: {failed[:5]}")
         node = next((r["execution_time"] for r in runs["results"] if r["unique_id"] == NODE), None)
         ran = [
             r
@@ -206,11 +211,11 @@ def bench_target(target: str, work: Path, cfg: GeneratorConfig, days: int) -> No
     wh.elt("publish", "--state-dir", str(work / "state"))
     nothing = wh.elt("daily")
     add_days(days - 2)
-    catch_up = wh.elt("daily")
+    catch_up = wh.elt("daily", blocked_ok=True)
     full_2x = wh.elt("dbt", "build", "--full-refresh")
-    wh.elt("publish", "--state-dir", str(work / "state"))
+    wh.elt("publish", "--state-dir", str(work / "state"), blocked_ok=True)
     add_days(1)
-    night_2x = wh.elt("daily")
+    night_2x = wh.elt("daily", blocked_ok=True)
 
     t = f"{target:9}"
     print(f"{t} first night ({days} days):           {first.show()}")
