@@ -1,8 +1,8 @@
 """The star-schema diagram, generated from the dbt manifest so it cannot drift from the models.
 
-Relationships come from the marts' ``relationships`` tests, primary keys from their ``unique``
-tests and column types from their contracts. One diagram per domain (the folder under marts/),
-the star first: Mermaid in docs/models.md (GitHub draws it), pictures in the dbt docs overview
+Relationships come from the marts' foreign-key tests (``foreign_keys``, or dbt's
+``relationships``), primary keys from their ``unique`` tests (elt/declared_tests.py), column
+types from their contracts. One diagram per domain (the folder under marts/), the star first: Mermaid in docs/models.md (GitHub draws it), pictures in the dbt docs overview
 (elt/erd_svg.py draws them into the docs site), then a table of the same joins, written between
 ``<!-- erd:start -->`` and ``<!-- erd:end -->`` markers.
 
@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from elt.declared_tests import REFERENCES, UNIQUE, column_rules
 
 START, END = "<!-- erd:start -->", "<!-- erd:end -->"
 # in a dbt docs block the markers are Jinja comments: the docs site would print an HTML comment
@@ -54,15 +56,6 @@ class Table:
         return tags
 
 
-def referenced(node: dict[str, Any], owner: str, names: dict[str, str]) -> str:
-    """The model a ``relationships`` test points to: the one it depends on besides its owner."""
-    targets = [names[d] for d in node["depends_on"]["nodes"] if d in names]
-    others = [t for t in targets if t != owner] or targets
-    if len(others) != 1:
-        raise ValueError(f"{node['unique_id']}: cannot tell which model it points to")
-    return others[0]
-
-
 def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
     """The marts, their keys and the joins between them."""
     tables = {
@@ -77,17 +70,15 @@ def star(manifest: dict[str, Any]) -> tuple[dict[str, Table], list[Join]]:
     by_id = {uid: n["name"] for uid, n in manifest["nodes"].items() if n["name"] in tables}
     joins: set[Join] = set()
     for node in manifest["nodes"].values():
-        meta = node.get("test_metadata") or {}
         owner = by_id.get(node.get("attached_node") or "")
-        column = node.get("column_name")
-        if node["resource_type"] != "test" or owner is None or not column:
+        if node["resource_type"] != "test" or owner is None:
             continue
-        if meta.get("name") == "unique":
-            tables[owner].unique.add(column)
-        elif meta.get("name") == "relationships":
-            kwargs = meta.get("kwargs", {})
-            joins.add(Join(owner, column, referenced(node, owner, by_id), str(kwargs.get("field"))))
-            tables[owner].foreign_keys.add(column)
+        for rule in column_rules(node, owner, by_id):
+            if rule.kind == UNIQUE:
+                tables[owner].unique.add(rule.column)
+            elif rule.kind == REFERENCES and rule.to:
+                joins.add(Join(owner, rule.column, rule.to, str(rule.field)))
+                tables[owner].foreign_keys.add(rule.column)
     return tables, sorted(joins, key=lambda j: (j.fact, j.column, j.dimension))
 
 

@@ -45,6 +45,10 @@ ALL_ROWS = (
     "{test_all_rows: true}",
 )  # dbt's tests on every row (macros/utils/test_scope.sql)
 ALL_ROWS_TESTS = ("--resource-type", "test", "--resource-type", "unit_test", *ALL_ROWS)
+# what a scoped night leaves out: dbt's unit tests check the code, not the data, and a scoped
+# night's code is the one the last published night built (the fingerprints are equal), whose
+# unit tests passed on its everything night; a project change builds everything, with them
+SCOPED_OUT = ("unit_test",)
 SCOPE_FILE = "elt_night_scope.json"  # in dbt's target path: the night's scope, for its later steps
 
 
@@ -116,10 +120,16 @@ class Scope:
             return ()
         return (*(f"source:{s}+" for s in sorted(self.sources)), *NIGHT_MODELS)
 
+    def excluded_types(self) -> tuple[str, ...]:
+        """dbt's resource types the night leaves out (``--exclude-resource-type``)."""
+        return SCOPED_OUT if self.sources else ()
+
     def dbt_args(self) -> tuple[str, ...]:
         """The arguments of the night's `dbt build`."""
         selected = self.selection()
         args: tuple[str, ...] = ("--select", *selected) if selected else ()
+        for kind in self.excluded_types():
+            args += ("--exclude-resource-type", kind)
         if self.all_rows:
             args += ALL_ROWS
         return args

@@ -168,6 +168,7 @@ def publish_step(
                 audited_by=audited_by,
                 build_exit_code=build_exit_code,
                 selection=night.selection() if night else (),
+                excluded_types=night.excluded_types() if night else (),
                 mark=night.mark.as_json() if night else None,
             )
     for line in outcome.lines:

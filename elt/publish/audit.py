@@ -104,14 +104,34 @@ def _loads(manifest: dict[str, Any], manifest_path: Path) -> tuple[str, str]:
     return (loads["schema"], loads["identifier"])
 
 
-def audit(run_results: Path, manifest_path: Path, selection: tuple[str, ...] = ()) -> Audit:
+def _scoped_as(
+    args: dict[str, Any], selection: tuple[str, ...], excluded_types: tuple[str, ...]
+) -> bool:
+    """Whether the build selected exactly the night's scope: its selection, the resource
+    types it leaves out, and nothing else left out."""
+    return (
+        sorted(args.get("select") or []) == sorted(selection)
+        and sorted(args.get("exclude_resource_types") or []) == sorted(excluded_types)
+        and not args.get("exclude")
+        and not args.get("resource_types")
+    )
+
+
+def audit(
+    run_results: Path,
+    manifest_path: Path,
+    selection: tuple[str, ...] = (),
+    excluded_types: tuple[str, ...] = (),
+) -> Audit:
     """Publishable when one full `dbt build` ran every node of the project and none failed:
     a failed test, a model in error, a node skipped because its parent failed, or a node the
     build did not run at all (a partial selection) each block publication.
 
     ``selection`` is a scoped night's (``elt.scope``): the build selected what new data
     reaches, the nodes it did not select stand as the last published night built and tested
-    them. They count as unchanged only when the build's own selection is exactly this one."""
+    them (and the resource types it leaves out, ``excluded_types``: unit tests of unchanged
+    code). They count as unchanged only when the build's own selection is exactly this one,
+    with no other exclusion or resource-type filter."""
     results = read_artifact(run_results, "dbt run results")
     manifest = read_artifact(manifest_path, "dbt manifest")
     meta = results.get("metadata") or {}
@@ -142,8 +162,7 @@ def audit(run_results: Path, manifest_path: Path, selection: tuple[str, ...] = (
     ]
     missing = sorted(uid for uid in expected if uid not in ran)
     unchanged = 0
-    selected = (results.get("args") or {}).get("select") or []
-    if selection and missing and sorted(selected) == sorted(selection):
+    if selection and missing and _scoped_as(results.get("args") or {}, selection, excluded_types):
         unchanged, missing = len(missing), []
     if missing:
         problems.append(

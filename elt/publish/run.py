@@ -278,6 +278,7 @@ def attempt(
     audited_by: str | None = None,
     build_exit_code: int | None = None,
     selection: tuple[str, ...] = (),
+    excluded_types: tuple[str, ...] = (),
     mark: dict[str, Any] | None = None,
 ) -> Outcome:
     """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
@@ -289,7 +290,7 @@ def attempt(
     checked = (
         auditing.audited_by(audited_by, manifest)
         if audited_by
-        else auditing.audit(run_results, manifest, selection)
+        else auditing.audit(run_results, manifest, selection, excluded_types)
     )
     if build_exit_code and checked.passed:
         return record_failure(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from elt.declared_tests import UNIQUE, column_rules
 from elt.errors import LoaderError
 
 # columns that change whenever a row is rebuilt, not when its content does
@@ -90,15 +91,12 @@ def gates_of(meta: dict[str, Any], where: str) -> Gates:
 
 def _unique_columns(manifest: dict[str, Any], unique_id: str) -> list[str]:
     """Columns of the model with a ``unique`` test: its key when the YAML names none."""
+    owner = manifest["nodes"][unique_id]["name"]
+    names = {unique_id: owner}
     found = []
     for node in manifest["nodes"].values():
-        if (
-            node["resource_type"] == "test"
-            and (node.get("test_metadata") or {}).get("name") == "unique"
-            and node.get("attached_node") == unique_id
-            and node.get("column_name")
-        ):
-            found.append(str(node["column_name"]))
+        if node["resource_type"] == "test" and node.get("attached_node") == unique_id:
+            found += [r.column for r in column_rules(node, owner, names) if r.kind == UNIQUE]
     return sorted(found)
 
 

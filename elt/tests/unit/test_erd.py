@@ -52,14 +52,14 @@ def test_a_changed_relationship_makes_the_check_fail(
     manifest: dict[str, Any], tmp_path: Path
 ) -> None:
     changed = json.loads(json.dumps(manifest))
-    [test_id] = [
-        uid
-        for uid, n in changed["nodes"].items()
-        if (n.get("test_metadata") or {}).get("name") == "relationships"
-        and n.get("column_name") == "channel_sk"
+    [test] = [
+        n
+        for n in changed["nodes"].values()
+        if (n.get("test_metadata") or {}).get("name") == "foreign_keys"
         and n.get("attached_node", "").endswith(".fct_orders")
     ]
-    del changed["nodes"][test_id]
+    keys = test["test_metadata"]["kwargs"]["keys"]
+    test["test_metadata"]["kwargs"]["keys"] = [k for k in keys if k["column"] != "channel_sk"]
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(changed))
     copies = []

@@ -62,7 +62,9 @@ def test_a_night_builds_what_the_new_files_reach_and_the_nights_own_marts() -> N
     assert not scope.all_rows
     selected = scope.dbt_args()
     assert selected[0] == "--select"
-    assert set(selected[1:]) == {
+    # unit tests check the code, which is the last published night's: left out
+    assert selected[-2:] == ("--exclude-resource-type", "unit_test")
+    assert set(selected[1:-2]) == {
         "source:payments.payments+",
         "source:shop.orders+",
         *NIGHT_MODELS,
@@ -139,7 +141,7 @@ def test_the_fingerprint_follows_what_dbt_builds_from(tmp_path: Path) -> None:
     assert project_fingerprint(project) != first
 
 
-def _artifacts(tmp_path: Path, select: list[str] | None) -> tuple[Path, Path]:
+def _artifacts(tmp_path: Path, select: list[str] | None, **args: list[str]) -> tuple[Path, Path]:
     """A two-model project's manifest and the run results of a build of one of them."""
     nodes = {
         f"model.p.{name}": {
@@ -161,7 +163,12 @@ def _artifacts(tmp_path: Path, select: list[str] | None) -> tuple[Path, Path]:
     }
     results = {
         "metadata": {"invocation_id": "i", "generated_at": "2026-03-01T02:00:00Z"},
-        "args": {"which": "build", **({"select": select} if select is not None else {})},
+        "args": {
+            "which": "build",
+            **({"select": select} if select is not None else {}),
+            "exclude_resource_types": ["unit_test"],
+            **args,
+        },
         "results": [{"unique_id": "model.p.fct_a", "status": "success"}],
     }
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
@@ -172,7 +179,7 @@ def _artifacts(tmp_path: Path, select: list[str] | None) -> tuple[Path, Path]:
 def test_the_audit_passes_a_scoped_build_only_with_its_own_selection(tmp_path: Path) -> None:
     scoped = ("source:shop.orders+", "path:models/marts/operations")
     results, manifest = _artifacts(tmp_path, list(reversed(scoped)))
-    passed = audit(results, manifest, scoped)
+    passed = audit(results, manifest, scoped, ("unit_test",))
     assert passed.passed
     assert passed.unchanged == 1
     # by hand, the same partial build is refused (no scope vouches for the rest)
@@ -184,4 +191,22 @@ def test_the_audit_passes_a_scoped_build_only_with_its_own_selection(tmp_path: P
     other.mkdir()
     shutil.copy(manifest, other / "manifest.json")
     results, manifest = _artifacts(other, ["fct_a"])
-    assert not audit(results, manifest, scoped).passed
+    assert not audit(results, manifest, scoped, ("unit_test",)).passed
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"exclude": ["fct_a"]},  # the night's selection, less a model
+        {"resource_types": ["model"]},  # the night's models without their tests
+        {"exclude_resource_types": ["unit_test", "test"]},  # ... or without data tests
+    ],
+)
+def test_the_audit_refuses_a_scoped_build_that_left_out_more_than_its_scope(
+    tmp_path: Path, args: dict[str, list[str]]
+) -> None:
+    scoped = ("source:shop.orders+", "path:models/marts/operations")
+    results, manifest = _artifacts(tmp_path, list(scoped), **args)
+    refused = audit(results, manifest, scoped, ("unit_test",))
+    assert not refused.passed
+    assert "1 node(s) of the project were not part of this build" in refused.problems[0]
