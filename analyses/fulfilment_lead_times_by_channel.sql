@@ -1,9 +1,10 @@
--- Median and 90th percentile hours from placement to delivery, by channel and month.
+-- Median and 90th percentile hours from placement to delivery, by channel and month
+-- (rpt_monthly_fulfilment computes them once per build, over every delivered order).
 with
 
-orders as (
+fulfilment as (
 
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('rpt_monthly_fulfilment') }}
 
 ),
 
@@ -13,29 +14,18 @@ channels as (
 
 ),
 
-dates as (
-
-    select * from {{ ref('dim_date') }}
-
-),
-
 final as (
 
     select
         channels.channel_label,
-        dates.year_number,
-        dates.month_number,
-        count(*) as delivered_orders,
-        percentile_cont(0.5) within group (order by orders.hours_to_deliver)
-            as median_hours_to_deliver,
-        percentile_cont(0.9) within group (order by orders.hours_to_deliver) as p90_hours_to_deliver
-    from orders
+        cast(extract(year from fulfilment.order_month) as integer) as year_number,
+        cast(extract(month from fulfilment.order_month) as integer) as month_number,
+        fulfilment.delivered_orders,
+        fulfilment.median_hours_to_deliver,
+        fulfilment.p90_hours_to_deliver
+    from fulfilment
     inner join channels
-        on orders.channel_sk = channels.channel_sk
-    inner join dates
-        on orders.order_date_key = dates.date_key
-    where orders.is_delivered
-    group by channels.channel_label, dates.year_number, dates.month_number
+        on fulfilment.channel_sk = channels.channel_sk
 
 )
 

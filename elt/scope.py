@@ -8,6 +8,8 @@ there is no published night to compare with, when the project itself changed (it
 macros, seeds, snapshots or tests), and on the all-rows night (every
 ``ELT_ALL_ROWS_EVERY_DAYS`` days, tests on every row, not only the new loads). It builds
 nothing when no file arrived: the night is recorded as such and analysts keep their version.
+A catch-up whose files hold at least the engine's rebuild share of raw's rows is rebuilt from
+raw (``--full-refresh``): past it, the incremental path costs more than a rebuild.
 
 The mark (what the last published night covered) is the publisher's record, kept by its
 store (``elt.publish.control.built``).
@@ -49,6 +51,12 @@ ALL_ROWS_TESTS = ("--resource-type", "test", "--resource-type", "unit_test", *AL
 # night's code is the one the last published night built (the fingerprints are equal), whose
 # unit tests passed on its everything night; a project change builds everything, with them
 SCOPED_OUT = ("unit_test",)
+# a catch-up at least this share of raw's rows (the files since the last published night) is
+# rebuilt (`--full-refresh`, which derives every model from raw anew) rather than processed
+# incrementally: past it, the incremental path costs more than a rebuild. Measured at scale 1
+# (docs/benchmarks.md): an 88-day catch-up, 49% of raw, cost 0.64 of a rebuild on DuckDB and
+# 1.54 on PostgreSQL; ELT_REBUILD_SHARE overrides (0: never rebuild)
+REBUILD_SHARE = {"duckdb": 0.75, "postgres": 0.3, "spark": 0.3}
 SCOPE_FILE = "elt_night_scope.json"  # in dbt's target path: the night's scope, for its later steps
 
 
@@ -66,6 +74,24 @@ def all_rows_every(environ: Mapping[str, str] = os.environ) -> int:
             f"ELT_ALL_ROWS_EVERY_DAYS={text!r}: expected a whole number of days (0: never)"
         )
     return days
+
+
+def rebuild_share(engine: str, environ: Mapping[str, str] = os.environ) -> float:
+    """The share of raw's rows a catch-up must reach to be rebuilt (ELT_REBUILD_SHARE, or the
+    engine's default; 0 never rebuilds)."""
+    text = environ.get("ELT_REBUILD_SHARE", "").strip()
+    if not text:
+        return REBUILD_SHARE.get(engine, REBUILD_SHARE["postgres"])
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise LoaderError(
+            f"ELT_REBUILD_SHARE={text!r}: expected a share of raw's rows between 0 and 1 "
+            "(0: never rebuild)"
+        )
+    return share
 
 
 def project_fingerprint(project_dir: Path) -> str:
@@ -109,6 +135,7 @@ class Scope:
     reason: str
     mark: Mark  # what this night covers, once published
     all_rows: bool = False
+    full_refresh: bool = False  # a large catch-up: every model rebuilt from raw
 
     @property
     def nothing_new(self) -> bool:
@@ -130,6 +157,8 @@ class Scope:
         args: tuple[str, ...] = ("--select", *selected) if selected else ()
         for kind in self.excluded_types():
             args += ("--exclude-resource-type", kind)
+        if self.full_refresh:
+            args += ("--full-refresh",)
         if self.all_rows:
             args += ALL_ROWS
         return args
@@ -152,6 +181,7 @@ class Scope:
             str(data.get("reason") or ""),
             mark,
             bool(data.get("all_rows")),
+            bool(data.get("full_refresh")),
         )
 
     def save(self, path: Path) -> Path:
@@ -195,10 +225,12 @@ def decide(
     project: str,
     *,
     every_days: int = ALL_ROWS_EVERY_DAYS,
+    rebuild_at: float = 0.0,
     now: dt.datetime | None = None,
 ) -> Scope:
     """The night's scope from the manifest's files, the declared sources and the last
-    published night's mark."""
+    published night's mark. ``rebuild_at``: the share of raw's rows at which files since the
+    mark are a catch-up better rebuilt (0: never)."""
     now = now or dt.datetime.now(dt.UTC)
     loaded = [e for e in entries if e.status == FileStatus.LOADED]
     newest = _newest(loaded)
@@ -223,6 +255,18 @@ def decide(
     if last is None:
         return Scope(
             None, len(fresh), "everything: no published night is on record", mark, all_rows
+        )
+    share = sum(e.rows for e in fresh) / max(1, sum(e.rows for e in loaded))
+    if rebuild_at > 0 and share >= rebuild_at:
+        return Scope(
+            None,
+            len(fresh),
+            f"everything, rebuilt from raw (--full-refresh, every row tested): the {files} "
+            f"since the last published night hold {share:.0%} of raw's rows, at least "
+            f"ELT_REBUILD_SHARE ({rebuild_at:.0%}): a rebuild costs less than catching up",
+            dataclasses.replace(mark, all_rows_at=now.isoformat(timespec="seconds")),
+            True,
+            True,
         )
     if last.project != project:
         return Scope(
@@ -258,16 +302,20 @@ def decide(
 
 
 def night_scope(
-    entries: Iterable[ManifestEntry], project_dir: Path, last: Mapping[str, Any] | None
+    entries: Iterable[ManifestEntry],
+    project_dir: Path,
+    last: Mapping[str, Any] | None,
+    engine: str,
 ) -> Scope:
     """Tonight's scope: the loader's manifest, the project's sources and fingerprint, the mark
-    the publisher kept (``elt.publish.control.built``)."""
+    the publisher kept (``elt.publish.control.built``), the engine's rebuild share."""
     return decide(
         entries,
         load_sources(project_dir),
         Mark.from_json(last),
         project_fingerprint(project_dir),
         every_days=all_rows_every(),
+        rebuild_at=rebuild_share(engine),
     )
 
 
@@ -281,4 +329,4 @@ def tonight(store: StateStore, loader: Target, project_dir: Path, lock_timeout: 
         entries = list(warehouse.manifest().values())
     finally:
         warehouse.close()
-    return night_scope(entries, project_dir, built(store))
+    return night_scope(entries, project_dir, built(store), loader.type)

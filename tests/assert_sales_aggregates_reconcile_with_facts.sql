@@ -1,5 +1,6 @@
 -- The pre-aggregated marts carry the facts' figures: product months the revenue and units of
--- the lines of known products; cohorts every order that was not cancelled of a known customer.
+-- the lines of known products; cohorts every order that was not cancelled of a known customer;
+-- fulfilment months every delivered order.
 
 with
 
@@ -42,6 +43,21 @@ cohorts as (
 
 ),
 
+delivered as (
+
+    select count(*) as order_count
+    from {{ ref('fct_orders') }}
+    where is_delivered
+
+),
+
+fulfilment_months as (
+
+    select sum(delivered_orders) as order_count
+    from {{ ref('rpt_monthly_fulfilment') }}
+
+),
+
 final as (
 
     select
@@ -50,15 +66,20 @@ final as (
         lines.quantity as lines_quantity,
         product_months.quantity as product_months_quantity,
         orders.order_count as orders,
-        cohorts.order_count as cohort_orders
+        cohorts.order_count as cohort_orders,
+        delivered.order_count as delivered_orders,
+        fulfilment_months.order_count as fulfilment_months_orders
     from lines
     cross join product_months
     cross join orders
     cross join cohorts
+    cross join delivered
+    cross join fulfilment_months
     where
         coalesce(lines.net_revenue_usd, 0) != coalesce(product_months.net_revenue_usd, 0)
         or coalesce(lines.quantity, 0) != coalesce(product_months.quantity, 0)
         or coalesce(orders.order_count, 0) != coalesce(cohorts.order_count, 0)
+        or coalesce(delivered.order_count, 0) != coalesce(fulfilment_months.order_count, 0)
 
 )
 

@@ -28,6 +28,7 @@ ANALYST_MARTS = [
     "fct_payments",
     "rpt_daily_sales",
     "rpt_monthly_product_sales",
+    "rpt_monthly_fulfilment",
     "rpt_customer_cohorts",
 ]
 # models/marts/operations/: for the data team, not granted to analysts; the run-history marts

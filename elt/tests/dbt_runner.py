@@ -113,7 +113,7 @@ def night_in_process(work: Path, target: str) -> tuple[Any, Any]:
     results, manifest = work / "target" / "run_results.json", work / "target" / "manifest.json"
     kept = store()
     try:
-        checked = audit(results, manifest, night.selection())
+        checked = audit(results, manifest, night.selection(), night.excluded_types())
         outcome = publish_night(
             kept, checked, manifest, current(), REPO, 3, mark=night.mark.as_json()
         )

@@ -60,3 +60,19 @@
 {% macro spark__text_type() -%}
     string
 {%- endmacro %}
+
+
+{#- The continuous percentile `fraction` (0..1) of a numeric expression over a group, nulls
+    ignored: percentile_cont on DuckDB and PostgreSQL, Spark's exact `percentile` (the same
+    linear interpolation). -#}
+{% macro percentile_cont(fraction, expression) -%}
+    {{ return(adapter.dispatch('percentile_cont')(fraction, expression)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(fraction, expression) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__percentile_cont(fraction, expression) -%}
+    percentile({{ expression }}, {{ fraction }})
+{%- endmacro %}

@@ -13,17 +13,27 @@ from elt.errors import LoaderError
 from elt.loader.config import load_sources
 from elt.loader.warehouse import ManifestEntry
 from elt.publish.audit import audit
-from elt.scope import NIGHT_MODELS, Mark, all_rows_every, decide, project_fingerprint
+from elt.scope import (
+    NIGHT_MODELS,
+    Mark,
+    Scope,
+    all_rows_every,
+    decide,
+    project_fingerprint,
+    rebuild_share,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
 TABLES = load_sources(REPO)
 
 
-def entry(raw_table: str, minutes: int, status: str = "loaded", rel: str = "") -> ManifestEntry:
+def entry(
+    raw_table: str, minutes: int, status: str = "loaded", rel: str = "", rows: int = 1
+) -> ManifestEntry:
     at = T0 + dt.timedelta(minutes=minutes)
     return ManifestEntry(
-        rel or f"{raw_table}/{minutes}.csv", "sha", status, 1, None, 1, at, "", raw_table
+        rel or f"{raw_table}/{minutes}.csv", "sha", status, 1, None, rows, at, "", raw_table
     )
 
 
@@ -107,6 +117,33 @@ def test_the_all_rows_night_comes_every_n_days_even_without_new_files() -> None:
     assert scope.mark.all_rows_at == T0.isoformat(timespec="seconds")
     never = decide([entry("raw.shop__orders", 0)], TABLES, week_old, "p", every_days=0, now=T0)
     assert never.nothing_new
+
+
+def test_a_catch_up_over_the_rebuild_share_is_rebuilt_from_raw() -> None:
+    history = [entry("raw.shop__orders", -1000 + i, rows=100) for i in range(10)]  # 1,000 rows
+    day = [entry("raw.shop__orders", 30, rows=100)]  # 100 new rows: 9% of raw
+    quarter = [entry("raw.shop__orders", 30 + i, rows=100) for i in range(4)]  # 400: 29%
+    scoped = decide(history + day, TABLES, mark(10), "p", rebuild_at=0.25, now=NOW)
+    assert scoped.sources == ("shop.orders",)
+    assert "--full-refresh" not in scoped.dbt_args()
+    rebuilt = decide(history + quarter, TABLES, mark(10), "p", rebuild_at=0.25, now=NOW)
+    assert rebuilt.sources is None
+    assert rebuilt.full_refresh
+    assert rebuilt.all_rows
+    assert rebuilt.dbt_args() == ("--full-refresh", "--vars", "{test_all_rows: true}")
+    assert "4 files since the last published night hold 29% of raw's rows" in rebuilt.reason
+    assert rebuilt.mark.all_rows_at == NOW.isoformat(timespec="seconds")  # every row tested
+    assert Scope.from_json(rebuilt.as_json()) == rebuilt
+    never = decide(history + quarter, TABLES, mark(10), "p", rebuild_at=0, now=NOW)
+    assert not never.full_refresh
+
+
+def test_the_rebuild_share_is_the_engines_unless_set() -> None:
+    assert rebuild_share("postgres", {}) == 0.3
+    assert rebuild_share("duckdb", {}) == 0.75
+    assert rebuild_share("duckdb", {"ELT_REBUILD_SHARE": "0"}) == 0
+    with pytest.raises(LoaderError, match="ELT_REBUILD_SHARE='30%'"):
+        rebuild_share("duckdb", {"ELT_REBUILD_SHARE": "30%"})
 
 
 def test_the_all_rows_interval_is_read_and_checked() -> None:
