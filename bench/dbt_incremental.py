@@ -4,8 +4,8 @@ Usage: python -m bench.dbt_incremental [--scale 1] [--days 90] [--targets duckdb
 
 For each target, on the sample data at `--scale`, every step run as the operator runs it
 (`elt daily`, `elt build`, `elt dbt ...` in a subprocess), each reported with dbt's `elapsed`
-(run_results.json) and the command's wall time (start-up, parse and the night's other steps
-included):
+(run_results.json), dbt's wall (its invocation from start to results: start-up and parse
+included) and the command's wall time (a night's load, publication and page included):
 1. `--days` days of history loaded, `elt daily` (the first night: everything);
 2. one more day: the incremental night (`elt daily`: scoped to what the day's files reach);
    then, on a copy of the warehouse taken before it (the same day, the same data), `dbt run`
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -50,15 +51,20 @@ BLOCKING = re.compile(r"\b((?:volume|anomaly|restated|redelivery):[^\s:]+)")
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    wall: float  # the command, start to end
+    wall: float  # the command, start to end (a night: load, dbt, publication, page)
     elapsed: float | None  # dbt's own elapsed_time (None: dbt did not run)
     node: float | None  # fct_order_items
     nodes: int  # models, tests, seeds and snapshots dbt ran
     peak_mb: float  # the largest child process so far (max RSS)
+    dbt_wall: float | None = None  # dbt's invocation, start-up and parse included
 
     def show(self) -> str:
-        dbt = f"elapsed {self.elapsed:6.1f} s" if self.elapsed is not None else "no dbt"
-        return f"wall {self.wall:6.1f} s, {dbt}, {self.nodes:3d} nodes"
+        if self.elapsed is None:
+            return f"wall {self.wall:6.1f} s, no dbt"
+        return (
+            f"wall {self.wall:6.1f} s, dbt wall {self.dbt_wall or 0:6.1f} s, "
+            f"elapsed {self.elapsed:6.1f} s, {self.nodes:3d} nodes"
+        )
 
 
 @contextlib.contextmanager
@@ -200,7 +206,12 @@ class Warehouse:
             for r in runs["results"]
             if r["unique_id"].split(".")[0] in ("model", "test", "seed", "snapshot", "unit_test")
         ]
-        return Step(wall, float(runs["elapsed_time"]), node, len(ran), peak)
+        meta = runs["metadata"]
+        dbt_wall = (
+            dt.datetime.fromisoformat(meta["generated_at"])
+            - dt.datetime.fromisoformat(meta["invocation_started_at"])
+        ).total_seconds()
+        return Step(wall, float(runs["elapsed_time"]), node, len(ran), peak, dbt_wall)
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -249,22 +260,24 @@ def bench_target(target: str, work: Path, cfg: GeneratorConfig, days: int) -> No
     )
     print(
         f"{t} whole build, incremental / full: elapsed {ratio(night.elapsed, full.elapsed)}, "
-        f"wall {ratio(night.wall, full.wall)} (goal <= 0.2, wall included)"
+        f"dbt wall {ratio(night.dbt_wall, full.dbt_wall)}, night wall / full refresh wall "
+        f"{ratio(night.wall, full.wall)} (goal <= 0.2, wall included)"
     )
     print(
         f"{t} dbt build / dbt run, same day: elapsed {ratio(night.elapsed, run_only.elapsed)}, "
-        f"wall {ratio(night.wall, run_only.wall)} (goal <= 1.3)"
+        f"dbt wall {ratio(night.dbt_wall, run_only.dbt_wall)} (goal <= 1.3)"
     )
     print(
         f"{t} night without new files / incremental night: wall {ratio(nothing.wall, night.wall)} (goal <= 0.25)"
     )
     print(
         f"{t} incremental night at {2 * days} / {days} days: elapsed {ratio(night_2x.elapsed, night.elapsed)}, "
-        f"wall {ratio(night_2x.wall, night.wall)} (goal <= 1.1)"
+        f"dbt wall {ratio(night_2x.dbt_wall, night.dbt_wall)}, "
+        f"night wall {ratio(night_2x.wall, night.wall)} (goal <= 1.1)"
     )
     print(
         f"{t} {days - 2}-day catch-up / full refresh: elapsed {ratio(catch_up.elapsed, full_2x.elapsed)}, "
-        f"wall {ratio(catch_up.wall, full_2x.wall)} (goal <= 1.0)",
+        f"dbt wall {ratio(catch_up.dbt_wall, full_2x.dbt_wall)} (goal <= 1.0)",
         flush=True,
     )
     print(

@@ -83,8 +83,8 @@ def project(work: Path, target: str, database: str | None) -> Path:
     return root
 
 
-def failures(root: Path) -> dict[str, Any]:
-    done = subprocess.run(
+def build(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [DBT, "build", "--project-dir", str(root), "--profiles-dir", str(root)],
         cwd=root,
         capture_output=True,
@@ -92,6 +92,10 @@ def failures(root: Path) -> dict[str, Any]:
         check=False,
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": str(Path(DBT).parent)},
     )
+
+
+def failures(root: Path) -> dict[str, Any]:
+    done = build(root)
     results = json.loads((root / "target" / "run_results.json").read_text())
     by_name = {r["unique_id"].split(".")[2]: r for r in results["results"]}
     assert all(r["status"] in ("success", "fail", "pass") for r in by_name.values()), done.stdout
@@ -150,13 +154,6 @@ def test_a_family_test_names_a_list_it_was_not_given(tmp_path: Path) -> None:
     root = project(tmp_path, "duckdb", None)
     yml = root / "seeds" / "_seeds.yml"
     yml.write_text(yml.read_text().replace("columns: [a, b]", "columns: a"))
-    done = subprocess.run(
-        [DBT, "build", "--project-dir", str(root), "--profiles-dir", str(root)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PATH": str(Path(DBT).parent)},
-    )
+    done = build(root)
     assert done.returncode != 0
     assert "`columns` must be a list of column names" in done.stdout
