@@ -319,14 +319,54 @@ def night_scope(
     )
 
 
-def tonight(store: StateStore, loader: Target, project_dir: Path, lock_timeout: float) -> Scope:
-    """Tonight's scope, read from the warehouse: the manifest as the loader's login sees it,
-    the mark as the publisher's store keeps it."""
+def loaded_files(loader: Target, lock_timeout: float) -> list[ManifestEntry]:
+    """The loader's manifest, as the loader's login sees it."""
     from elt.loader.run import open_warehouse
 
     warehouse = open_warehouse(loader, lock_timeout)
     try:
-        entries = list(warehouse.manifest().values())
+        return list(warehouse.manifest().values())
     finally:
         warehouse.close()
+
+
+def tonight(store: StateStore, loader: Target, project_dir: Path, lock_timeout: float) -> Scope:
+    """Tonight's scope, read from the warehouse: the manifest as the loader's login sees it,
+    the mark as the publisher's store keeps it."""
+    entries = loaded_files(loader, lock_timeout)
     return night_scope(entries, project_dir, built(store), loader.type)
+
+
+def build_mark(
+    entries: Iterable[ManifestEntry],
+    project_dir: Path,
+    results: Mapping[str, Any],
+    last: Mapping[str, Any] | None,
+    now: dt.datetime | None = None,
+) -> Mark:
+    """The mark of a complete build published by hand (`elt build`, then `elt publish`): the
+    files loaded before dbt started (a load finishing during the build is built again by
+    the next night), the project as it is, and an all-rows night when it tested every row
+    (a --full-refresh or var test_all_rows). Without it the next night would take every
+    file since the last night's mark for a backlog."""
+    now = now or dt.datetime.now(dt.UTC)
+    meta, args = results.get("metadata") or {}, results.get("args") or {}
+    started = meta.get("invocation_started_at") or meta.get("generated_at")
+    began = dt.datetime.fromisoformat(str(started).replace("Z", "+00:00")) if started else now
+    covered = [
+        e
+        for e in entries
+        if e.status == FileStatus.LOADED and e.finished_at is not None and e.finished_at <= began
+    ]
+    given = args.get("vars")
+    every_row = bool(args.get("full_refresh")) or (
+        isinstance(given, Mapping) and given.get("test_all_rows") is True
+    )
+    before = Mark.from_json(last)
+    return Mark(
+        _iso(_newest(covered)),
+        project_fingerprint(project_dir),
+        now.isoformat(timespec="seconds")
+        if every_row
+        else (before.all_rows_at if before else None),
+    )

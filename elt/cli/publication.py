@@ -143,7 +143,8 @@ def publish_step(
 ) -> int:
     """`elt publish`, printed; its exit code (0 published or nothing new, 1 not). ``night`` is
     the scope of `elt daily`'s build: nothing new is recorded as such, a scoped build is
-    audited against its selection, and its mark is kept once published."""
+    audited against its selection, and its mark is kept once published. A build published
+    by hand keeps the mark of what it covered (``elt.scope.build_mark``)."""
     from elt.alert import from_publication, notify
     from elt.publish.run import attempt, keep_state, record_failure, record_nothing_new
 
@@ -170,6 +171,10 @@ def publish_step(
                 selection=night.selection() if night else (),
                 excluded_types=night.excluded_types() if night else (),
                 mark=night.mark.as_json() if night else None,
+                # a complete build published by hand keeps the mark of what it covered (on
+                # Spark that would cost a session of its own: its next night takes every file
+                # since the last night's mark)
+                mark_by_hand=night is None and ctx.target.type != "spark",
             )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)

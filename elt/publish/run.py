@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,7 @@ def attempt(
     selection: tuple[str, ...] = (),
     excluded_types: tuple[str, ...] = (),
     mark: dict[str, Any] | None = None,
+    mark_by_hand: bool = False,
 ) -> Outcome:
     """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
     then publish it or record why not. A failed build whose results file still holds an
@@ -296,7 +298,22 @@ def attempt(
         return record_failure(
             store, f"dbt build failed (exit {build_exit_code}) before writing results of its own"
         )
+    if mark is None and mark_by_hand and checked.passed and not audited_by:
+        mark = hand_mark(store, checked, project_dir, run_results)
     return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason, mark)
+
+
+def hand_mark(store: Store, checked: Audit, project_dir: Path, run_results: Path) -> dict[str, Any]:
+    """The mark of a complete build published by hand (`elt build`, then `elt publish`): the
+    loads it covered, read from the loader's manifest as the publisher sees it, so the next
+    night's scope starts there (``elt.scope.build_mark``)."""
+    from elt.loader.warehouse import MANIFEST_SELECT, manifest_entries
+    from elt.scope import build_mark
+
+    with store.sides(checked, None) as sides:
+        entries = manifest_entries(sides.warehouse.query(MANIFEST_SELECT.format(table=sides.loads)))
+    results = json.loads(run_results.read_text())
+    return build_mark(entries.values(), project_dir, results, control.built(store)).as_json()
 
 
 def keep_state(manifest: Path, state_dir: Path, env: Environment) -> Path:

@@ -18,6 +18,7 @@ from elt.scope import (
     Mark,
     Scope,
     all_rows_every,
+    build_mark,
     decide,
     project_fingerprint,
     rebuild_share,
@@ -247,3 +248,28 @@ def test_the_audit_refuses_a_scoped_build_that_left_out_more_than_its_scope(
     refused = audit(results, manifest, scoped, ("unit_test",))
     assert not refused.passed
     assert "1 node(s) of the project were not part of this build" in refused.problems[0]
+
+
+def test_a_build_published_by_hand_marks_the_files_loaded_before_it_started() -> None:
+    entries = [
+        entry("raw.shop__orders", 0, rows=100),
+        entry("raw.shop__orders", 30, rows=100),
+        entry("raw.shop__orders", 90, rows=10),  # finished while dbt ran: built next night
+        entry("raw.shop__products", 20, status="failed"),
+    ]
+    started = (T0 + dt.timedelta(minutes=60)).isoformat().replace("+00:00", "Z")
+    results = {"metadata": {"invocation_started_at": started}, "args": {"vars": {}}}
+    last = mark(0, project="old", all_rows_days_ago=3).as_json()
+    built = build_mark(entries, REPO, results, last, now=NOW)
+    assert built.loaded_through == (T0 + dt.timedelta(minutes=30)).isoformat()
+    assert built.project == project_fingerprint(REPO)
+    assert built.all_rows_at == last["all_rows_at"]  # the build tested the new loads only
+    # the next night takes the file loaded during the build, not every file since `last`
+    scope = decide(entries, TABLES, built, built.project, rebuild_at=0.3, now=NOW)
+    assert scope.sources == ("shop.orders",)
+    assert scope.files == 1
+    # a full refresh (or var test_all_rows) tested every row: an all-rows night
+    full = {**results, "args": {"full_refresh": True}}
+    assert build_mark(entries, REPO, full, last, now=NOW).all_rows_at == NOW.isoformat(
+        timespec="seconds"
+    )
