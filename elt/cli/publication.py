@@ -171,10 +171,8 @@ def publish_step(
                 selection=night.selection() if night else (),
                 excluded_types=night.excluded_types() if night else (),
                 mark=night.mark.as_json() if night else None,
-                # a complete build published by hand keeps the mark of what it covered (on
-                # Spark that would cost a session of its own: its next night takes every file
-                # since the last night's mark)
-                mark_by_hand=night is None and ctx.target.type != "spark",
+                # a complete build published by hand keeps the mark of what it covered
+                mark_by_hand=night is None,
             )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)
