@@ -16,6 +16,8 @@ import click
 from elt.cli.base import Context, UserError, context_options, main
 
 if TYPE_CHECKING:
+    from elt.loader.warehouse import ManifestEntry
+    from elt.publish.run import MarkOfBuild
     from elt.publish.versions import Store
     from elt.scope import Scope
 
@@ -126,6 +128,18 @@ def publish_cmd(ctx: Context, with_scope: bool, **options: Any) -> None:
     sys.exit(publish_step(ctx, night=night, **options))
 
 
+def by_hand_mark(project_dir: Path) -> MarkOfBuild:
+    """The scope's rule for the mark of a build published by hand."""
+    from elt.scope import build_mark
+
+    def mark_of(
+        entries: list[ManifestEntry], last: dict[str, Any] | None, results: dict[str, Any]
+    ) -> dict[str, Any]:
+        return build_mark(entries, project_dir, results, last).as_json()
+
+    return mark_of
+
+
 def publish_step(
     ctx: Context,
     run_results: Path | None = None,
@@ -172,7 +186,7 @@ def publish_step(
                 excluded_types=night.excluded_types() if night else (),
                 mark=night.mark.as_json() if night else None,
                 # a complete build published by hand keeps the mark of what it covered
-                mark_by_hand=night is None,
+                mark_by_hand=None if night else by_hand_mark(ctx.project.dir),
             )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elt.environment import Environment
 from elt.errors import LoaderError
@@ -15,6 +16,15 @@ from elt.publish.review import RUNBOOK, Review, matching, review
 from elt.publish.versions import Store, Version, new_version
 from elt.warehouse.engines import analyst_role, choose
 from elt.warehouse.profile import Target
+
+if TYPE_CHECKING:
+    from elt.loader.warehouse import ManifestEntry
+
+# the mark of a build published by hand, from the loader's files, the last mark and the
+# build's run results (the caller's rule: elt.scope.build_mark)
+MarkOfBuild = Callable[
+    ["list[ManifestEntry]", "dict[str, Any] | None", "dict[str, Any]"], "dict[str, Any]"
+]
 
 
 def open_store(target: Target, env: Environment) -> Store:
@@ -281,7 +291,7 @@ def attempt(
     selection: tuple[str, ...] = (),
     excluded_types: tuple[str, ...] = (),
     mark: dict[str, Any] | None = None,
-    mark_by_hand: bool = False,
+    mark_by_hand: MarkOfBuild | None = None,
 ) -> Outcome:
     """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
     then publish it or record why not. A failed build whose results file still holds an
@@ -299,21 +309,23 @@ def attempt(
             store, f"dbt build failed (exit {build_exit_code}) before writing results of its own"
         )
     if mark is None and mark_by_hand and checked.passed and not audited_by:
-        mark = hand_mark(store, checked, project_dir, run_results)
+        mark = hand_mark(store, checked, run_results, mark_by_hand)
     return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason, mark)
 
 
-def hand_mark(store: Store, checked: Audit, project_dir: Path, run_results: Path) -> dict[str, Any]:
+def hand_mark(
+    store: Store, checked: Audit, run_results: Path, mark_of: MarkOfBuild
+) -> dict[str, Any]:
     """The mark of a complete build published by hand (`elt build`, then `elt publish`): the
     loads it covered, read from the loader's manifest as the publisher sees it, so the next
-    night's scope starts there (``elt.scope.build_mark``)."""
+    night's scope starts there. ``mark_of`` makes it from the files, the last mark and the
+    run results (the scope's rule: ``elt.scope.build_mark``)."""
     from elt.loader.warehouse import MANIFEST_SELECT, manifest_entries
-    from elt.scope import build_mark
 
     with store.sides(checked, None) as sides:
         entries = manifest_entries(sides.warehouse.query(MANIFEST_SELECT.format(table=sides.loads)))
     results = json.loads(run_results.read_text())
-    return build_mark(entries.values(), project_dir, results, control.built(store)).as_json()
+    return mark_of(list(entries.values()), control.built(store), results)
 
 
 def keep_state(manifest: Path, state_dir: Path, env: Environment) -> Path:
