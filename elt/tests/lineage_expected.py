@@ -86,7 +86,6 @@ EXPECTED: dict[str, set[tuple[str, str, str]] | str] = {
     "rpt_dbt_node_runs.node_status": {("stg_elt__run_nodes", "node_status", P)},
     "rpt_model_timings.average_seconds": {("rpt_dbt_node_runs", "execution_seconds", A)},
     "rpt_monthly_product_sales.quantity": {("fct_order_items", "quantity", A)},
-    "rpt_monthly_fulfilment.delivered_orders": {("fct_orders", "is_delivered", A)},
     "rpt_monthly_fulfilment.order_month": {("fct_orders", "ordered_at", T)},
     # a literal of the source's settings
     "rpt_pipeline_health.freshness_warn_hours": "constant",

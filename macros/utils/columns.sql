@@ -62,17 +62,19 @@
 {%- endmacro %}
 
 
-{#- The continuous percentile `fraction` (0..1) of a numeric expression over a group, nulls
-    ignored: percentile_cont on DuckDB and PostgreSQL, Spark's exact `percentile` (the same
-    linear interpolation). -#}
-{% macro percentile_cont(fraction, expression) -%}
-    {{ return(adapter.dispatch('percentile_cont')(fraction, expression)) }}
-{%- endmacro %}
-
-{% macro default__percentile_cont(fraction, expression) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro spark__percentile_cont(fraction, expression) -%}
-    percentile({{ expression }}, {{ fraction }})
+{#- The continuous percentile `fraction` (0..1) of `value` over a group, as percentile_cont
+    interpolates it, in exact decimals so every engine gives the same figure (Spark's
+    `percentile` and DuckDB's percentile_cont interpolate in floating point, and round apart).
+    The model numbers the group's rows that count (`condition`) by value (`position`, from 1)
+    and gives their count (`rows`) with window functions. -#}
+{% macro percentile_cont_exact(fraction, value, position, rows, condition='true') -%}
+    {%- set at = '(1 + ' ~ fraction ~ ' * (' ~ rows ~ ' - 1))' -%}
+    {%- set below = 'floor(' ~ at ~ ')' -%}
+    {%- set low -%}
+        max(case when {{ condition }} and {{ position }} = {{ below }} then {{ value }} end)
+    {%- endset -%}
+    {%- set high -%}
+        max(case when {{ condition }} and {{ position }} = {{ below }} + 1 then {{ value }} end)
+    {%- endset -%}
+    ({{ low }} + (coalesce({{ high }}, {{ low }}) - {{ low }}) * max({{ at }} - {{ below }}))
 {%- endmacro %}

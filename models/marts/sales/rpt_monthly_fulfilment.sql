@@ -66,19 +66,40 @@ orders_to_report as (
 
 {% endif %}
 
+ranked as (
+
+    select
+        order_month,
+        channel_sk,
+        is_delivered,
+        hours_to_deliver,
+        source_loaded_at,
+        -- each delivered order's place in its month and channel, fastest first
+        row_number() over (
+            partition by order_month, channel_sk, is_delivered order by hours_to_deliver
+        ) as delivery_rank,
+        sum(case when is_delivered then 1 else 0 end)
+            over (partition by order_month, channel_sk)
+            as delivered_orders
+    from orders_to_report
+
+),
+
 monthly as (
 
     select
         order_month,
         channel_sk,
-        sum(case when is_delivered then 1 else 0 end) as delivered_orders,
-        {{ percentile_cont(0.5, 'case when is_delivered then hours_to_deliver end') }}
+        max(delivered_orders) as delivered_orders,
+        {{ percentile_cont_exact(
+            0.5, 'hours_to_deliver', 'delivery_rank', 'delivered_orders', 'is_delivered') }}
             as median_hours_to_deliver,
-        {{ percentile_cont(0.9, 'case when is_delivered then hours_to_deliver end') }}
+        {{ percentile_cont_exact(
+            0.9, 'hours_to_deliver', 'delivery_rank', 'delivered_orders', 'is_delivered') }}
             as p90_hours_to_deliver,
         -- every order of the month counts for the watermark, delivered or not
         max(max(source_loaded_at)) over (partition by order_month) as source_loaded_at
-    from orders_to_report
+    from ranked
     group by order_month, channel_sk
 
 ),
