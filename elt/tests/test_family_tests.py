@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from elt.tests.conftest import REPO, pg_settings
+from elt.tests.loader_helpers import make_wh
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -76,7 +76,7 @@ def project(work: Path, target: str, database: str | None) -> Path:
             f"      dbname: {database}\n      schema: families\n      threads: 1"
         )
     else:
-        output = f"type: duckdb\n      path: {work / 'families.duckdb'}\n      threads: 1"
+        output = f"type: duckdb\n      path: {work / 'warehouse.duckdb'}\n      threads: 1"
     (root / "profiles.yml").write_text(
         f"families:\n  target: t\n  outputs:\n    t:\n      {output}\n"
     )
@@ -118,29 +118,11 @@ def test_a_family_test_reports_what_the_column_tests_report(
     assert ran["foreign_keys_child"]["failures"] == sum(references) == 2
 
     # each failing row says which rule broke, on which row: what `elt publish` prints
+    wh = make_wh(target, tmp_path, database)  # the project's warehouse helper
     rows: set[tuple[Any, ...]] = set()
     for name in ("not_null_child", "foreign_keys_child"):
         sql = ran[name]["compiled_code"]
-        if target == "duckdb":
-            with duckdb.connect(str(tmp_path / "families.duckdb"), read_only=True) as db:
-                found = db.sql(f"select value, rule, row_key from ({sql}) as t").fetchall()
-        else:
-            import psycopg2
-
-            s = pg_settings()
-            with (
-                psycopg2.connect(
-                    host=s["host"],
-                    port=s["port"],
-                    user=s["user"],
-                    password=s["password"],
-                    dbname=database,
-                ) as con,
-                con.cursor() as cur,
-            ):
-                cur.execute(f"select value, rule, row_key from ({sql}) as t")
-                found = cur.fetchall()
-        rows |= set(found)
+        rows |= set(wh.sql(f"select value, rule, row_key from ({sql}) as t"))
     assert rows == {
         ("null", "a is not null", "11"),
         ("null", "a is not null", "12"),
