@@ -32,6 +32,7 @@ from elt.loader.bookkeeping import FileStatus
 from elt.loader.config import SourceTable, load_sources
 from elt.loader.warehouse import ManifestEntry, raw_table_of
 from elt.publish.control import StateStore, built
+from elt.warehouse.engines import ENGINES
 from elt.warehouse.profile import Target
 
 # what dbt reads to build: a change to any of these can change any model
@@ -51,12 +52,6 @@ ALL_ROWS_TESTS = ("--resource-type", "test", "--resource-type", "unit_test", *AL
 # night's code is the one the last published night built (the fingerprints are equal), whose
 # unit tests passed on its everything night; a project change builds everything, with them
 SCOPED_OUT = ("unit_test",)
-# a catch-up at least this share of raw's rows (the files since the last published night) is
-# rebuilt (`--full-refresh`, which derives every model from raw anew) rather than processed
-# incrementally: past it, the incremental path costs more than a rebuild. Measured at scale 1
-# (docs/benchmarks.md): an 88-day catch-up, 49% of raw, cost 0.64 of a rebuild on DuckDB and
-# 1.54 on PostgreSQL; ELT_REBUILD_SHARE overrides (0: never rebuild)
-REBUILD_SHARE = {"duckdb": 0.75, "postgres": 0.3, "spark": 0.3}
 SCOPE_FILE = "elt_night_scope.json"  # in dbt's target path: the night's scope, for its later steps
 
 
@@ -78,10 +73,11 @@ def all_rows_every(environ: Mapping[str, str] = os.environ) -> int:
 
 def rebuild_share(engine: str, environ: Mapping[str, str] = os.environ) -> float:
     """The share of raw's rows a catch-up must reach to be rebuilt (ELT_REBUILD_SHARE, or the
-    engine's default; 0 never rebuilds)."""
+    engine's, ``elt.warehouse.engines``; 0 never rebuilds): past it, the incremental path
+    costs more than a rebuild."""
     text = environ.get("ELT_REBUILD_SHARE", "").strip()
     if not text:
-        return REBUILD_SHARE.get(engine, REBUILD_SHARE["postgres"])
+        return ENGINES[engine].rebuild_share
     try:
         share = float(text)
     except ValueError:

@@ -73,6 +73,10 @@ class Engine(abc.ABC):
 
     target: Target
     kind: ClassVar[str]
+    # the share of raw's rows past which a catch-up is rebuilt rather than processed
+    # incrementally (elt.scope; measured at scale 1, docs/benchmarks.md: an 88-day catch-up,
+    # 49% of raw, cost 0.64 of a rebuild on DuckDB, 1.54 on PostgreSQL)
+    rebuild_share: ClassVar[float] = 0.3
     publishes: ClassVar[bool] = True
 
     @abc.abstractmethod
@@ -123,6 +127,7 @@ class Engine(abc.ABC):
 @dataclasses.dataclass(frozen=True)
 class DuckDBEngine(Engine):
     kind: ClassVar[str] = "duckdb"
+    rebuild_share: ClassVar[float] = 0.75
 
     @property
     def build_file(self) -> Path:
