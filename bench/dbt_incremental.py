@@ -1,6 +1,7 @@
 """Benchmark what a night costs against what its new data costs (issue 29's table).
 
 Usage: python -m bench.dbt_incremental [--scale 1] [--days 90] [--targets duckdb,postgres]
+                                      [--keep DIR]
 
 For each target, on the sample data at `--scale`, every step run as the operator runs it
 (`elt daily`, `elt build`, `elt dbt ...` in a subprocess), each reported with dbt's `elapsed`
@@ -15,7 +16,8 @@ included) and the command's wall time (a night's load, publication and page incl
    --full-refresh` on the same data;
 5. one more day: the incremental night at twice the history.
 Prints each figure beside its goal and the peak memory (max RSS) of the full builds; asserts
-nothing (timings belong to benchmarks, not tests).
+nothing (timings belong to benchmarks, not tests). ``--keep DIR`` keeps each step's
+run_results.json there (``<target>-<step>.json``), to compare nodes between steps.
 """
 
 from __future__ import annotations
@@ -88,8 +90,8 @@ def admin() -> Iterator[psycopg2.extensions.cursor]:
 class Warehouse:
     """The benchmark's warehouse, and copies of it (the same day's data for another run)."""
 
-    def __init__(self, target: str, work: Path) -> None:
-        self.target, self.work = target, work
+    def __init__(self, target: str, work: Path, keep: Path | None = None) -> None:
+        self.target, self.work, self.keep = target, work, keep
         self.said = ""  # the last command's standard error
         self.env = {
             **os.environ,
@@ -172,10 +174,17 @@ class Warehouse:
             accept = (f"--accept={check}" for check in blocking)
             self.elt("publish", *state, *accept, f"--reason={reason}")
 
-    def elt(self, *args: str, env: dict[str, str] | None = None, blocked_ok: bool = False) -> Step:
+    def elt(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        blocked_ok: bool = False,
+        step: str = "",
+    ) -> Step:
         """`elt <args>`; its wall time and, when it ran dbt, dbt's figures. ``blocked_ok``: a
         night whose publication the audit blocks (a catch-up is a large restatement to the
-        gates) still measures its build, which must have passed."""
+        gates) still measures its build, which must have passed. ``step`` names the
+        run_results kept for ``--keep``."""
         results = self.work / "target" / "run_results.json"
         since = time.time()
         began = time.perf_counter()
@@ -197,6 +206,9 @@ class Warehouse:
         if not results.exists() or results.stat().st_mtime < since:  # dbt did not run
             return Step(wall, None, None, 0, peak)
         runs = json.loads(results.read_text())
+        if self.keep is not None and step:
+            self.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(results, self.keep / f"{self.target}-{step}.json")
         failed = [r["unique_id"] for r in runs["results"] if r["status"] in ("error", "fail")]
         if failed:
             raise SystemExit(f"elt {' '.join(args)}: dbt nodes failed: {failed[:5]}")
@@ -218,33 +230,35 @@ def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:5.2f}" if a is not None and b else "  n/a"
 
 
-def bench_target(target: str, work: Path, cfg: GeneratorConfig, days: int) -> None:
-    wh = Warehouse(target, work)
+def bench_target(
+    target: str, work: Path, cfg: GeneratorConfig, days: int, keep: Path | None = None
+) -> None:
+    wh = Warehouse(target, work, keep)
     data = work / "data"
 
     def add_days(n: int) -> None:
         generate(data, cfg, days=n, cont=(data / "_meta").exists())
 
     add_days(days)
-    first = wh.elt("daily")
+    first = wh.elt("daily", step="first")
     add_days(1)
     wh.elt("load")
     wh.snapshot()
-    night = wh.elt("daily")
+    night = wh.elt("daily", step="night")
     with wh.snapshot_in_place():
-        run_only = wh.elt("dbt", "run")
-    full = wh.elt("dbt", "build", "--full-refresh")
+        run_only = wh.elt("dbt", "run", step="run")
+    full = wh.elt("dbt", "build", "--full-refresh", step="full")
     wh.elt("publish", "--state-dir", str(work / "state"))
-    nothing = wh.elt("daily")
+    nothing = wh.elt("daily", step="nothing")
     add_days(days - 2)
-    catch_up = wh.elt("daily", blocked_ok=True)
-    full_2x = wh.elt("dbt", "build", "--full-refresh")
+    catch_up = wh.elt("daily", blocked_ok=True, step="catch-up")
+    full_2x = wh.elt("dbt", "build", "--full-refresh", step="full-2x")
     # the operator reviews the catch-up the gates block (a quarter of data at once) and
     # publishes it: the next night is a regular one, testing only its own loads (after a
     # blocked night, a night also re-tests every load since the last publication)
     wh.publish_reviewed("bench: an 88-day catch-up, reviewed")
     add_days(1)
-    night_2x = wh.elt("daily", blocked_ok=True)
+    night_2x = wh.elt("daily", blocked_ok=True, step="night-2x")
 
     t = f"{target:9}"
     print(f"{t} first night ({days} days):           {first.show()}")
@@ -291,6 +305,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--targets", default="duckdb,postgres")
+    parser.add_argument("--keep", type=Path, help="keep each step's run_results.json here")
     args = parser.parse_args()
     print(
         f"dbt night benchmark: scale {args.scale}, {args.days} days of history + 1, a night "
@@ -299,7 +314,7 @@ def main() -> None:
     )
     for target in args.targets.split(","):
         with tempfile.TemporaryDirectory(prefix="elt-bench-dbt-") as tmp:
-            bench_target(target, Path(tmp), GeneratorConfig(scale=args.scale), args.days)
+            bench_target(target, Path(tmp), GeneratorConfig(scale=args.scale), args.days, args.keep)
 
 
 if __name__ == "__main__":

@@ -143,6 +143,12 @@ MANIFEST = BookTable(
             nullable=True,
             description="A number of the file's load, unique in the manifest (none for a failed or renamed file). On PostgreSQL a raw row names its file by this number (`_file_id`), not by its path and batch.",
         ),
+        Column(
+            "first_loaded_at",
+            "timestamptz",
+            nullable=True,
+            description="When the file's rows were first committed; kept when `elt load --reload` replaces them, so a later finished_at marks a restatement (none for a failed or renamed file, nor for a file an older loader loaded until it is reloaded).",
+        ),
     ),
     primary_key=("raw_table", "file_path"),
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import functools
 import itertools
 import secrets
@@ -111,6 +112,7 @@ class Planned:
     columns: list[str] | None = None  # raw names, known up front for CSV and Parquet
     renames: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: list[Note] = dataclasses.field(default_factory=list)
+    first_loaded_at: dt.datetime | None = None  # a reload: when the file was first loaded
 
 
 def new_batch_id() -> str:
@@ -362,7 +364,11 @@ def plan_files(
                     FileResult(f, Outcome.SKIPPED, message="already loaded (same content hash)")
                 )
             elif reload:
-                plan.todo.setdefault(table, []).append(Planned(f, replace=True))
+                plan.todo.setdefault(table, []).append(
+                    Planned(
+                        f, replace=True, first_loaded_at=seen.first_loaded_at or seen.finished_at
+                    )
+                )
             else:
                 plan.done.append(
                     FileResult(
@@ -609,6 +615,7 @@ class Loader:
             notes,
             renames,
             self.new_file_id(),
+            p.first_loaded_at,
         )
         return load, known
 

@@ -414,8 +414,11 @@ class SparkWarehouse(Warehouse):
         have = [
             d[0] for d in self.duck.execute(f"select * from {table} limit 0", [files]).description
         ]
-        if "file_id" not in have:  # written by a loader before the manifest numbered files
-            table = f"(select *, cast(null as bigint) as file_id from {table})"
+        # columns an older loader did not write yet (file_id, first_loaded_at): null
+        missing = [c for c in MANIFEST.columns if c.name not in have]
+        if missing:
+            nulls = ", ".join(f"cast(null as {c.kind}) as {c.name}" for c in missing)
+            table = f"(select *, {nulls} from {table})"
         rows = self.duck.execute(MANIFEST_SELECT.format(table=table), [files]).fetchall()
         return manifest_entries(rows)
 

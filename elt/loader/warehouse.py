@@ -49,6 +49,7 @@ class ManifestEntry:
     raw_table: str = ""
     message: str | None = None
     file_id: int | None = None
+    first_loaded_at: dt.datetime | None = None
 
     @property
     def key(self) -> ManifestKey:
@@ -60,7 +61,7 @@ class ManifestEntry:
 ManifestKey = tuple[str, str]
 MANIFEST_SELECT = (
     "select file_path, content_hash, status, size_bytes, file_modified_at, rows_in_file, "
-    "finished_at, source_table, raw_table, message, file_id from {table}"
+    "finished_at, source_table, raw_table, message, file_id, first_loaded_at from {table}"
 )
 
 
@@ -168,6 +169,8 @@ class FileLoad:
     notes: list[Note]
     renames: dict[str, str]  # source column -> raw column, where they differ
     file_id: int  # the number of this load of the file (the manifest's file_id)
+    # a reload: when the file's rows were first loaded (None: this load is the first)
+    first_loaded_at: dt.datetime | None = None
 
     @property
     def message(self) -> str:
@@ -306,6 +309,7 @@ def loaded_row(load: FileLoad, finished: dt.datetime) -> tuple[object, ...]:
         f.modified_at,
         json.dumps(load.renames, ensure_ascii=False) if load.renames else None,
         load.file_id,
+        load.first_loaded_at or finished,
     )
 
 
@@ -343,6 +347,7 @@ def _row_without_rows(
         finished,
         batch_id,
         f.modified_at,
+        None,
         None,
         None,
     )

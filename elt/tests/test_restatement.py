@@ -50,6 +50,11 @@ def _correct(path: Path) -> dict[tuple[int, int], tuple[float, int] | None]:
     }
 
 
+def _compiled(work: Path, model: str) -> str:
+    [path] = (work / "target" / "compiled").glob(f"*/models/*/{model}.sql")
+    return path.read_text()
+
+
 def test_a_reloaded_file_reaches_every_mart_without_a_full_refresh(wh: Wh, tmp_path: Path) -> None:
     data = tmp_path / "data"
     generate(data, CONFIG, days=3)
@@ -58,6 +63,8 @@ def test_a_reloaded_file_reaches_every_mart_without_a_full_refresh(wh: Wh, tmp_p
     generate(data, CONFIG, days=1, cont=True)
     assert wh.load(data).ok
     build(wh, tmp_path, allow_warnings=True)
+    # a night without a reload does not look for withdrawn lines (the manifest says none)
+    assert "withdrawn" not in _compiled(tmp_path, "int_order_items_deduplicated")
 
     [day_file] = sorted(
         (data / "shop" / "order_items" / (MONDAY + dt.timedelta(1)).isoformat()).glob("*.csv")
@@ -65,7 +72,13 @@ def test_a_reloaded_file_reaches_every_mart_without_a_full_refresh(wh: Wh, tmp_p
     expected = _correct(day_file)
     reloaded = wh.load(data, reload=True)
     assert reloaded.ok, [r.message for r in reloaded.results]
+    rel = day_file.relative_to(data).as_posix()
+    [(first, finished)] = wh.sql(
+        f"select first_loaded_at, finished_at from raw._elt_manifest where file_path = '{rel}'"
+    )
+    assert first < finished  # the reload keeps the file's first load time
     build(wh, tmp_path, allow_warnings=True)
+    assert "withdrawn" in _compiled(tmp_path, "int_order_items_deduplicated")
 
     def lines() -> dict[tuple[int, int], tuple[float, int] | None]:
         found: dict[tuple[int, int], tuple[float, int] | None] = dict.fromkeys(expected)

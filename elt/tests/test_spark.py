@@ -319,6 +319,7 @@ def _manifest_row(rel: str, batch: str, status: str = "loaded") -> pa.Table:
                 now,
                 None,
                 7,
+                now,
             )
         ]
     )

@@ -24,6 +24,34 @@
 
 
 {#-
+    Whether the files of `source_table` (source.table) loaded since the watermark include a
+    restatement (a file loaded before whose rows `elt load --reload` replaced), read from the
+    loader's manifest when the model compiles: a night without one skips the work of finding
+    withdrawn rows. Files finished up to a day before the watermark count too (the manifest's
+    times come from the loader's clock, raw's from the database's). False on a full build
+    (nothing is stored to withdraw), true when it cannot tell (no watermark). Call it
+    unconditionally: dbt learns the model reads the manifest's staging model when it parses.
+-#}
+{% macro restated_since(source_table, watermark) -%}
+    {%- set loads = ref('stg_elt__file_loads') -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- if watermark is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set query -%}
+        select count(*) from {{ loads }}
+        where
+            source_table = '{{ source_table }}'
+            and is_restatement
+            and load_finished_at > {{ dbt.dateadd('day', -1, "cast('" ~ watermark ~ "' as timestamp)") }}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
+
+{#-
     `where` (or `and`) clause keeping rows loaded after the watermark. `column` is a raw
     `_loaded_at` (timestamp with time zone, `raw=true`) or a model's `source_loaded_at`
     (UTC timestamp). Renders `keyword 1 = 1` on a full build or an empty target.

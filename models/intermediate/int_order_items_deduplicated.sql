@@ -5,7 +5,8 @@
     Restatements (docs: restatements): a file delivered again (`elt load --reload`) that no
     longer carries a line it held withdraws that line's version. The line falls back to its
     version in an earlier file, or, with none left in raw, is kept as withdrawn
-    (`is_deleted`), so the facts delete it. Both carry the restatement's load time.
+    (`is_deleted`), so the facts delete it. Both carry the restatement's load time. A night
+    whose loads hold no reloaded file (the loader's manifest says so) skips that search.
 -#}
 {{
     config(
@@ -22,6 +23,8 @@
 }}
 
 {%- set watermark = loaded_watermark() %}
+{#- a night without a reloaded order-lines file has nothing withdrawn: no need to look -#}
+{%- set restating = restated_since('shop.order_items', watermark) %}
 
 with
 
@@ -33,7 +36,7 @@ new_rows as (
 
 ),
 
-{% if is_incremental() %}
+{% if restating %}
 
     withdrawn as (
 
@@ -74,7 +77,7 @@ candidates as (
 
     select * from new_rows
 
-    {% if is_incremental() %}
+    {% if restating %}
 
         union all
 
@@ -117,7 +120,7 @@ current_versions as (
 
 ),
 
-{% if is_incremental() %}
+{% if restating %}
 
     restated_at as (
 

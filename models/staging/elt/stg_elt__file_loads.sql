@@ -23,8 +23,11 @@ renamed as (
         cast(rows_quarantined as bigint) as rows_quarantined,
         {{ to_utc('started_at') }} as load_started_at,
         {{ to_utc('finished_at') }} as load_finished_at,
+        {{ to_utc('coalesce(first_loaded_at, finished_at)') }} as first_loaded_at,
         status = 'loaded' as is_loaded,
-        status = 'failed' as is_failed
+        status = 'failed' as is_failed,
+        -- reloaded (`elt load --reload`): rows replaced after the file's first load
+        coalesce(status = 'loaded' and first_loaded_at < finished_at, false) as is_restatement
     from source
 
 )
