@@ -7,8 +7,9 @@
 - **restated**: days older than the incremental window whose totals changed, per month,
   against the published month.
 - **volume**: per source table, the files the candidate's new loads brought: a table that
-  must come with every load but did not, a file whose rows are far off the table's usual
-  rows per file, and a file whose content was loaded before under another name.
+  must come with every load but did not (a reloaded file is a restatement, not a load the
+  others must come with), a file whose rows are far off the table's usual rows per file,
+  and a file whose content was loaded before under another name.
 
 Each finding names its check (what ``elt publish --accept`` takes), the mart or source,
 the metric, the segment, the day, the value and the baseline.
@@ -59,6 +60,7 @@ class LoadedFile:
     rows: int
     batch_id: str
     is_new: bool  # loaded after the compared version's last load
+    is_restatement: bool = False  # a reload (elt load --reload) of a file loaded before
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,7 +250,9 @@ def volumes(
     if not new:
         return []
     findings = []
-    arrived = {f.source_table for f in new}
+    # a corrected file reloaded is no arrival: a night of restatements alone brings no load
+    # the other sources must come with
+    arrived = {f.source_table for f in new if not f.is_restatement}
     for spec in sources:
         older = sorted(
             (f for f in files if f.source_table == spec.name and not f.is_new),
@@ -256,7 +260,7 @@ def volumes(
             reverse=True,
         )[: spec.baseline_files]
         usual = statistics.median(f.rows for f in older) if older else None
-        if spec.every_load and spec.name not in arrived:
+        if spec.every_load and arrived and spec.name not in arrived:
             findings.append(
                 Finding(
                     check=f"volume:{spec.name}",

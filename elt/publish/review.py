@@ -104,12 +104,15 @@ def _loaded_files(sides: Sides, against: Version | None) -> list[LoadedFile]:
         last = str(rows[0][0]) if rows and rows[0][0] is not None else None
     files = w.query(
         "select source_table, file_path, content_hash,"
-        " coalesce(rows_loaded, 0) + coalesce(rows_quarantined, 0), batch_id"
+        " coalesce(rows_loaded, 0) + coalesce(rows_quarantined, 0), batch_id,"
+        " coalesce(first_loaded_at < finished_at, false)"
         f" from {sides.loads} where status = 'loaded'"
     )
     return [
-        LoadedFile(str(t), str(p), str(h), int(n), str(b), last is not None and str(b) > last)
-        for t, p, h, n, b in files
+        LoadedFile(
+            str(t), str(p), str(h), int(n), str(b), last is not None and str(b) > last, bool(r)
+        )
+        for t, p, h, n, b, r in files
     ]
 
 

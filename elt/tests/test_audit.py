@@ -146,8 +146,10 @@ def test_a_restated_month_blocks_over_its_share() -> None:
     assert restatements(mart, SPEC) == []
 
 
-def _file(table: str, path: str, rows: int, batch: str, new: bool, content: str = "") -> LoadedFile:
-    return LoadedFile(table, path, content or path, rows, batch, new)
+def _file(
+    table: str, path: str, rows: int, batch: str, new: bool, content: str = "", reload: bool = False
+) -> LoadedFile:
+    return LoadedFile(table, path, content or path, rows, batch, new, reload)
 
 
 SOURCES = [
@@ -182,6 +184,14 @@ def test_volume_a_missing_source_an_odd_file_and_a_redelivery_block() -> None:
         "v5",
     )
     assert [(f.check, f.severity) for f in cut] == [("volume:shop.order_items", BLOCK)]
+    # a corrected order-lines file reloaded alone: a restatement, not a load without orders
+    corrected = _file("shop.order_items", "items/5.csv", 108, "b6", True, reload=True)
+    assert volumes([*old, corrected], SOURCES, "v5") == []
+    # a new day's orders with only a reloaded file beside them: still without its lines
+    assert [f.check for f in volumes([*old, corrected, normal[0]], SOURCES, "v5")] == [
+        "volume:shop.order_items",
+        "volume:shop.products",
+    ]
     # the same content under a new name: a re-delivery; a full extract may repeat itself
     again = [
         *old,
