@@ -108,3 +108,38 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#-
+    Two CTEs of a monthly report (with their trailing commas): `months_to_rebuild`, the
+    months (`order_month`, of `day_column`) of the rows of `rows` loaded after the watermark,
+    and `name`, every row of those months: the report's incremental run replaces them whole.
+    On a full build, `name` is every row.
+-#}
+{% macro rows_of_rebuilt_months(rows, day_column, watermark, name) -%}
+    {%- if is_incremental() %}
+    months_to_rebuild as (
+
+        select distinct cast(date_trunc('month', {{ day_column }}) as date) as order_month
+        from {{ rows }}
+        {{ loaded_after_watermark('source_loaded_at', watermark) }}
+
+    ),
+
+    {{ name }} as (
+
+        select * from {{ rows }}
+        where
+            {{ day_column }} >= (select min(months_to_rebuild.order_month) from months_to_rebuild)
+            and cast(date_trunc('month', {{ day_column }}) as date)
+            in (select months_to_rebuild.order_month from months_to_rebuild)
+
+    ),
+    {%- else %}
+    {{ name }} as (
+
+        select * from {{ rows }}
+
+    ),
+    {%- endif %}
+{%- endmacro %}

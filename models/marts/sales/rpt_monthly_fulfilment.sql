@@ -34,37 +34,7 @@ orders as {{ inline_cte() }} (
 
 ),
 
-{% if is_incremental() %}
-
-    months_to_rebuild as (
-
-        select distinct order_month
-        from orders
-        {{ loaded_after_watermark('source_loaded_at', watermark) }}
-
-    ),
-
-    orders_to_report as (
-
-        select * from orders
-        where
-            ordered_at >= (
-                select cast(min(months_to_rebuild.order_month) as timestamp)
-                from months_to_rebuild
-            )
-            and order_month in (select months_to_rebuild.order_month from months_to_rebuild)
-
-    ),
-
-{% else %}
-
-orders_to_report as (
-
-    select * from orders
-
-),
-
-{% endif %}
+{{ rows_of_rebuilt_months('orders', 'ordered_at', watermark, 'orders_to_report') }}
 
 ranked as (
 

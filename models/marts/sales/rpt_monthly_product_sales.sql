@@ -27,35 +27,7 @@ order_lines as {{ inline_cte() }} (
 
 ),
 
-{% if is_incremental() %}
-
-    months_to_rebuild as (
-
-        select distinct cast(date_trunc('month', order_date) as date) as order_month
-        from order_lines
-        {{ loaded_after_watermark('source_loaded_at', watermark) }}
-
-    ),
-
-    lines_to_report as (
-
-        select * from order_lines
-        where
-            order_date >= (select min(months_to_rebuild.order_month) from months_to_rebuild)
-            and cast(date_trunc('month', order_date) as date)
-            in (select months_to_rebuild.order_month from months_to_rebuild)
-
-    ),
-
-{% else %}
-
-lines_to_report as (
-
-    select * from order_lines
-
-),
-
-{% endif %}
+{{ rows_of_rebuilt_months('order_lines', 'order_date', watermark, 'lines_to_report') }}
 
 lines as (
 
