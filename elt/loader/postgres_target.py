@@ -186,14 +186,18 @@ def copy_rows(
     return int(cur.rowcount)
 
 
+def brin_index(t: SourceTable) -> str:
+    """The qualified name of a raw table's BRIN index on ``_loaded_at``."""
+    return f"{q(t.schema)}.{q(f'{t.identifier[:50]}__loaded_at_brin')}"
+
+
 def loaded_at_index(t: SourceTable) -> str:
     """The BRIN index on ``_loaded_at`` a raw table gets when it is created (see ``analyze``):
-    empty then, kept up by autovacuum's summaries (``autosummarize``), so no load pays for
-    reading the whole table to build it."""
-    index = q(f"{t.identifier[:50]}__loaded_at_brin")
+    empty then, and summarized by each load's ``analyze`` step, range by new range, so no
+    load pays for reading the whole table to build it."""
     return (
-        f"create index if not exists {index} on {q(t.schema)}.{q(t.identifier)} "
-        "using brin (_loaded_at) with (autosummarize = on)"
+        f"create index if not exists {q(f'{t.identifier[:50]}__loaded_at_brin')} "
+        f"on {q(t.schema)}.{q(t.identifier)} using brin (_loaded_at) with (autosummarize = on)"
     )
 
 
@@ -593,12 +597,18 @@ class PostgresWarehouse(Warehouse):
         since their watermark), so a nightly run reads the new rows, not the whole history.
         Raw tables only grow, in load order, so a BRIN index (one summary per 128 pages) finds
         the new rows as well as a B-tree would, costs a fraction to build and nothing to keep
-        up while ``COPY`` appends. (It replaces the B-tree ``<table>__loaded_at`` of before.)"""
+        up while ``COPY`` appends. (It replaces the B-tree ``<table>__loaded_at`` of before.)
+        The page ranges the load filled are summarized here (``brin_summarize_new_values``:
+        those ranges only), not left to autovacuum: with autovacuum off, or behind (it drops
+        summarization requests when its queue is full: "request for BRIN range summarization
+        ... was not recorded"), an unsummarized range matches every filter, and each night
+        read most of raw again (63% of the order lines at 180 days, scale 1)."""
         with self.conn.cursor() as cur:
             for t in tables:
                 schema = q(t.schema)
                 cur.execute(f"drop index if exists {schema}.{q(t.identifier[:50] + '__loaded_at')}")
                 cur.execute(loaded_at_index(t))  # a table of an older loader: built once
+                cur.execute("select brin_summarize_new_values(%s::regclass)", [brin_index(t)])
                 cur.execute(f"analyze {schema}.{q(t.identifier)} (_loaded_at)")
             cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST.name}")
             cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE.name}")

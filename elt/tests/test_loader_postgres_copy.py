@@ -193,3 +193,21 @@ def test_raw_rows_no_file_accounts_for_stop_the_move_and_change_nothing(
     with pytest.raises(LoaderError, match=r"raw.fz__t: 1 raw rows belong to no file the manifest"):
         wh.load(data, project=proj)
     assert wh.sql("select _source_file from raw.fz__t") == [("t/gone.csv",)]
+
+
+def test_a_load_summarizes_the_page_ranges_it_filled(pg_database: str, tmp_path: Path) -> None:
+    """The BRIN index on ``_loaded_at`` (the night's filter on raw) covers every full page
+    range a load wrote, whether or not autovacuum runs: an unsummarized range matches every
+    filter, so the night would read it again, however old."""
+    wh = make_wh("postgres", tmp_path, pg_database)
+    data, proj = tmp_path / "data", project(tmp_path, SOURCES)
+    pad = "x" * 120
+    for day in range(2):
+        rows = "".join(f"{day * 40_000 + i},n{i},{pad}\n" for i in range(40_000))
+        write(data, f"t/day{day}.csv", f"id,name,note\n{rows}".encode())
+        assert wh.load(data, project=proj).ok
+        pages = wh.sql("select pg_relation_size('raw.fz__t') / 8192")[0][0]
+        assert pages > 2 * 128, pages  # full ranges of 128 pages to summarize
+        # nothing left for anyone to summarize (the last, partial range never is)
+        left = wh.sql("select brin_summarize_new_values('raw.fz__t__loaded_at_brin')")
+        assert left == [(0,)], (day, pages)

@@ -119,7 +119,7 @@ def test_analyst_reads_every_published_mart(warehouse: str) -> None:
 def test_built_tables_are_analyzed_and_analysts_run_without_jit(warehouse: str) -> None:
     """Analysts' plans rest on real statistics: every table dbt builds is analyzed right
     after (autovacuum would wait for enough changes); and JIT, which costs more than it
-    saves on their short queries, is off for their role."""
+    saves on their short queries and on a night's, is off for their role and dbt's."""
     conn = connect_as("postgres", warehouse)
     with conn.cursor() as cur:
         cur.execute(
@@ -135,11 +135,12 @@ def test_built_tables_are_analyzed_and_analysts_run_without_jit(warehouse: str) 
     assert tables
     assert tables[0] > 10
     assert never == []
-    analyst = connect_as("elt_analyst", warehouse)
-    with analyst.cursor() as cur:
-        cur.execute("show jit")
-        assert cur.fetchone() == ("off",)
-    analyst.close()
+    for role in ("elt_analyst", "elt_transformer"):  # dbt's nights, analysts' queries
+        login = connect_as(role, warehouse)
+        with login.cursor() as cur:
+            cur.execute("show jit")
+            assert cur.fetchone() == ("off",), role
+        login.close()
 
 
 def test_analyst_cannot_read_raw_staging_snapshots_or_operations(warehouse: str) -> None:
