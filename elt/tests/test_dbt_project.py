@@ -85,3 +85,17 @@ def test_pipeline_builds_every_model_snapshot_and_test(wh: Wh, tmp_path: Path) -
     assert docs.returncode == 0, docs.stdout[-3000:]
     catalog = json.loads((tmp_path / "target/catalog.json").read_text())
     assert any(key.endswith(".fct_order_items") for key in catalog["nodes"])
+
+
+def test_duckdb_sessions_are_bounded_in_memory(tmp_path: Path) -> None:
+    """dbt's DuckDB sessions take at most ELT_DUCKDB_MEMORY_LIMIT (3 GB unless set), not 80%
+    of the machine: a full build at scale 10 peaked at 4.5 GB unbounded."""
+
+    def limit(env: dict[str, str]) -> str:
+        query = "select current_setting('memory_limit') as m"
+        result = dbt(tmp_path, "duckdb", "show", "--inline", query, "--output", "json", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return str(json.loads(result.stdout[result.stdout.index("{") :])["show"][0]["m"])
+
+    assert limit({}) == "2.7 GiB"  # 3 GB
+    assert limit({"ELT_DUCKDB_MEMORY_LIMIT": "1GB"}) == "953.6 MiB"
