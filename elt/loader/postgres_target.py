@@ -186,9 +186,9 @@ def copy_rows(
     return int(cur.rowcount)
 
 
-def brin_index(t: SourceTable) -> str:
-    """The qualified name of a raw table's BRIN index on ``_loaded_at``."""
-    return f"{q(t.schema)}.{q(f'{t.identifier[:50]}__loaded_at_brin')}"
+def brin_index_name(t: SourceTable) -> str:
+    """The name of a raw table's BRIN index on ``_loaded_at`` (in the table's schema)."""
+    return f"{t.identifier[:50]}__loaded_at_brin"
 
 
 def loaded_at_index(t: SourceTable) -> str:
@@ -196,7 +196,7 @@ def loaded_at_index(t: SourceTable) -> str:
     empty then, and summarized by each load's ``analyze`` step, range by new range, so no
     load pays for reading the whole table to build it."""
     return (
-        f"create index if not exists {q(f'{t.identifier[:50]}__loaded_at_brin')} "
+        f"create index if not exists {q(brin_index_name(t))} "
         f"on {q(t.schema)}.{q(t.identifier)} using brin (_loaded_at) with (autosummarize = on)"
     )
 
@@ -608,7 +608,10 @@ class PostgresWarehouse(Warehouse):
                 schema = q(t.schema)
                 cur.execute(f"drop index if exists {schema}.{q(t.identifier[:50] + '__loaded_at')}")
                 cur.execute(loaded_at_index(t))  # a table of an older loader: built once
-                cur.execute("select brin_summarize_new_values(%s::regclass)", [brin_index(t)])
+                cur.execute(
+                    "select brin_summarize_new_values(%s::regclass)",
+                    [f"{schema}.{q(brin_index_name(t))}"],
+                )
                 cur.execute(f"analyze {schema}.{q(t.identifier)} (_loaded_at)")
             cur.execute(f"analyze {q(self.meta_schema)}.{MANIFEST.name}")
             cur.execute(f"analyze {q(self.meta_schema)}.{QUARANTINE.name}")
