@@ -214,7 +214,7 @@ ci-clean: $(STAMP) ## Drop the schemas of this CI run (ELT_CI_RUN_ID) and what i
 
 venv-spark: $(SPARK_STAMP) ## Install the spark extra (pyspark with Spark itself, dbt-spark) into .venv; Spark needs Java 17
 
-spark-up: $(SPARK_STAMP) ## Start the local Spark standalone cluster (a master and a 2-core worker on 127.0.0.1; nothing when it runs)
+spark-up: $(SPARK_STAMP) ## Start the local Spark standalone cluster (a master and two 1-core workers on 127.0.0.1; nothing when it runs)
 	$(ELT) spark-cluster start
 
 spark-down: $(SPARK_STAMP) ## Stop the local Spark cluster

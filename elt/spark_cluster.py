@@ -1,5 +1,6 @@
-"""A local Spark standalone cluster for development and CI: one master and one worker,
-bound to 127.0.0.1, started and stopped with Spark's own daemon script from the pyspark wheel.
+"""A local Spark standalone cluster for development and CI: one master and two workers (one
+core each, so a job's tasks run in two executors as on a real cluster), bound to 127.0.0.1,
+started and stopped with Spark's own daemon script from the pyspark wheel.
 
 State (logs, pid files, the worker's scratch) lives in ELT_SPARK_DIR/cluster. dbt reaches the
 cluster through ``ELT_SPARK_MASTER=spark://127.0.0.1:<port>`` (``make`` sets it for
@@ -32,8 +33,9 @@ class ClusterSettings:
     master_port: int = int(os.environ.get("ELT_SPARK_MASTER_PORT", "7077"))
     master_ui_port: int = int(os.environ.get("ELT_SPARK_MASTER_UI_PORT", "8081"))
     worker_ui_port: int = int(os.environ.get("ELT_SPARK_WORKER_UI_PORT", "8082"))
-    worker_cores: int = int(os.environ.get("ELT_SPARK_WORKER_CORES", "2"))
-    worker_memory: str = os.environ.get("ELT_SPARK_WORKER_MEMORY", "4g")
+    workers: int = int(os.environ.get("ELT_SPARK_WORKERS", "2"))
+    worker_cores: int = int(os.environ.get("ELT_SPARK_WORKER_CORES", "1"))
+    worker_memory: str = os.environ.get("ELT_SPARK_WORKER_MEMORY", "3g")
 
     thrift_port: int = int(os.environ.get("ELT_SPARK_THRIFT_PORT", "10000"))
 
@@ -67,13 +69,15 @@ def _env(state: Path) -> dict[str, str]:
     return env
 
 
-def _daemon(action: str, cls: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _daemon(
+    action: str, cls: str, *args: str, instance: int = 1
+) -> subprocess.CompletedProcess[str]:
     state = spark_dir() / "cluster"
     for sub in ("logs", "pids", "work"):
         (state / sub).mkdir(parents=True, exist_ok=True)
     script = spark_home() / "sbin" / "spark-daemon.sh"
     return subprocess.run(
-        ["bash", str(script), action, cls, "1", *args],
+        ["bash", str(script), action, cls, str(instance), *args],
         env=_env(state),
         capture_output=True,
         text=True,
@@ -107,7 +111,7 @@ def _wait(what: str, ready: Callable[[], bool], timeout: float) -> None:
 
 
 def start(settings: ClusterSettings | None = None, timeout: float = 60.0) -> str:
-    """Start the master and the worker unless they run; returns the master URL."""
+    """Start the master and the workers unless they run; returns the master URL."""
     settings = settings or ClusterSettings()
     if not _listening(settings.master_port):
         done = _daemon(
@@ -123,7 +127,9 @@ def start(settings: ClusterSettings | None = None, timeout: float = 60.0) -> str
         if done.returncode != 0:
             raise LoaderError(f"cannot start the Spark master: {done.stdout}{done.stderr}".strip())
         _wait("master to start", lambda: _listening(settings.master_port), timeout)
-    if alive_workers(settings) == 0:
+    alive = alive_workers(settings)
+    # worker N is the daemon script's instance N: its own pid file, log and web UI port
+    for instance in range(alive + 1, settings.workers + 1):
         done = _daemon(
             "start",
             WORKER,
@@ -134,31 +140,39 @@ def start(settings: ClusterSettings | None = None, timeout: float = 60.0) -> str
             "--memory",
             settings.worker_memory,
             "--webui-port",
-            str(settings.worker_ui_port),
+            str(settings.worker_ui_port + instance - 1),
             settings.master_url,
+            instance=instance,
         )
         if done.returncode != 0:
-            raise LoaderError(f"cannot start the Spark worker: {done.stdout}{done.stderr}".strip())
-        _wait("worker to register", lambda: alive_workers(settings) > 0, timeout)
+            raise LoaderError(
+                f"cannot start Spark worker {instance}: {done.stdout}{done.stderr}".strip()
+            )
+    _wait(
+        f"{settings.workers} workers to register",
+        lambda: alive_workers(settings) >= settings.workers,
+        timeout,
+    )
     return settings.master_url
 
 
 def stop(settings: ClusterSettings | None = None, timeout: float = 60.0) -> None:
-    """Stop the worker, then the master (nothing when they are not running)."""
+    """Stop the workers, then the master (nothing when they are not running)."""
     settings = settings or ClusterSettings()
-    for cls in (WORKER, MASTER):
-        _daemon("stop", cls)
+    for instance in range(1, max(settings.workers, 2) + 1):
+        _daemon("stop", WORKER, instance=instance)
+    _daemon("stop", MASTER)
     _wait("master to stop", lambda: not _listening(settings.master_port), timeout)
 
 
 def status(settings: ClusterSettings | None = None) -> str:
     settings = settings or ClusterSettings()
     master = "up" if _listening(settings.master_port) else "down"
-    worker = f"{alive_workers(settings)} alive"
+    worker = f"{alive_workers(settings)} alive of {settings.workers}"
     thrift = "up" if _listening(settings.thrift_port) else "down"
     return (
-        f"master {settings.master_url}: {master}; workers: {worker} ({settings.worker_cores} cores, "
-        f"{settings.worker_memory} each); Thrift server {HOST}:{settings.thrift_port}: {thrift}; "
+        f"master {settings.master_url}: {master}; workers: {worker} ({settings.worker_cores} "
+        f"core{'s' if settings.worker_cores != 1 else ''}, {settings.worker_memory} each); Thrift server {HOST}:{settings.thrift_port}: {thrift}; "
         f"state in {spark_dir() / 'cluster'}"
     )
 

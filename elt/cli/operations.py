@@ -181,8 +181,9 @@ def report_step(ctx: Context, output: Path | None, days: int, lock_timeout: floa
 )
 @context_options(default_target="spark")
 def spark_cluster_cmd(ctx: Context, action: str) -> None:
-    """Start, stop or show the local Spark standalone cluster (a master and a worker on
-    127.0.0.1; ELT_SPARK_MASTER_PORT, ELT_SPARK_WORKER_CORES, ELT_SPARK_WORKER_MEMORY; state
+    """Start, stop or show the local Spark standalone cluster (a master and
+    ELT_SPARK_WORKERS workers, 2, on 127.0.0.1; ELT_SPARK_MASTER_PORT, ELT_SPARK_WORKER_CORES,
+    ELT_SPARK_WORKER_MEMORY per worker; state
     in ELT_SPARK_DIR/cluster). `start` does nothing when it runs already. `thrift-start`
     starts a Spark Thrift server (ELT_SPARK_THRIFT_PORT, 10000) with the `spark` target's
     settings, for the `spark_thrift` target and BI tools.

@@ -263,7 +263,7 @@ def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
     started = run_elt("spark-cluster", "start", env=env)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        assert "workers: 1 alive" in started.stdout
+        assert "workers: 2 alive of 2" in started.stdout
         result = dbt(twin.work / "cluster", "spark", "run", "--select", "dim_date", env=env)
         assert result.returncode == 0, result.stdout[-3000:]
         from urllib.request import urlopen
@@ -271,6 +271,11 @@ def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
         with urlopen("http://127.0.0.1:18081/json/", timeout=5) as page:
             status = json.load(page)
         assert status["completedapps"], "dbt's Spark application did not run on the cluster"
+        # one core on each of the two workers: dbt's application had two executors
+        assert [app["cores"] for app in status["completedapps"]] == [2]
+        app = status["completedapps"][0]["id"]
+        executors = twin.work / "spark" / "cluster" / "work" / app
+        assert len(list(executors.iterdir())) == 2, "not one executor on each worker"
     finally:
         stopped = run_elt("spark-cluster", "stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
