@@ -98,16 +98,13 @@ _warehouse_dir:
 	@if [ "$(TARGET)" = duckdb ]; then mkdir -p "$(dir $(DUCKDB_PATH))"; fi
 
 STATE_DIR ?= $(or $(ELT_STATE_DIR),state)
-# Spark has no published copy yet (docs/spark.md): its run stops after the build and the docs
-RUN_PUBLISH := $(if $(filter spark%,$(TARGET)),,publish)
-RUN_REPORT  := $(if $(filter spark%,$(TARGET)),,report)
 # the page's path: REPORT=..., else ELT_REPORT_PATH, else elt report's own default
 # (artifacts/report/<env>-<target>.html)
 REPORT ?=
 
 ##@ Start here
 
-run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load build $(RUN_PUBLISH) docs-generate $(RUN_REPORT) ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page; ends with where to query it
+run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load build publish docs-generate report ## Whole pipeline on TARGET: set-up, sample data, load, dbt build (seeds, models, tests, the report snapshot), publish, docs, the monitoring page; ends with where to query it
 	@echo ""
 	@$(ELT) where
 

@@ -126,7 +126,8 @@ def prepare(ctx: Context, published: bool) -> tuple[Path, dict[str, str]]:
         catalog, variables = warehouse.published_login_sees(environment)
         env.update(variables)
         manifest = point_at(manifest, schema, catalog)
-        env["DBT_TARGET"] = published_login(target)
+        # mf loads the profile's default target (ELT_TARGET), whatever DBT_TARGET says
+        env["DBT_TARGET"] = env["ELT_TARGET"] = published_login(target)
     folder = target_dir / "metricflow" / ("published" if published else "build")
     (folder / "target").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(project_dir / "dbt_project.yml", folder / "dbt_project.yml")

@@ -53,14 +53,10 @@ def build_step(ctx: Context, dbt_args: tuple[str, ...], lock_timeout: float) -> 
     return code
 
 
-def scope_step(ctx: Context, lock_timeout: float) -> Scope | None:
-    """What tonight builds (printed and saved), or None where nothing is published to compare
-    with (Spark): everything."""
+def scope_step(ctx: Context, lock_timeout: float) -> Scope:
+    """What tonight builds (printed and saved)."""
     from elt.scope import SCOPE_FILE, tonight
-    from elt.warehouse.engines import engine
 
-    if not engine(ctx.target).publishes:
-        return None
     with version_store(ctx) as store:
         scope = tonight(store, ctx.night_loader_target, ctx.project.dir, lock_timeout)
     click.echo(scope.describe())
@@ -108,9 +104,6 @@ def scope_cmd(ctx: Context, nothing_new_exit_code: int | None, lock_timeout: flo
     nothing. Saved as <target path>/elt_night_scope.json for `elt test-all-rows --if-due` and
     `elt publish --scope`."""
     night = scope_step(ctx, lock_timeout)
-    if night is None:
-        click.echo("scope: everything (nothing is published on this target to compare with)")
-        return
     if night.nothing_new and nothing_new_exit_code is not None:
         record_nothing_new(ctx, lock_timeout)
         publish_step(ctx, keep=None, command=ctx.alert_command, state_dir=None, night=night)
@@ -173,11 +166,11 @@ def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
         night = None
         try:
             night = scope_step(ctx, lock_timeout)
-            if night is not None and night.nothing_new:
+            if night.nothing_new:
                 record_nothing_new(ctx, lock_timeout)
                 built = 0
             else:
-                built = build_step(ctx, night.dbt_args() if night else (), lock_timeout)
+                built = build_step(ctx, night.dbt_args(), lock_timeout)
         except LoaderError as exc:
             click.echo(f"error: {exc}", err=True)
             built = exc.exit_code

@@ -33,8 +33,6 @@ def where_to_read(ctx: Context) -> list[str]:
     )
     warehouse = engine(target)
     lines = warehouse.where_analysts_read(env, SAMPLE, _python())
-    if not warehouse.publishes:
-        return [*lines, docs]
     lines += [
         f"  Analyses:    make analyses (or {elt} analyses NAME): analyses/ on the published marts",
         docs,

@@ -16,8 +16,6 @@ name points at), so there is no second record to drift.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import shutil
 import time
@@ -29,8 +27,10 @@ import duckdb
 
 from elt.environment import Environment
 from elt.errors import LoaderError, TransientError
+from elt.publish import trail
 from elt.publish.audit import Audit
 from elt.publish.diff import double_quoted
+from elt.publish.records import FileRecords
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Pair, Sides, Version
 from elt.warehouse.engines import published_path
 
@@ -45,31 +45,10 @@ class DuckDBStore:
         self.env = env
         self.published = published_path(build, env)
         self.folder = self.published.with_name(self.published.stem + ".versions")
-        self.lock_timeout = lock_timeout
-        self._lock_file: int | None = None
+        self.records = FileRecords(self.folder, lock_timeout)
 
-    # --- the publisher's lock: one publish or rollback at a time --------------------------
-
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.lock_timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise TransientError(
-                            f"another elt publish or rollback holds {self.folder / '.lock'}; "
-                            f"waited {self.lock_timeout:.0f} s"
-                        ) from None
-                    time.sleep(0.2)
-            yield
-        finally:
-            os.close(fd)
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        return self.records.locked()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -77,12 +56,9 @@ class DuckDBStore:
         return self.folder / f"v{number:06d}.duckdb"
 
     def versions(self) -> list[Version]:
-        if not self.folder.is_dir():
-            return []
         current = self.published.stat().st_ino if self.published.exists() else None
         found = []
-        for meta in sorted(self.folder.glob("v*.json")):
-            version = Version.from_json(json.loads(meta.read_text()))
+        for version in self.records.sidecars():
             data = self._file(version.number)
             if not data.exists():
                 continue
@@ -123,13 +99,30 @@ class DuckDBStore:
         finally:
             con.close()
 
+    def append_trail(self, version: Version, figures: list[trail.Figure]) -> int:
+        """The audit trail's rows of this publication (elt.publish.trail), in the build."""
+        try:
+            con = duckdb.connect(str(self.build))
+        except duckdb.IOException as exc:
+            raise TransientError(
+                f"could not open {self.build} (dbt or the loader is writing it?): "
+                f"{' '.join(str(exc).split())}"
+            ) from None
+        relation = f"{_quote(self.env.schema('publish'))}.{trail.TABLE}"
+        try:
+            con.execute(f"create schema if not exists {_quote(self.env.schema('publish'))}")
+            con.execute(trail.create_sql(relation, trail.DUCKDB))
+            found = trail.changes(figures, con.execute(trail.latest_sql(relation)).fetchall())
+            appended = trail.rows(version.number, version.published_at, found)
+            if appended:
+                con.executemany(f"insert into {relation} values (?, ?, ?, ?, ?, ?, ?)", appended)
+        finally:
+            con.close()
+        return len(appended)
+
     def _record(self, version: Version, **seconds: float) -> None:
-        """The version's sidecar (whether it is current is not recorded: the link says)."""
         version.seconds = {k: round(v, 3) for k, v in seconds.items()}
-        sidecar = self._file(version.number).with_suffix(".json")
-        partial = sidecar.with_name(sidecar.name + ".partial")
-        partial.write_text(json.dumps({**version.as_json(), "is_current": False}, indent=2) + "\n")
-        os.replace(partial, sidecar)
+        self.records.write_sidecar(version)
 
     def _write(self, audit: Audit, final: Path) -> dict[str, int]:
         """Copy every mart of the build into a new file (its own temporary name until whole)."""
@@ -194,7 +187,7 @@ class DuckDBStore:
             for v in known:
                 if v.number not in newest and not v.is_current and v.number not in protect:
                     self._file(v.number).unlink()
-                    self._file(v.number).with_suffix(".json").unlink(missing_ok=True)
+                    self.records.sidecar(v.number).unlink(missing_ok=True)
                     dropped.append(v.number)
             return dropped
 
@@ -297,26 +290,13 @@ class DuckDBStore:
         finally:
             con.close()
 
-    # --- the publisher's records (elt.publish.control): one JSON file per key ---------------
+    # --- the publisher's records (elt.publish.control) ----------------------------------
 
     def get_state(self, key: str) -> Any:
-        path = self.folder / "state" / f"{key}.json"
-        try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
-            return None
-        except ValueError as exc:
-            raise LoaderError(f"cannot read {path}: {exc}") from None
+        return self.records.get_state(key)
 
     def put_state(self, key: str, value: Any) -> None:
-        path = self.folder / "state" / f"{key}.json"
-        if value is None:
-            path.unlink(missing_ok=True)
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(value, indent=2, default=str) + "\n")
-        os.replace(partial, path)
+        self.records.put_state(key, value)
 
 
 class DuckDBWarehouse:

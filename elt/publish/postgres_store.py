@@ -27,6 +27,7 @@ from psycopg2 import sql
 
 from elt.environment import Environment
 from elt.errors import LoaderError, TransientError
+from elt.publish import trail
 from elt.publish.audit import Audit, Mart
 from elt.publish.diff import double_quoted
 from elt.publish.versions import PUBLISHED_LOADS_COLUMNS, Pair, Sides, Version
@@ -200,6 +201,24 @@ class PostgresStore:
             return version
 
         result: Version = self._transaction(work)
+        return result
+
+    def append_trail(self, version: Version, figures: list[trail.Figure]) -> int:
+        """The audit trail's rows of this publication (elt.publish.trail), one transaction."""
+        relation = f"{_q(self.env.schema('publish'))}.{trail.TABLE}"
+
+        def work(cur: Any) -> int:
+            cur.execute(trail.create_sql(relation, trail.POSTGRES))
+            cur.execute(trail.latest_sql(relation))
+            found = trail.changes(figures, cur.fetchall())
+            appended = trail.rows(version.number, version.published_at, found)
+            if appended:
+                cur.executemany(
+                    f"insert into {relation} values (%s, %s, %s, %s, %s, %s, %s)", appended
+                )
+            return len(appended)
+
+        result: int = self._transaction(work)
         return result
 
     def _copy(self, cur: Any, marts: list[Mart], schema_name: str) -> dict[str, int]:

@@ -41,7 +41,13 @@ def open_store(target: Target, env: Environment) -> Store:
 
         return PostgresStore(open_target(target, "elt-publish"), env, analyst_role())
 
-    return choose(target, {"duckdb": duckdb, "postgres": postgres}, "publication")
+    def spark() -> Store:
+        from elt.publish.spark_store import SparkStore
+        from elt.warehouse.spark_catalog import open_catalog, spark_dir
+
+        return SparkStore(lambda: open_catalog(target.settings, work=True), env, spark_dir())
+
+    return choose(target, {"duckdb": duckdb, "postgres": postgres, "spark": spark}, "publication")
 
 
 def previous(versions: list[Version]) -> Version | None:
@@ -194,6 +200,7 @@ def publish_night(
     kept = store.versions()
     protect = {v.number for v in (last_known_good(kept),) if v is not None}
     pruned = store.prune(keep, frozenset(protect))
+    trailed = _append_trail(store, version, rv) if not already else None
     attempt.outcome = control.PUBLISHED
     attempt.version = version.number
     attempt.accepted = version.audit.get("accepted")
@@ -206,6 +213,8 @@ def publish_night(
         f"  {rv.summary()}",
         *(f"  warning {f.check}: {f.message}" for f in rv.warnings),
     ]
+    if trailed:
+        lines.append(f"  warning: {trailed}")
     if audit.unchanged:
         lines.append(
             f"  {audit.unchanged} nodes no new data reaches stand as the last published night built them"
@@ -216,6 +225,21 @@ def publish_night(
             f"- {reason}"
         )
     return Outcome(control.PUBLISHED, version, rv, lines, pruned, already)
+
+
+def _append_trail(store: Store, version: Version, rv: Review) -> str | None:
+    """The publication's figures into the audit trail (elt.publish.trail); why not, or None.
+    A failure does not undo the publication: the next one records every figure that
+    differs from the trail's latest, so the trail catches up."""
+    from elt.publish.trail import candidate_figures
+
+    if rv.diff is None:
+        return f"the audit trail misses {version.label}: the audit computed no figures"
+    try:
+        store.append_trail(version, candidate_figures(rv.diff))
+    except LoaderError as exc:
+        return f"the audit trail misses {version.label} (the next publication catches up): {exc}"
+    return None
 
 
 def record_failure(store: Store, step: str) -> Outcome:

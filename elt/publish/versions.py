@@ -8,11 +8,14 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from elt.environment import Environment, git_commit
 from elt.publish.audit import Audit
 from elt.publish.diff import Warehouse
+
+if TYPE_CHECKING:
+    from elt.publish.trail import Figure
 
 DEFAULT_KEEP = 3
 # <prefix>publish.published_loads, in the build area: the last load each version held, so the
@@ -111,6 +114,8 @@ class Store(Protocol):
     def sides(self, audit: Audit, against: Version | None) -> AbstractContextManager[Sides]: ...
 
     def version_pair(self, old: int, new: int) -> AbstractContextManager[Pair]: ...
+
+    def append_trail(self, version: Version, figures: list[Figure]) -> int: ...
 
     def get_state(self, key: str) -> Any: ...
 

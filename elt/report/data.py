@@ -3,7 +3,7 @@
 The run history and pipeline health come from the build area (``<prefix>marts``: the
 operations marts, views over ``raw._elt_runs`` and friends, so the build that just ended is
 in them); the business figures come from the published marts (``<prefix>analytics``), what
-analysts see. On DuckDB both files are attached read-only to an in-memory database and
+analysts see (on Spark: the views of that database, read through the profile's Spark). On DuckDB both files are attached read-only to an in-memory database and
 detached as soon as the rows are fetched: the page never holds a lock while it renders, and
 a build that holds the file makes the report wait (``lock_timeout``) rather than the build.
 """
@@ -125,6 +125,26 @@ def _postgres(target: Target, env: Environment) -> Iterator[tuple[Query, Names]]
 
 
 @contextmanager
+def _spark(target: Target, env: Environment) -> Iterator[tuple[Query, Names]]:
+    from elt.warehouse.spark_catalog import bq, open_catalog
+
+    catalog = open_catalog(target.settings, work=True)
+
+    def query(sql: str) -> Rows:
+        columns, rows = catalog.query(sql)
+        return [dict(zip(columns, map(_plain, row), strict=True)) for row in rows]
+
+    published = env.published_schema
+    has_published = bool(catalog.sql(f"show databases like '{published}'")) and bool(
+        catalog.sql(f"show views in {bq(published)}")
+    )
+    try:
+        yield query, Names(bq(env.schema("marts")), bq(published) if has_published else "")
+    finally:
+        catalog.close()
+
+
+@contextmanager
 def open_reader(
     target: Target, env: Environment, lock_timeout: float
 ) -> Iterator[tuple[Query, Names]]:
@@ -133,6 +153,7 @@ def open_reader(
         {
             "duckdb": lambda: _duckdb(target, env, lock_timeout),
             "postgres": lambda: _postgres(target, env),
+            "spark": lambda: _spark(target, env),
         },
         "the monitoring page",
     )

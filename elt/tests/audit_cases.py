@@ -119,9 +119,12 @@ def _day_file(site: Site, table: str, day: dt.date = CASE_DAY, ext: str = "csv")
 
 
 def _edit_items(site: Site, change: Any, only_first: bool = False) -> None:
-    """Rewrite the day's order lines through ``change(row) -> row`` (lines that do not parse
+    edit_order_lines(_day_file(site, "shop/order_items"), change, only_first)
+
+
+def edit_order_lines(path: Path, change: Any, only_first: bool = False) -> None:
+    """Rewrite a file of order lines through ``change(row) -> row`` (lines that do not parse
     as a plain line are left as they are)."""
-    path = _day_file(site, "shop/order_items")
     lines = path.read_bytes().split(b"\n")
     header = lines[0].decode().split(",")
     out, done = [lines[0]], False

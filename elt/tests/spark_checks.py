@@ -49,8 +49,12 @@ def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str
     return names, len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def compare(duckdb_path: Path, spark_dir: Path, schema: str = "marts") -> dict[str, str]:
-    """{mart: what differs} for the data marts that differ; empty when every one is equal."""
+def compare(
+    duckdb_path: Path, spark_dir: Path, schema: str = "marts", spark_schema: str | None = None
+) -> dict[str, str]:
+    """{mart: what differs} for the data marts that differ; empty when every one is equal.
+    ``schema`` in the DuckDB file against ``spark_schema`` (the same by default) on Spark: a
+    published version's database against DuckDB's published file, for instance."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"attach '{duckdb_path}' as built (read_only)")
@@ -58,7 +62,7 @@ def compare(duckdb_path: Path, spark_dir: Path, schema: str = "marts") -> dict[s
     try:
         for mart in DATA_MARTS:
             duck = fingerprint(con, f"built.{schema}.{mart}")
-            spark = fingerprint(con, spark_table(spark_dir, schema, mart))
+            spark = fingerprint(con, spark_table(spark_dir, spark_schema or schema, mart))
             if duck[0] != spark[0]:
                 differences[mart] = f"columns {duck[0]} vs {spark[0]}"
             elif duck[1:] != spark[1:]:

@@ -93,6 +93,21 @@ def test_failed_test_blocks_publication_and_rollback_restores_figures(
     assert elt(wh, tmp_path, "publish").returncode == 0
     v2 = seen(wh)
     assert v2 != v1
+    # the audit trail: every day's total at v1, then the days v2 added or restated; its
+    # latest figures are what analysts read (elt.publish.trail)
+    trail = wh.sql(
+        f"select version, business_day, value from {env.schema('publish')}.published_daily_totals"
+        " where mart = 'rpt_daily_sales' and total = 'net_revenue_usd' order by 1, 2"
+    )
+    shown = dict(
+        published(wh).sql(
+            f"select order_date, sum(net_revenue_usd) from {env.published_schema}.rpt_daily_sales"
+            " group by 1"
+        )
+    )
+    assert {day for version, day, _ in trail if version == 1} == set(shown) - {max(shown)}
+    assert max(shown) in {day for version, day, _ in trail if version == 2}
+    assert {day: value for _, day, value in trail} == shown
 
     # a line with a discount of -100,000.00 on a live order: the build's test fails
     add_bad_discount(wh, data, env.schema("marts"))

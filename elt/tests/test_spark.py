@@ -13,6 +13,7 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +21,13 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from elt.environment import current
 from elt.loader.bookkeeping import MANIFEST
 from elt.loader.spark_target import SparkWarehouse
 from elt.tests.conftest import REPO, run_elt
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import kill_load_after_first_file
-from elt.tests.spark_checks import compare
+from elt.tests.spark_checks import compare, spark_table
 
 REQUIRE_SPARK = os.environ.get("ELT_REQUIRE_SPARK") == "1"
 SCALE, DAYS = "0.002", "10"
@@ -65,13 +67,17 @@ def spark_env(work: Path, master: str = "local[2]") -> dict[str, str]:
 class Twin:
     work: Path
     data: Path
-    env: dict[str, str]
-    differences: list[dict[str, str]]  # after the first build, after the added day
+    env: dict[str, str]  # the Spark nights' (elt daily)
+    differences: list[dict[str, str]]  # built marts, after the first night, after the added day
+    published_differences: list[dict[str, str]]  # published versions, the same nights
+    nights: list[str]  # what each Spark night printed
     partitions_before: dict[str, float]  # fct_order_items' order_date partitions: newest mtime
     partitions_after: dict[str, float]
     partitions_with_new_rows: set[str]  # of the added day's build
     rerun_output: str
     executed_fact_sql: str  # what the second Spark build ran for fct_order_items
+    trails: tuple[list[tuple[object, ...]], list[tuple[object, ...]]]  # DuckDB's, Spark's
+    metrics: tuple[list[str], list[str]]  # `elt metrics` on the published marts: DuckDB, Spark
 
 
 def _fact(spark_dir: Path) -> Path:
@@ -124,14 +130,40 @@ def _load(target: str, data: Path, env: dict[str, str]) -> str:
     return result.stdout
 
 
-def _build(work: Path, target: str, env: dict[str, str]) -> None:
-    result = dbt(work, target, "build", env=env)
-    assert result.returncode == 0, result.stdout[-6000:]
-    assert "ERROR=0" in result.stdout, result.stdout[-6000:]
+def night_env(folder: Path, data: Path, base: dict[str, str]) -> dict[str, str]:
+    """`elt daily`'s settings for a warehouse whose dbt output, state and page are in ``folder``."""
+    return {
+        **base,
+        "ELT_DATA_DIR": str(data),
+        "DBT_TARGET_PATH": str(folder / "target"),
+        "DBT_LOG_PATH": str(folder / "logs"),
+        "ELT_STATE_DIR": str(folder / "state"),
+        "ELT_REPORT_PATH": str(folder / "report.html"),
+        "ELT_ALERT_COMMAND": "",
+    }
+
+
+def _night(target: str, env: dict[str, str], expect: int = 0) -> str:
+    """One `elt daily` (load, build, audit, publish, page); what it printed."""
+    done = run_elt("daily", "--target", target, env=env)
+    printed = done.stdout + done.stderr
+    assert done.returncode == expect, printed[-6000:]
+    return printed
+
+
+def current_database(env: dict[str, str]) -> str:
+    """The database of the version the analysts' views read, as the publisher records it."""
+    from elt.publish.spark_store import current_version
+
+    published = current_version(Path(env["ELT_SPARK_DIR"]), current({"ELT_ENV": "prod"}))
+    assert published is not None, "nothing is published on Spark"
+    return f"analytics__v{published:06d}"
 
 
 @pytest.fixture(scope="module")
 def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twin:
+    """Two nights of `elt daily` on DuckDB and on Spark: a first full build, then an added day
+    built incrementally; each night audited and published on both."""
     work = tmp_path_factory.mktemp("spark-twin")
     data = work / "data"
     # many late lines, so the added day brings lines of earlier order days
@@ -148,43 +180,116 @@ def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twi
         "--quiet",
     )
     assert made.returncode == 0, made.stderr
-    duck_env = {"ELT_DUCKDB_PATH": str(work / "duck" / "warehouse.duckdb")}
     (work / "duck").mkdir()
-    env = spark_env(work)
-    differences = []
+    duck_env = night_env(
+        work / "duck", data, {"ELT_DUCKDB_PATH": str(work / "duck" / "warehouse.duckdb")}
+    )
+    env = night_env(work / "sparkbuild", data, spark_env(work))
+    differences, published, nights = [], [], []
     for day in range(2):
         if day:
             more = run_elt("generate", "--out", str(data), "--continue", "--days", "1", "--quiet")
             assert more.returncode == 0, more.stderr
-        _load("duckdb", data, duck_env)
-        _load("spark", data, env)
-        _build(work / "duck", "duckdb", duck_env)
-        _build(work / "sparkbuild", "spark", env)
+        _night("duckdb", duck_env)
+        nights.append(_night("spark", env))
         differences.append(compare(work / "duck" / "warehouse.duckdb", work / "spark"))
+        published.append(
+            compare(
+                work / "duck" / "published.duckdb",
+                work / "spark",
+                "analytics",
+                current_database(env),
+            )
+        )
         if day == 0:
             before = _partitions(work / "spark")
             first_load = _newest_load(work / "spark")
     rerun = _load("spark", data, env)
     fact = next((work / "sparkbuild" / "target" / "run").rglob("fct_order_items.sql"))
+    trails = (
+        _trail(f"'{work / 'duck' / 'warehouse.duckdb'}'", "built.publish"),
+        _trail(spark_table(work / "spark", "publish", "published_daily_totals")),
+    )
+    metrics = (_metrics("duckdb", duck_env), _metrics("spark", env))
     return Twin(
         work,
         data,
         env,
         differences,
+        published,
+        nights,
         before,
         _partitions(work / "spark"),
         _partitions_loaded_after(work / "spark", first_load),
         rerun,
         fact.read_text(),
+        trails,
+        metrics,
     )
+
+
+def _metrics(target: str, env: dict[str, str]) -> list[str]:
+    """MetricFlow's revenue by order day on the published marts: its result table's lines."""
+    done = run_elt(
+        "metrics",
+        "--target",
+        target,
+        "query",
+        "--metrics",
+        "revenue,orders",
+        "--group-by",
+        "metric_time__day",
+        "--order-by",
+        "metric_time__day",
+        env=env,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("metric_time__day"))
+    return [" ".join(line.split()) for line in lines[start:] if line.strip()]
+
+
+def _trail(source: str, table: str | None = None) -> list[tuple[object, ...]]:
+    """The audit trail's rows (elt.publish.trail) but their time: from DuckDB's build file
+    (``source`` attached, ``table`` in it) or Spark's Parquet files (``source`` a reader)."""
+    import duckdb
+
+    con = duckdb.connect()
+    if table:
+        con.execute(f"attach {source} as built (read_only)")
+    relation = f"{table}.published_daily_totals" if table else source
+    return con.execute(
+        "select version, mart, total, business_day, value, previous_value"
+        f" from {relation} order by all"
+    ).fetchall()
 
 
 def test_every_data_mart_equals_the_duckdb_build(twin: Twin) -> None:
     assert twin.differences[0] == {}
+    assert "published v000001" in twin.nights[0]
+    assert twin.published_differences[0] == {}
+
+
+def test_the_audit_trail_of_published_figures_is_duckdbs(twin: Twin) -> None:
+    """Each publication's daily totals, appended without MERGE: the same rows on Spark."""
+    duck, spark = twin.trails
+    assert {row[0] for row in duck} == {1, 2}
+    assert {row[1] for row in duck} >= {"fct_order_items", "rpt_daily_sales"}
+    assert spark == duck
+
+
+def test_metrics_on_sparks_published_marts_are_duckdbs(twin: Twin) -> None:
+    """MetricFlow has no Spark adapter: on Spark it reads the current version's Parquet files
+    through the DuckDB views the publisher keeps; the figures are DuckDB's."""
+    duck, spark = twin.metrics
+    assert len(duck) > 10  # the header, its rule and a row per order day
+    assert spark == duck
 
 
 def test_after_an_incremental_day_every_data_mart_still_equals_duckdb(twin: Twin) -> None:
     assert twin.differences[1] == {}
+    assert "published v000002" in twin.nights[1]
+    assert twin.published_differences[1] == {}
     # the second build was incremental: the fact's statement overwrote its date partitions
     executed = twin.executed_fact_sql.lower()
     assert "insert overwrite table" in executed
@@ -298,6 +403,132 @@ def test_through_a_thrift_server_the_loader_and_dbt_rebuild_the_same_marts(twin:
         stopped = run_elt("spark-cluster", "thrift-stop", env=env)
     assert stopped.returncode == 0, stopped.stderr
     assert compare(twin.work / "duck" / "warehouse.duckdb", twin.work / "spark") == {}
+
+
+# -- write-audit-publish on Spark: after the twin's nights (the tests above compare builds) --
+
+FIGURES = "select count(*), sum(quantity) from analytics.fct_order_items"
+
+
+@dataclasses.dataclass
+class Wap:
+    figures_before: str  # what analysts read before the bad night
+    blocked: str  # the night of a line typed with quantity 100000
+    figures_after_block: str
+    database_after_block: str
+    page_after_block: str
+    status_after_block: str
+    rolled_back: str
+    database_after_rollback: str
+    figures_after_rollback: str
+    refused: str  # `elt publish` while the rollback holds
+    database_after_kill: str  # a night killed during its build
+    figures_after_kill: str
+    versions_after_kill: str
+
+
+def _elt(env: dict[str, str], *args: str, expect: int = 0) -> str:
+    done = run_elt(*args, "--target", "spark", env=env)
+    printed = done.stdout + done.stderr
+    assert done.returncode == expect, printed[-4000:]
+    return printed
+
+
+def _figures(env: dict[str, str]) -> str:
+    """The row of FIGURES as analysts read it now (`elt spark-sql` prints a table)."""
+    done = run_elt("spark-sql", FIGURES, "--target", "spark", env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [row] = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert re.fullmatch(r"│ \d+ +│ \d+ +│", row), row
+    return row
+
+
+def _kill_during_build(env: dict[str, str], log: Path) -> None:
+    """`elt daily` killed (its whole process group, dbt's Spark with it) once dbt builds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with log.open("w") as out:
+        night = subprocess.Popen(
+            [sys.executable, "-m", "elt", "daily", "--target", "spark"],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 600
+        try:
+            while "OK created" not in log.read_text() and night.poll() is None:
+                assert time.monotonic() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+            assert night.poll() is None, "the night ended before it could be killed"
+        finally:
+            os.killpg(night.pid, signal.SIGKILL)
+            night.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def wap(twin: Twin) -> Wap:
+    from elt.tests.audit_cases import edit_order_lines
+
+    env = twin.env
+    before = _figures(env)
+    more = run_elt("generate", "--out", str(twin.data), "--continue", "--days", "1", "--quiet")
+    assert more.returncode == 0, more.stderr
+    newest = sorted((twin.data / "shop" / "order_items").iterdir())[-1]
+    [lines] = sorted(newest.glob("*.csv"))
+    edit_order_lines(lines, lambda row: {**row, "quantity": "100000"}, only_first=True)
+    blocked = _night("spark", env, expect=1)
+    after_block = (_figures(env), current_database(env))
+    page = Path(env["ELT_REPORT_PATH"]).read_text()
+    status = _elt(env, "status")
+    rolled = _elt(env, "rollback", "--reason", "the night's figures are checked again")
+    after_rollback = (current_database(env), _figures(env))
+    refused = _elt(env, "publish", expect=1)
+    more = run_elt("generate", "--out", str(twin.data), "--continue", "--days", "1", "--quiet")
+    assert more.returncode == 0, more.stderr
+    _kill_during_build(env, twin.work / "killed.log")
+    return Wap(
+        before,
+        blocked,
+        *after_block,
+        page,
+        status,
+        rolled,
+        *after_rollback,
+        refused,
+        current_database(env),
+        _figures(env),
+        _elt(env, "versions"),
+    )
+
+
+def test_a_bad_line_blocks_publication_on_spark_and_analysts_keep_their_version(wap: Wap) -> None:
+    assert "publication blocked" in wap.blocked
+    assert "analysts keep v000002" in wap.blocked
+    assert wap.database_after_block == "analytics__v000002"
+    assert wap.figures_after_block == wap.figures_before
+    assert "blocked" in wap.status_after_block
+
+
+def test_the_page_is_written_on_spark_and_names_the_nights_outcome(wap: Wap) -> None:
+    assert 'class="banner outcome-blocked"' in wap.page_after_block
+    assert "Analysts read <b id='reading-version'>v000002</b>" in wap.page_after_block
+
+
+def test_a_rollback_on_spark_switches_analysts_back_and_holds_them(wap: Wap) -> None:
+    assert wap.database_after_rollback == "analytics__v000001"
+    assert wap.figures_after_rollback != wap.figures_before  # v1 holds a day less
+    assert "publication refused: held at v000001" in wap.refused
+
+
+def test_a_night_killed_during_its_build_leaves_analysts_their_version(wap: Wap) -> None:
+    assert wap.database_after_kill == "analytics__v000001"
+    assert wap.figures_after_kill == wap.figures_after_rollback
+    assert re.findall(r"(v\d{6})  published", wap.versions_after_kill) == ["v000001", "v000002"]
 
 
 # -- the bookkeeping of Parquet files, without a JVM --------------------------------------

@@ -2,7 +2,7 @@
 
 A target's ``type`` (duckdb, postgres, spark) is branched on here and nowhere else for: where
 analysts read the published marts (a DuckDB file of its own, a PostgreSQL login of their own,
-nothing yet on Spark), opening that published copy read-only, and whether the loader has ever
+a database of views on Spark), opening that published copy read-only, and whether the loader has ever
 landed anything. The parts of the house with an engine-specific implementation of their own
 (the loader's warehouse, the version store, the page's reader, backup) pick it with
 :func:`choose`, which names the supported engines in one error when the target's is not one.
@@ -35,6 +35,8 @@ DEFAULT_ANALYST_ROLE = "elt_analyst"
 PUBLISHED_FILE_VARIABLE = "ELT_DUCKDB_PUBLISHED_PATH"
 # ... which profiles.yml's `<target>_published` attaches under this name
 PUBLISHED_CATALOG = "published"
+# Spark: the DuckDB file of views over the current version, for `spark_published`
+SPARK_VIEWS_VARIABLE = "ELT_SPARK_PUBLISHED_VIEWS"
 
 Columns = list[str]
 Rows = list[tuple[Any, ...]]
@@ -77,7 +79,6 @@ class Engine(abc.ABC):
     # incrementally (elt.scope; measured at scale 1, docs/benchmarks.md: an 88-day catch-up,
     # 49% of raw, cost 0.64 of a rebuild on DuckDB, 1.54 on PostgreSQL)
     rebuild_share: ClassVar[float] = 0.3
-    publishes: ClassVar[bool] = True
 
     @abc.abstractmethod
     def loaded(self, table: str) -> bool | None:
@@ -249,7 +250,6 @@ class PostgresEngine(Engine):
 @dataclasses.dataclass(frozen=True)
 class SparkEngine(Engine):
     kind: ClassVar[str] = "spark"
-    publishes: ClassVar[bool] = False
 
     def loaded(self, table: str) -> bool | None:
         return None  # dbt-spark says so itself when a source is missing
@@ -261,28 +261,46 @@ class SparkEngine(Engine):
         return f"spark://{s.get('host') or 'local'}"
 
     def where_analysts_read(self, env: Environment, sample: str, python: str) -> list[str]:
-        marts = env.schema("marts")
+        sql = sample.format(schema=env.published_schema)
         return [
-            f"Done. Built on Spark (environment {env.label}): marts in {marts} (Spark has no "
-            "published copy yet: docs/spark.md)",
-            f"  Query it:    make spark-sql SQL='{sample.format(schema=marts)}'",
+            self.published_heading(env) + " (views over the current version's Parquet tables)",
+            f"  Query it:    make spark-sql SQL='{sql}'",
+            "  Or through a Spark Thrift server (BI tools, beeline): make spark-thrift-up, then "
+            f"jdbc:hive2://127.0.0.1:{os.environ.get('ELT_SPARK_THRIFT_PORT', '10000')}",
             "  The cluster: make spark-down stops it",
         ]
 
     def unpublished(self, env: Environment) -> str | None:
-        return (
-            f"target {self.target.name!r} is spark: Spark has no published copy yet "
-            "(`elt spark-sql` queries the build area; docs/spark.md)"
-        )
+        from elt.publish.spark_store import current_version
+        from elt.warehouse.spark_catalog import spark_dir
+
+        if current_version(spark_dir(), env) is not None:
+            return None
+        return f"nothing is published on {self.target.describe()} yet: `make publish` first"
+
+    def published_login_sees(self, env: Environment) -> tuple[str | None, dict[str, str]]:
+        """MetricFlow has no Spark adapter: ``spark_published`` is DuckDB on the views the
+        publisher keeps over the current version's Parquet files."""
+        from elt.publish.spark_store import duckdb_views_path
+        from elt.warehouse.spark_catalog import spark_dir
+
+        views = duckdb_views_path(spark_dir(), env)
+        return PUBLISHED_CATALOG, {SPARK_VIEWS_VARIABLE: str(views)}
 
     @contextmanager
     def read_published(
         self, env: Environment, project_dir: Path, profiles_dir: Path | None, application: str
     ) -> Iterator[Callable[[str], tuple[Columns, Rows]]]:
+        from elt.warehouse.spark_catalog import open_catalog
+
         reason = self.unpublished(env)
         if reason:
             raise LoaderError(reason)
-        yield lambda sql: ([], [])  # pragma: no cover (Spark publishes nothing yet)
+        catalog = open_catalog(self.target.settings, work=True)
+        try:
+            yield catalog.query
+        finally:
+            catalog.close()
 
 
 ENGINES: dict[str, type[Engine]] = {e.kind: e for e in (DuckDBEngine, PostgresEngine, SparkEngine)}

@@ -10,8 +10,12 @@ Spark Thrift server through PyHive, the driver dbt-spark uses.
 from __future__ import annotations
 
 import abc
+import contextlib
+import importlib.util
+import multiprocessing
 import os
 import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -72,38 +76,117 @@ class Catalog(abc.ABC):
 
 
 class SessionCatalog(Catalog):
-    def __init__(self, parameters: dict[str, Any]) -> None:
+    """A Spark session of this project's metastore, in a child process of its own: in local
+    mode on one core for DDL (``work`` False: the loader's catalog, which never takes the
+    cluster's cores), or on the profile's master for statements that move data (the
+    publisher's copies, the page's reads).
+
+    The embedded Derby metastore admits one JVM at a time and is let go only when that JVM
+    exits, so the session lives in a child process that ends with :meth:`close` (or with
+    this process: it stops when its pipe closes). One `elt daily` can then load, let dbt's
+    Spark build, and publish."""
+
+    def __init__(self, parameters: dict[str, Any], work: bool = False) -> None:
         super().__init__()
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
+        if importlib.util.find_spec("pyspark") is None:
             raise LoaderError(
                 "the spark target needs pyspark: install the project's spark extra "
                 '(pip install -e ".[spark]", or make venv-spark)'
-            ) from None
+            )
         use_project_conf()
-        builder = SparkSession.builder.enableHiveSupport()
-        for key, value in parameters.items():
-            builder = builder.config(key, str(value))
-        # DDL only: local mode, one core, no UI; the metastore and warehouse are the profile's
-        builder = builder.master("local[1]").appName("elt (catalog)")
-        builder = builder.config("spark.ui.enabled", "false").config(
-            "spark.ui.showConsoleProgress", "false"
+        spawn = multiprocessing.get_context("spawn")
+        self._pipe, theirs = spawn.Pipe()
+        self._process = spawn.Process(
+            target=_serve, args=(theirs, parameters, work), name="elt spark session", daemon=True
         )
+        self._process.start()
+        theirs.close()
+        status, message = self._receive()
+        if status != "ok":
+            self._process.join(timeout=30)
+            raise LoaderError(f"cannot start Spark for the catalog: {message}")
+
+    def _receive(self) -> tuple[str, Any]:
         try:
-            self.spark = builder.getOrCreate()
-        except Exception as exc:  # noqa: BLE001 - py4j and PyHive raise many types
+            answer: tuple[str, Any] = self._pipe.recv()
+        except (EOFError, OSError):
             raise LoaderError(
-                f"cannot start Spark for the catalog: {str(exc).splitlines()[0]}"
+                f"the Spark session's process ended (exit {self._process.exitcode}); "
+                "its messages are above"
             ) from None
-        self.spark.sparkContext.setLogLevel("ERROR")
+        return answer
 
     def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        frame = self.spark.sql(statement)
-        return list(frame.columns), [tuple(r) for r in frame.collect()]
+        self._pipe.send(statement)
+        status, value = self._receive()
+        if status != "ok":
+            raise SparkRefused(value)
+        columns, rows = value
+        return columns, rows
 
     def close(self) -> None:
-        self.spark.stop()
+        if not self._process.is_alive():
+            return
+        with contextlib.suppress(OSError):
+            self._pipe.send(None)
+        self._process.join(timeout=120)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=30)
+        self._pipe.close()
+
+
+class SparkRefused(Exception):
+    """Spark's message for a statement it refused (its first line)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _serve(pipe: Connection, parameters: dict[str, Any], work: bool) -> None:
+    """The child process: start the session, then run each statement the pipe brings until
+    it brings None or closes (the parent ended)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in parameters.items():
+        builder = builder.config(key, str(value))
+    # the metastore and warehouse are the profile's; no UI
+    if work:
+        builder = builder.appName("elt (publish)")
+    else:
+        builder = builder.master("local[1]").appName("elt (catalog)")
+    builder = builder.config("spark.ui.enabled", "false").config(
+        "spark.ui.showConsoleProgress", "false"
+    )
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - py4j raises many types
+        pipe.send(("error", _first_line(exc)))
+        return
+    spark.sparkContext.setLogLevel("ERROR")
+    pipe.send(("ok", None))
+    try:
+        while True:
+            try:
+                statement = pipe.recv()
+            except (EOFError, OSError):
+                break
+            if statement is None:
+                break
+            try:
+                frame = spark.sql(statement)
+                answer: tuple[str, Any] = (
+                    "ok",
+                    (list(frame.columns), [tuple(r) for r in frame.collect()]),
+                )
+            except Exception as exc:  # noqa: BLE001 - py4j raises many types
+                answer = ("error", _first_line(exc))
+            pipe.send(answer)
+    finally:
+        spark.stop()
 
 
 class ThriftCatalog(Catalog):
@@ -141,7 +224,9 @@ class ThriftCatalog(Catalog):
         self.con.close()
 
 
-def open_catalog(settings: dict[str, Any]) -> Catalog:
+def open_catalog(settings: dict[str, Any], work: bool = False) -> Catalog:
+    """The target's catalog: its Thrift server, or a Spark session of this process (local,
+    one core; on the profile's master when ``work``)."""
     if settings.get("method") == "thrift":
         return ThriftCatalog(settings)
-    return SessionCatalog(dict(settings.get("server_side_parameters") or {}))
+    return SessionCatalog(dict(settings.get("server_side_parameters") or {}), work)

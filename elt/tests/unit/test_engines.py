@@ -59,14 +59,32 @@ def test_a_concern_an_engine_lacks_is_one_line_naming_those_that_have_it(tmp_pat
         LoaderError, match=r"^backup: target 'spark' is spark, not one of duckdb, postgres$"
     ):
         backup(SPARK, tmp_path)  # before: ran pg_dump on the default PostgreSQL database
-    with pytest.raises(LoaderError, match=r"^publication: target 'spark' is spark"):
-        open_store(SPARK, DEV)
-    page = pytest.raises(LoaderError, match=r"^the monitoring page: target 'spark' is spark")
-    with page, open_reader(SPARK, DEV, 1.0):
+    odd = Target("odd", "oracle", {})
+    with pytest.raises(
+        LoaderError,
+        match=r"^publication: target 'odd' is oracle, not one of duckdb, postgres, spark$",
+    ):
+        open_store(odd, DEV)
+    page = pytest.raises(LoaderError, match=r"^the monitoring page: target 'odd' is oracle")
+    with page, open_reader(odd, DEV, 1.0):
         pass
     with pytest.raises(LoaderError, match=r"^elt: target 'odd' is oracle, not one of duckdb"):
         engine(Target("odd", "oracle", {}))
     assert choose(SPARK, {"spark": lambda: 42}, "spark-sql") == 42
+
+
+def test_spark_keeps_its_versions_without_starting_spark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing versions and the publisher's state reads files: no JVM (`elt status` on Spark)."""
+    monkeypatch.setenv("ELT_SPARK_DIR", str(tmp_path))
+    store = open_store(SPARK, DEV)
+    assert store.versions() == []
+    assert store.get_state("hold") is None
+    assert SparkEngine(SPARK).unpublished(DEV) == (
+        "nothing is published on target 'spark' (spark session, master local) yet: `make publish` first"
+    )
+    store.close()
 
 
 def test_duckdb_says_why_nothing_can_be_built_yet(tmp_path: Path) -> None:
@@ -116,8 +134,6 @@ def test_each_engine_tells_analysts_where_to_read(tmp_path: Path) -> None:
     assert "psql -h 127.0.0.1 -p 5432 -U elt_analyst elt" in pg[1]
     assert "dev_ana_analytics.rpt_daily_sales" in pg[1]
     spark = SparkEngine(SPARK)
-    assert not spark.publishes
-    assert "make spark-sql SQL='select 1 from dev_ana_marts.rpt_daily_sales'" in "\n".join(
+    assert "make spark-sql SQL='select 1 from dev_ana_analytics.rpt_daily_sales'" in "\n".join(
         spark.where_analysts_read(DEV, sample, "python")
     )
-    assert "no published copy" in (spark.unpublished(DEV) or "")
