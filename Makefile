@@ -64,7 +64,7 @@ COMMA := ,
         lint lint-sql lint-py typecheck lint-files fix conventions erd reference test-docs-site \
         clean clean-warehouse clean-data distclean bench-generate bench-load bench-dbt bench-queries bench-report bench-audit bench-lineage bench-impact bench-spark \
         image-base image-wheels image image-airflow image-smoke \
-        spark-up spark-down spark-status spark-sql spark-thrift-up spark-thrift-down
+        spark-up spark-down spark-status spark-sql spark-compact spark-thrift-up spark-thrift-down
 # folders of the project are not targets: `make tests` must not say "Nothing to be done"
 FOLDERS := deploy elt environments macros models observability orchestration seeds snapshots tests
 .PHONY: $(FOLDERS)
@@ -137,16 +137,16 @@ load: $(STAMP) _warehouse_dir ## Load new files of DATA_DIR into the raw schema 
 build: $(STAMP) _warehouse_dir $(SPARK_UP) ## dbt build (seeds, models, tests, the report snapshot), incremental by load; recorded in the run history; failures go to the alert hook
 	$(ELT) build
 
-publish: $(STAMP) _warehouse_dir ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
+publish: $(STAMP) _warehouse_dir $(SPARK_UP) ## Audit the last dbt build (tests, the diff against what analysts read, the gates) and publish it (blocked: one line per reason, alert, exit 1, analysts keep their version); ACCEPT=CHECK REASON='...' publishes despite a gate
 	$(ELT) publish --state-dir "$(STATE_DIR)" $(if $(ACCEPT),$(foreach c,$(ACCEPT),--accept $(c)) --reason "$(REASON)")
 
-daily: $(STAMP) _warehouse_dir ## The nightly routine: load new files, build and test what they reach (nothing when none came; everything and every row on the weekly all-rows night), publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
+daily: $(STAMP) _warehouse_dir $(SPARK_UP) ## The nightly routine: load new files, build and test what they reach (nothing when none came; everything and every row on the weekly all-rows night), publish if the audit passes, the monitoring page always; ends with the outcome (the image's default command)
 	$(ELT) daily --state-dir "$(STATE_DIR)"
 
-test-all-rows: $(STAMP) _warehouse_dir ## Every dbt test on every row, not only the new loads (make daily does it every ELT_ALL_ROWS_EVERY_DAYS days, 7)
+test-all-rows: $(STAMP) _warehouse_dir $(SPARK_UP) ## Every dbt test on every row, not only the new loads (make daily does it every ELT_ALL_ROWS_EVERY_DAYS days, 7)
 	$(ELT) test-all-rows
 
-report: $(STAMP) _warehouse_dir ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
+report: $(STAMP) _warehouse_dir $(SPARK_UP) ## Write the monitoring page (REPORT=path): last runs and failures, tests, run times, sources, KPIs (static HTML, offline)
 	$(ELT) report $(if $(REPORT),--output "$(REPORT)")
 
 status: $(STAMP) ## What analysts read and since when, last night's outcome with its reasons, the diff and the gates' findings
@@ -157,7 +157,7 @@ status: $(STAMP) ## What analysts read and since when, last night's outcome with
 where: $(STAMP) ## Where analysts read the published marts and how to query them
 	$(ELT) where
 
-analyses: $(STAMP) ## Run analyses/ on the published marts as an analyst (NAME=order_lines for one, VARS='{order_id: 42}')
+analyses: $(STAMP) $(SPARK_UP) ## Run analyses/ on the published marts as an analyst (NAME=order_lines for one, VARS='{order_id: 42}')
 	$(ELT) analyses $(NAME) $(if $(VARS),--vars '$(VARS)')
 
 metrics: $(STAMP) _warehouse_dir ## MetricFlow on the published marts: make metrics ARGS='query --metrics revenue --group-by metric_time__month' (ARGS='list metrics' lists them)
@@ -174,7 +174,7 @@ serve-docs: $(STAMP) ## Serve the already generated docs on http://localhost:DOC
 
 ##@ Operators
 
-rollback: $(STAMP) ## Switch analysts back to the previous published version (TO=<n> for another kept one) and hold them there until make release (REASON='...')
+rollback: $(STAMP) $(SPARK_UP) ## Switch analysts back to the previous published version (TO=<n> for another kept one) and hold them there until make release (REASON='...')
 	$(ELT) rollback $(if $(TO),--to $(TO)) $(if $(REASON),--reason "$(REASON)")
 
 release: $(STAMP) ## End the hold a rollback placed: the next night may publish again (diffed against the held version)
@@ -225,6 +225,9 @@ spark-thrift-up: $(SPARK_STAMP) ## Start a Spark Thrift server on 127.0.0.1:1000
 
 spark-thrift-down: $(SPARK_STAMP) ## Stop the Spark Thrift server
 	$(ELT) spark-cluster thrift-stop
+
+spark-compact: $(SPARK_STAMP) ## Merge each Spark raw table's part files into one (a load does it at ELT_SPARK_COMPACT_FILES, 16), under the loader's lock
+	$(ELT) compact --target spark
 
 spark-sql: $(SPARK_STAMP) ## A query on the Spark warehouse: make spark-sql SQL='select ...' (local mode, the project's metastore)
 	@test -n "$(SQL)" || { echo "spark-sql: SQL='select ...' is required"; exit 2; }

@@ -1,13 +1,17 @@
-"""Benchmark Spark (the local standalone cluster) against DuckDB: load and full build, and how
-each grows from scale 1 to scale 5.
+"""Benchmark Spark (the local standalone cluster) against DuckDB: load, full build, publish,
+compaction and a night, and how each grows from scale 1 to scale 5.
 
 Usage: python -m bench.spark [--scales 1,5] [--days 90] [--targets duckdb,spark]
 
-For each scale, one dataset is generated; each target loads it (`elt load`) and builds it
-(`dbt build`, a first build: every model, seed and test) in a warehouse of its own. Spark runs
-on the project's local cluster (`elt spark-cluster start`: a master and one 2-core worker on
-127.0.0.1, ELT_SPARK_WORKER_MEMORY). Prints seconds per step and the growth from the first
-scale to the last; asserts nothing (timings belong to benchmarks, not tests).
+For each scale, one dataset of ``days - 1`` days is generated; each target loads it (`elt
+load`), builds it (`dbt build`, a first build: every model, seed and test) and publishes it
+(`elt publish`: the audit and the copy) in a warehouse of its own; on Spark `elt compact` then
+merges the raw tables' part files (one per source file: the files per table before and after
+are printed). Then one more day is generated and each target runs the night on it (`elt
+daily`: load, scoped build, audit, publish, page). Spark runs on the project's local cluster
+(`elt spark-cluster start`: a master and two 1-core workers on 127.0.0.1). Prints seconds
+per step and the growth from the first scale to the last; asserts nothing (timings belong
+to benchmarks, not tests).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+STEPS = ("load", "build", "publish", "compact", "night")
 
 
 def run(command: list[str], env: dict[str, str]) -> float:
@@ -36,8 +41,8 @@ def run(command: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def bench(target: str, data: Path, work: Path) -> tuple[float, float]:
-    env = {
+def environment(target: str, data: Path, work: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_PROFILES_DIR": str(REPO),
@@ -46,15 +51,39 @@ def bench(target: str, data: Path, work: Path) -> tuple[float, float]:
         "ELT_ENV": "prod",
         "ELT_EMAIL_HASH_KEY": "benchmark-email-hash-key-0123456789abcdef",
         "ELT_TARGET": target,
+        "ELT_DATA_DIR": str(data),
+        "ELT_STATE_DIR": str(work / "state"),
+        "ELT_REPORT_PATH": str(work / "report.html"),
+        "ELT_ALERT_COMMAND": "",
         "ELT_DUCKDB_PATH": str(work / "warehouse.duckdb"),
         "ELT_SPARK_DIR": str(work / "spark"),
         "SPARK_CONF_DIR": str(REPO / "elt" / "spark_conf"),
     }
-    load = run(
-        [str(BIN / "elt"), "load", "--target", target, "--data-dir", str(data), "--quiet"], env
-    )
-    build = run([str(BIN / "dbt"), "build", "--project-dir", str(REPO)], env)
-    return load, build
+
+
+def raw_files(work: Path) -> str:
+    """Spark's data files per raw table: min-max over the tables."""
+    from elt.loader.spark_files import data_files
+
+    base = work / "spark" / "raw" / "raw"
+    counts = [
+        len(data_files(p)) for p in base.iterdir() if p.is_dir() and not p.name.startswith("_")
+    ]
+    return f"{min(counts)}-{max(counts)}" if counts else "-"
+
+
+def first_build(target: str, data: Path, work: Path) -> dict[str, float | str]:
+    env = environment(target, data, work)
+    elt = str(BIN / "elt")
+    got: dict[str, float | str] = {}
+    got["load"] = run([elt, "load", "--target", target, "--data-dir", str(data), "--quiet"], env)
+    got["build"] = run([str(BIN / "dbt"), "build", "--project-dir", str(REPO)], env)
+    got["publish"] = run([elt, "publish", "--target", target], env)
+    if target == "spark":
+        got["files before"] = raw_files(work)
+        got["compact"] = run([elt, "compact", "--target", target], env)
+        got["files after"] = raw_files(work)
+    return got
 
 
 def main() -> None:
@@ -77,21 +106,22 @@ def main() -> None:
         os.environ["ELT_SPARK_MASTER"] = "spark://127.0.0.1:" + os.environ.get(
             "ELT_SPARK_MASTER_PORT", "7077"
         )
-    results: dict[tuple[str, str], tuple[float, float]] = {}
+    results: dict[tuple[str, str], dict[str, float | str]] = {}
+    elt = str(BIN / "elt")
     try:
         for scale in scales:
             data = root / f"data-{scale}"
             if not data.exists():
                 run(
                     [
-                        str(BIN / "elt"),
+                        elt,
                         "generate",
                         "--out",
                         str(data),
                         "--scale",
                         scale,
                         "--days",
-                        str(args.days),
+                        str(args.days - 1),
                         "--quiet",
                     ],
                     dict(os.environ),
@@ -100,22 +130,38 @@ def main() -> None:
                 work = root / f"{target}-{scale}"
                 shutil.rmtree(work, ignore_errors=True)
                 work.mkdir(parents=True)
-                results[(target, scale)] = bench(target, data, work)
-                load, build = results[(target, scale)]
-                print(
-                    f"scale {scale:>3} {target:<7} load {load:8.1f} s   build {build:8.1f} s",
-                    flush=True,
+                results[(target, scale)] = first_build(target, data, work)
+            run(
+                [elt, "generate", "--out", str(data), "--continue", "--days", "1", "--quiet"],
+                dict(os.environ),
+            )
+            for target in targets:
+                work = root / f"{target}-{scale}"
+                env = environment(target, data, work)
+                results[(target, scale)]["night"] = run([elt, "daily", "--target", target], env)
+                got = results[(target, scale)]
+                steps = "   ".join(
+                    f"{k} {got[k]:7.1f} s" for k in STEPS if isinstance(got.get(k), float)
                 )
+                files = (
+                    f"   raw files per table {got['files before']} -> {got['files after']}"
+                    if "files before" in got
+                    else ""
+                )
+                print(f"scale {scale:>3} {target:<7} {steps}{files}", flush=True)
     finally:
         if "spark" in targets:
-            run([str(BIN / "elt"), "spark-cluster", "stop"], master_env)
+            run([elt, "spark-cluster", "stop"], master_env)
     first, last = scales[0], scales[-1]
     if first != last:
         for target in targets:
             a, b = results[(target, first)], results[(target, last)]
-            print(
-                f"{target:<7} scale {first} -> {last}: load x{b[0] / a[0]:.1f}, build x{b[1] / a[1]:.1f}"
+            grown = ", ".join(
+                f"{k} x{float(b[k]) / float(a[k]):.1f}"
+                for k in STEPS
+                if isinstance(a.get(k), float)
             )
+            print(f"{target:<7} scale {first} -> {last}: {grown}")
     print(f"(data and warehouses in {root})")
 
 

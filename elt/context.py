@@ -100,6 +100,12 @@ class Context:
         return Path(REPORT_DIR) / f"{self.env.label}-{self.target.name}.html"
 
     @property
+    def lake(self) -> Path | None:
+        """ELT_DELTA_DIR: where publication also writes the marts as Delta tables (None: off)."""
+        value = os.environ.get("ELT_DELTA_DIR")
+        return Path(value).absolute() if value else None
+
+    @property
     def publish_keep(self) -> int:
         """ELT_PUBLISH_KEEP: versions kept for rollback, the new one included (at least 2)."""
         value = os.environ.get("ELT_PUBLISH_KEEP", "3").strip()

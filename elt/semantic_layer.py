@@ -112,6 +112,9 @@ def prepare(ctx: Context, published: bool) -> tuple[Path, dict[str, str]]:
     that fixed path) and the environment to run it with."""
     project_dir, target_dir = ctx.project.dir, ctx.project.dbt_target_dir
     target, environment = ctx.target, ctx.env
+    refused = engine(target).no_metrics_on_build
+    if not published and refused:
+        raise LoaderError(refused)
     env = dict(os.environ)
     source = semantic_manifest(project_dir, target_dir, target.name, env)
     manifest = json.loads(source.read_text())

@@ -442,3 +442,40 @@ def restore_cmd(ctx: Context, folder: Path) -> None:
         f"restored {folder} (taken {b.created_at}): {len(b.rows)} tables, "
         f"{sum(b.rows.values()):,} rows in {b.seconds:.1f} s; now run dbt build"
     )
+
+
+@main.command("compact")
+@context_options(default_target="spark")
+@click.option(
+    "--min-files",
+    type=click.IntRange(min=2),
+    default=2,
+    show_default=True,
+    help="Compact a raw table that has at least this many part files (a load compacts at "
+    "ELT_SPARK_COMPACT_FILES, 16).",
+)
+@lock_timeout_option("Seconds to wait while a load holds the target.")
+def compact_cmd(ctx: Context, min_files: int, lock_timeout: float) -> None:
+    """Spark: merge each raw table's part files (one per source file) into one, under the
+    loader's lock; idempotent. Prints the files per table before and after."""
+    from elt.loader.run import open_warehouse
+    from elt.loader.spark_target import SparkWarehouse
+    from elt.warehouse.engines import choose
+
+    warehouse = choose(
+        ctx.target,
+        {"spark": lambda: open_warehouse(ctx.target, lock_timeout)},
+        "compact (only Spark's raw tables are files)",
+    )
+    assert isinstance(warehouse, SparkWarehouse)
+    try:
+        schemas = warehouse.raw_schemas()
+        with warehouse.lock(lock_timeout):
+            warehouse.prepare(schemas)  # a killed load's leftovers, a killed compaction's
+            done = warehouse.compact(schemas, min_files)
+    finally:
+        warehouse.close()
+    for result in done:
+        click.echo(f"compact: {result.describe()}")
+    if not done:
+        click.echo(f"compact: no raw table has {min_files} part files or more")

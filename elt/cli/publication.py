@@ -187,6 +187,7 @@ def publish_step(
                 mark=night.mark.as_json() if night else None,
                 # a complete build published by hand keeps the mark of what it covered
                 mark_by_hand=None if night else by_hand_mark(ctx.project.dir),
+                lake=ctx.lake,
             )
     for line in outcome.lines:
         click.echo(line, err=outcome.exit_code != 0)
@@ -225,12 +226,14 @@ def rollback_cmd(
 
     with version_store(ctx) as store:
         began = time.monotonic()
-        version, hold = roll_back(store, number, reason)
+        version, hold, laked = roll_back(store, number, reason, ctx.env, ctx.lake)
     click.echo(
         f"analysts now read {version.label} (built {version.built_at}, commit {version.git_commit}) "
         f"- switched in {time.monotonic() - began:.2f} s; {hold.describe()} "
         "(`elt release` lets the next night publish again)"
     )
+    if laked:
+        click.echo(f"warning: {laked}", err=True)
 
 
 @main.command("release")

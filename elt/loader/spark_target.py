@@ -23,9 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import hashlib
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,10 +36,13 @@ import pyarrow.parquet as pq
 from elt.errors import FileLoadError, TransientError
 from elt.history.tables import RUN_NODES, RUNS
 from elt.loader import hash_key
+from elt.loader import spark_files as compaction
 from elt.loader.bookkeeping import BOOKKEEPING, MANIFEST, QUARANTINE
 from elt.loader.config import SourceTable
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit
+from elt.loader.spark_files import PART_NAME as _NAME
+from elt.loader.spark_files import file_id, safe_name
 from elt.loader.warehouse import (
     MANIFEST_SELECT,
     META_COLUMNS,
@@ -56,7 +57,7 @@ from elt.loader.warehouse import (
     quarantine_table,
     utcnow,
 )
-from elt.warehouse.spark_catalog import Catalog, bq, open_catalog, raw_root
+from elt.warehouse.spark_catalog import Catalog, bq, compact_files, open_catalog, raw_root
 from elt.warehouse.tables import BookTable
 
 # the bookkeeping's column kinds in Spark SQL
@@ -72,20 +73,6 @@ SPARK_TYPES = {
 RAW_META_DDL = (
     "`_batch_id` string, `_source_file` string, `_row_number` bigint, `_loaded_at` timestamp"
 )
-_NAME = re.compile(r"^(?:part-)?([0-9a-f]{20})-(.+)\.parquet$")
-
-
-def file_id(rel: str) -> str:
-    return hashlib.sha256(rel.encode("utf-8")).hexdigest()[:20]
-
-
-def safe_name(value: str) -> str:
-    """A batch or invocation id as a file name part (ids are already safe; others are hashed)."""
-    return (
-        value
-        if re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", value)
-        else hashlib.sha256(value.encode()).hexdigest()[:32]
-    )
 
 
 def write_arrow(table: pa.Table, final: Path) -> None:
@@ -320,8 +307,47 @@ class SparkWarehouse(Warehouse):
                 newest[fid] = (finished, batch, path)
         return {fid: (batch, path) for fid, (_, batch, path) in newest.items()}
 
+    def raw_schemas(self) -> set[str]:
+        """The schemas the loader has written raw tables into."""
+        if not self.root.is_dir():
+            return set()
+        return {p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+    def raw_folders(self, schemas: set[str]) -> list[Path]:
+        """The folders of the raw tables of ``schemas`` (not the bookkeeping's)."""
+        folders = []
+        for schema in sorted(schemas):
+            base = self.root / schema
+            if base.is_dir():
+                folders += sorted(
+                    p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+                )
+        return folders
+
+    def compact(self, schemas: set[str], min_files: int) -> list[compaction.Compacted]:
+        """Merge the committed part files of each raw table of ``schemas`` that has at least
+        ``min_files`` of them (spark_compaction); the caller holds the loader's lock."""
+        loaded = self._loaded_batches(self._current_manifest_files())
+        done = []
+        for folder in self.raw_folders(schemas):
+            result = compaction.compact(
+                self.duck, folder, lambda f, b: loaded.get(f) == b, min_files
+            )
+            if result is not None:
+                done.append(result)
+                self._refresh(folder.parent.name, folder.name)
+        return done
+
+    def _refresh(self, schema: str, table: str) -> None:
+        """A Spark that listed the table's files before (the Thrift server) lists them again."""
+        if self._catalog is not None and self._catalog_columns(schema, table) is not None:
+            self.catalog.sql(f"refresh table {bq(schema)}.{bq(table)}")
+
     def _sweep(self, schemas: set[str]) -> None:
-        """Remove what no manifest file vouches for: the leftovers of a load that died."""
+        """Remove what no manifest file vouches for: the leftovers of a load that died (and
+        finish or undo a compaction it was in the middle of)."""
+        for folder in self.raw_folders(schemas):
+            compaction.recover(folder)
         current = self._current_manifest_files()
         loaded = self._loaded_batches(current)
         for path in self.book_dir(MANIFEST).glob("*.parquet"):
@@ -343,6 +369,8 @@ class SparkWarehouse(Warehouse):
                 m = _NAME.match(path.name)
                 if m and loaded.get(m.group(1)) != m.group(2):
                     path.unlink(missing_ok=True)
+        for folder in self.raw_folders(schemas):
+            compaction.purge(self.duck, folder, lambda f, b: loaded.get(f) == b)
 
     def _loaded_batches(self, current: dict[str, tuple[str, Path]]) -> dict[str, str]:
         """file id -> the batch whose rows are loaded, for files whose manifest row says loaded."""
@@ -375,6 +403,10 @@ class SparkWarehouse(Warehouse):
                 m = _NAME.match(path.name)
                 if m and m.group(1) == fid and m.group(2) != batch:
                     path.unlink(missing_ok=True)
+        folder = self.table_dir(schema, identifier)
+        if compaction.compacted_files(folder):  # the rows of its earlier batch, compacted
+            with duckdb.connect() as con:  # the loader's threads commit files concurrently
+                compaction.purge(con, folder, lambda f, b: f != fid or b == batch)
 
     def store_hash_key(self, production: bool) -> str:
         folder = self.book_dir(hash_key.TABLE)
@@ -443,6 +475,8 @@ class SparkWarehouse(Warehouse):
         return True
 
     def analyze(self, tables: list[SourceTable]) -> None:
+        # a table with many part files is compacted (the load holds its lock here)
+        self.compact({t.schema for t in tables}, compact_files())
         # a long-lived Spark session (the Thrift server) caches file listings
         for t in tables:
             self.catalog.sql(f"refresh table {bq(t.schema)}.{bq(t.identifier)}")

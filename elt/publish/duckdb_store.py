@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from elt.environment import Environment
 from elt.errors import LoaderError, TransientError
@@ -84,41 +85,52 @@ class DuckDBStore:
             self._mark_loads(audit, version)
             return version
 
-    def _mark_loads(self, audit: Audit, version: Version) -> None:
-        """In the build: the last load this version holds (tests of the next builds cover
-        every row loaded since; macros/utils/test_scope.sql)."""
+    @contextlib.contextmanager
+    def _build_file(self, doing: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The build file, written: the publisher's records kept in it (``doing`` says which)."""
         try:
             con = duckdb.connect(str(self.build))
         except duckdb.IOException as exc:
             raise TransientError(
-                f"published {version.label}, but could not record its loads in {self.build} "
-                f"(dbt or the loader is writing it?): {' '.join(str(exc).split())}"
+                f"could not {doing} in {self.build} (dbt or the loader is writing it?): "
+                f"{' '.join(str(exc).split())}"
             ) from None
         try:
-            record_published_loads(con, self.env, audit, version.number)
+            yield con
         finally:
             con.close()
 
+    def _mark_loads(self, audit: Audit, version: Version) -> None:
+        """In the build: the last load this version holds (tests of the next builds cover
+        every row loaded since; macros/utils/test_scope.sql)."""
+        with self._build_file(f"record the loads of {version.label}, published,") as con:
+            record_published_loads(con, self.env, audit, version.number)
+
     def append_trail(self, version: Version, figures: list[trail.Figure]) -> int:
         """The audit trail's rows of this publication (elt.publish.trail), in the build."""
-        try:
-            con = duckdb.connect(str(self.build))
-        except duckdb.IOException as exc:
-            raise TransientError(
-                f"could not open {self.build} (dbt or the loader is writing it?): "
-                f"{' '.join(str(exc).split())}"
-            ) from None
         relation = f"{_quote(self.env.schema('publish'))}.{trail.TABLE}"
-        try:
+        with self._build_file(f"append {version.label} to the audit trail") as con:
             con.execute(f"create schema if not exists {_quote(self.env.schema('publish'))}")
             con.execute(trail.create_sql(relation, trail.DUCKDB))
             found = trail.changes(figures, con.execute(trail.latest_sql(relation)).fetchall())
             appended = trail.rows(version.number, version.published_at, found)
             if appended:
                 con.executemany(f"insert into {relation} values (?, ?, ?, ?, ?, ?, ?)", appended)
+        return len(appended)
+
+    def arrow(self, version: Version) -> Iterator[tuple[str, pa.Table]]:
+        """Each mart of a kept version as Arrow, from its file (read-only)."""
+        con = duckdb.connect(str(self._file(version.number)), read_only=True)
+        try:
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?"
+                " order by 1",
+                [self.env.published_schema],
+            ).fetchall():
+                relation = f"{_quote(self.env.published_schema)}.{_quote(name)}"
+                yield name, con.sql(f"select * from {relation}").to_arrow_table()
         finally:
             con.close()
-        return len(appended)
 
     def _record(self, version: Version, **seconds: float) -> None:
         version.seconds = {k: round(v, 3) for k, v in seconds.items()}

@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
+import pyarrow as pa
 from psycopg2 import sql
 
 from elt.environment import Environment
@@ -220,6 +221,42 @@ class PostgresStore:
 
         result: int = self._transaction(work)
         return result
+
+    def arrow(self, version: Version) -> Iterator[tuple[str, pa.Table]]:
+        """Each mart of a kept version as Arrow, its columns typed from the catalog, its rows
+        fetched in batches."""
+        schema = self._version_schema(version.number)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "select table_name, column_name, data_type, numeric_precision, numeric_scale"
+                " from information_schema.columns where table_schema = %s"
+                " order by table_name, ordinal_position",
+                [schema],
+            )
+            columns: dict[str, list[pa.Field]] = {}
+            for table, column, kind, precision, scale in cur.fetchall():
+                columns.setdefault(table, []).append(
+                    pa.field(column, _arrow_type(kind, precision, scale))
+                )
+        self.conn.rollback()
+        for table, fields in columns.items():
+            arrow_schema = pa.schema(fields)
+            batches = []
+            with self.conn.cursor(name=f"elt_arrow_{version.number}") as cur:
+                cur.itersize = 50_000
+                cur.execute(sql.SQL("select * from {}").format(sql.Identifier(schema, table)))
+                while rows := cur.fetchmany(50_000):
+                    batches.append(
+                        pa.record_batch(
+                            [
+                                pa.array([r[i] for r in rows], f.type)
+                                for i, f in enumerate(arrow_schema)
+                            ],
+                            schema=arrow_schema,
+                        )
+                    )
+            self.conn.rollback()
+            yield table, pa.Table.from_batches(batches, arrow_schema)
 
     def _copy(self, cur: Any, marts: list[Mart], schema_name: str) -> dict[str, int]:
         """The build's marts into a new schema: structure (keys, checks, indexes) and rows.
@@ -466,6 +503,26 @@ class PostgresStore:
             )
 
         self._transaction(work)
+
+
+def _arrow_type(kind: str, precision: int | None, scale: int | None) -> pa.DataType:
+    """The Arrow type of a PostgreSQL column (information_schema.columns.data_type)."""
+    simple = {
+        "smallint": pa.int16(),
+        "integer": pa.int32(),
+        "bigint": pa.int64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "double precision": pa.float64(),
+        "real": pa.float32(),
+        "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+        "timestamp without time zone": pa.timestamp("us"),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "numeric":  # unconstrained (no precision): any scale, as a double
+        return pa.decimal128(precision, scale or 0) if precision else pa.float64()
+    return pa.string()
 
 
 def _q(name: str) -> str:

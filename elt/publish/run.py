@@ -125,6 +125,7 @@ def publish_night(
     accept: list[str] | None = None,
     reason: str | None = None,
     mark: dict[str, Any] | None = None,
+    lake: Path | None = None,
 ) -> Outcome:
     """The audit (dbt's results, the diff against what analysts read, the gates), then
     publication, a block with its reasons, or a refusal while a hold stands; recorded with
@@ -201,6 +202,7 @@ def publish_night(
     protect = {v.number for v in (last_known_good(kept),) if v is not None}
     pruned = store.prune(keep, frozenset(protect))
     trailed = _append_trail(store, version, rv) if not already else None
+    laked = to_lake(store, lake, env, version, "publish") if not already else None
     attempt.outcome = control.PUBLISHED
     attempt.version = version.number
     attempt.accepted = version.audit.get("accepted")
@@ -213,8 +215,9 @@ def publish_night(
         f"  {rv.summary()}",
         *(f"  warning {f.check}: {f.message}" for f in rv.warnings),
     ]
-    if trailed:
-        lines.append(f"  warning: {trailed}")
+    for warning in (trailed, laked):
+        if warning:
+            lines.append(f"  warning: {warning}")
     if audit.unchanged:
         lines.append(
             f"  {audit.unchanged} nodes no new data reaches stand as the last published night built them"
@@ -225,6 +228,23 @@ def publish_night(
             f"- {reason}"
         )
     return Outcome(control.PUBLISHED, version, rv, lines, pruned, already)
+
+
+def to_lake(
+    store: Store, lake: Path | None, env: Environment, version: Version, operation: str
+) -> str | None:
+    """What analysts now read, as a new Delta version of every mart (elt.publish.delta), the
+    files of pruned versions vacuumed; why not, or None. ``lake`` None: Delta is off."""
+    if lake is None:
+        return None
+    from elt.publish import delta
+
+    try:
+        delta.write(lake, env, version, store.arrow(version), operation)
+        delta.vacuum(lake, env, store.versions())
+    except LoaderError as exc:
+        return f"the Delta tables miss {version.label} (the next publication writes them): {exc}"
+    return None
 
 
 def _append_trail(store: Store, version: Version, rv: Review) -> str | None:
@@ -279,9 +299,17 @@ def record_nothing_new(store: Store, reason: str) -> Outcome:
     )
 
 
-def roll_back(store: Store, number: int | None, reason: str) -> tuple[Version, control.Hold]:
+def roll_back(
+    store: Store,
+    number: int | None,
+    reason: str,
+    env: Environment | None = None,
+    lake: Path | None = None,
+) -> tuple[Version, control.Hold, str | None]:
     """Switch analysts to a kept version (the one before the current by default) and hold
-    them there: later publications are refused until `elt release`."""
+    them there: later publications are refused until `elt release`. With a ``lake``, the
+    Delta tables follow (a new Delta version of what analysts now read); the third value is
+    why they could not, or None."""
     if number is None:
         before = previous(store.versions())
         if before is None:
@@ -297,7 +325,9 @@ def roll_back(store: Store, number: int | None, reason: str) -> tuple[Version, c
         )
     version = store.switch(number)
     control.mark_current(store, version.number, "rolled back")
-    return version, control.hold(store, version.number, reason)
+    placed = control.hold(store, version.number, reason)
+    laked = to_lake(store, lake, env, version, "rollback") if env is not None else None
+    return version, placed, laked
 
 
 def attempt(
@@ -316,6 +346,7 @@ def attempt(
     excluded_types: tuple[str, ...] = (),
     mark: dict[str, Any] | None = None,
     mark_by_hand: MarkOfBuild | None = None,
+    lake: Path | None = None,
 ) -> Outcome:
     """`elt publish` after a build: audit it (or take the orchestrator's word, ``audited_by``),
     then publish it or record why not. A failed build whose results file still holds an
@@ -334,7 +365,9 @@ def attempt(
         )
     if mark is None and mark_by_hand and checked.passed and not audited_by:
         mark = hand_mark(store, checked, run_results, mark_by_hand)
-    return publish_night(store, checked, manifest, env, project_dir, keep, accept, reason, mark)
+    return publish_night(
+        store, checked, manifest, env, project_dir, keep, accept, reason, mark, lake
+    )
 
 
 def hand_mark(

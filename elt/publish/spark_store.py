@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from elt.environment import Environment
 from elt.errors import LoaderError
 from elt.publish import trail
@@ -33,7 +35,7 @@ from elt.publish.diff import double_quoted
 from elt.publish.records import FileRecords
 from elt.publish.spark_warehouse import SparkWarehouse
 from elt.publish.versions import Pair, Sides, Version
-from elt.warehouse.spark_catalog import Catalog, bq
+from elt.warehouse.spark_catalog import Catalog, bq, published_views_path
 
 # <prefix>publish.published_loads (elt.publish.versions.PUBLISHED_LOADS_COLUMNS) in Spark's types
 PUBLISHED_LOADS_COLUMNS = "version int, last_batch_id string, published_at timestamp"
@@ -43,11 +45,6 @@ CURRENT = "published"
 
 def records(spark_dir: Path, env: Environment, lock_timeout: float = 60.0) -> FileRecords:
     return FileRecords(spark_dir / f"{env.prefix}published.versions", lock_timeout)
-
-
-def duckdb_views_path(spark_dir: Path, env: Environment) -> Path:
-    """The DuckDB file of views over the current version's Parquet files (`elt metrics`)."""
-    return spark_dir / f"{env.prefix}published.duckdb"
 
 
 def current_version(spark_dir: Path, env: Environment) -> int | None:
@@ -164,6 +161,14 @@ class SparkStore:
             )
         return len(appended)
 
+    def arrow(self, version: Version) -> Iterator[tuple[str, pa.Table]]:
+        """Each mart of a kept version as Arrow, read from its Parquet files (no Spark job)."""
+        import pyarrow.parquet as pq
+
+        source = self.database(version.number)
+        for table in self._tables(source):
+            yield table, pq.read_table(self._location(f"{bq(source)}.{bq(table)}"))
+
     def switch(self, number: int) -> Version:
         with self.records.locked():
             version = next((v for v in self.versions() if v.number == number), None)
@@ -202,7 +207,7 @@ class SparkStore:
         files, in the published schema, replaced whole."""
         import duckdb
 
-        path = duckdb_views_path(self.records.folder.parent, self.env)
+        path = published_views_path(self.env.prefix)
         partial = path.with_name(path.name + ".partial")
         partial.unlink(missing_ok=True)
         schema = double_quoted(self.env.published_schema)
@@ -254,6 +259,10 @@ class SparkStore:
         if self.records.folder.is_dir():
             shutil.rmtree(self.records.folder)
             dropped.append(str(self.records.folder))
+        views = published_views_path(self.env.prefix)
+        if views.exists():
+            views.unlink()
+            dropped.append(str(views))
         return dropped
 
     def close(self) -> None:

@@ -15,6 +15,10 @@ from elt.publish.audit import Audit
 from elt.publish.diff import Warehouse
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pyarrow as pa
+
     from elt.publish.trail import Figure
 
 DEFAULT_KEEP = 3
@@ -116,6 +120,8 @@ class Store(Protocol):
     def version_pair(self, old: int, new: int) -> AbstractContextManager[Pair]: ...
 
     def append_trail(self, version: Version, figures: list[Figure]) -> int: ...
+
+    def arrow(self, version: Version) -> Iterator[tuple[str, pa.Table]]: ...
 
     def get_state(self, key: str) -> Any: ...
 

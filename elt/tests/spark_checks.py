@@ -72,3 +72,24 @@ def compare(
     finally:
         con.close()
     return differences
+
+
+def compare_delta(duckdb_path: Path, lake: Path, schema: str = "analytics") -> dict[str, str]:
+    """{mart: what differs} between DuckDB's published marts and the latest Delta version of
+    each (``lake``: the folder of the published schema's Delta tables), read with deltalake."""
+    from deltalake import DeltaTable
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{duckdb_path}' as built (read_only)")
+    differences = {}
+    try:
+        for mart in DATA_MARTS:
+            con.register("delta", DeltaTable(lake / mart).to_pyarrow_table())
+            duck = fingerprint(con, f"built.{schema}.{mart}")
+            lake_side = fingerprint(con, "delta")
+            if duck != lake_side:
+                differences[mart] = f"{duck[:2]} published, {lake_side[:2]} in Delta"
+    finally:
+        con.close()
+    return differences

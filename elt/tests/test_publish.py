@@ -71,10 +71,18 @@ def seen(wh: Wh) -> dict[str, tuple[int, str]]:
     return fingerprints(published(wh), current().published_schema)
 
 
+def _delta_rows(lake: Path, mart: str, version: int | None = None) -> int:
+    from deltalake import DeltaTable
+
+    return int(DeltaTable(lake / mart, version=version).to_pyarrow_table().num_rows)
+
+
 def test_failed_test_blocks_publication_and_rollback_restores_figures(
-    wh: Wh, tmp_path: Path, environment: None
+    wh: Wh, tmp_path: Path, environment: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ELT_DELTA_DIR", str(tmp_path / "lake"))
     env = current()
+    lake = tmp_path / "lake" / env.published_schema
     assert env.prefix in ("dev_pat_o_neil_", "ci_run_42_")
     data = tmp_path / "data"
     generate(data, GeneratorConfig(scale=0.005, seed=7, start=MONDAY), days=3)
@@ -157,6 +165,13 @@ def test_failed_test_blocks_publication_and_rollback_restores_figures(
     assert seen(wh) == v1
     listed = json.loads(elt(wh, tmp_path, "versions", "--json").stdout)
     assert [(v["number"], v["is_current"]) for v in listed] == [(1, True), (2, False)]
+    # the Delta tables (ELT_DELTA_DIR): a version per publication and per rollback, the
+    # latest what analysts read, each published version found by its number
+    delta_versions = json.loads((lake / "_elt_versions.json").read_text())
+    assert delta_versions["1"]["fct_orders"] == 2  # published, published, rolled back
+    assert _delta_rows(lake, "fct_orders") == listed[0]["rows"]["fct_orders"]
+    v2_rows = _delta_rows(lake, "fct_orders", delta_versions["2"]["fct_orders"])
+    assert v2_rows == listed[1]["rows"]["fct_orders"] > listed[0]["rows"]["fct_orders"]
     assert all(v["tests"].get("pass", 0) > 50 and v["git_commit"] for v in listed)
     assert listed[1]["rows"]["fct_order_items"] > listed[0]["rows"]["fct_order_items"]
     assert listed[0]["environment"] == env.name

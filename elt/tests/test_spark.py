@@ -27,7 +27,7 @@ from elt.loader.spark_target import SparkWarehouse
 from elt.tests.conftest import REPO, run_elt
 from elt.tests.dbt_runner import dbt
 from elt.tests.loader_helpers import kill_load_after_first_file
-from elt.tests.spark_checks import compare, spark_table
+from elt.tests.spark_checks import compare, compare_delta, spark_table
 
 REQUIRE_SPARK = os.environ.get("ELT_REQUIRE_SPARK") == "1"
 SCALE, DAYS = "0.002", "10"
@@ -74,22 +74,30 @@ class Twin:
     partitions_before: dict[str, float]  # fct_order_items' order_date partitions: newest mtime
     partitions_after: dict[str, float]
     partitions_with_new_rows: set[str]  # of the added day's build
+    lines_partitions: tuple[dict[str, float], dict[str, float]]  # int_order_items_deduplicated
     rerun_output: str
     executed_fact_sql: str  # what the second Spark build ran for fct_order_items
     trails: tuple[list[tuple[object, ...]], list[tuple[object, ...]]]  # DuckDB's, Spark's
     metrics: tuple[list[str], list[str]]  # `elt metrics` on the published marts: DuckDB, Spark
+    delta_differences: tuple[dict[str, str], dict[str, str]]  # Delta written from DuckDB, Spark
 
 
 def _fact(spark_dir: Path) -> Path:
     return spark_dir / "warehouse" / "marts.db" / "fct_order_items"
 
 
-def _partitions(spark_dir: Path) -> dict[str, float]:
-    """fct_order_items' order_date partitions: the newest modification time of their files."""
+def _lines(spark_dir: Path) -> Path:
+    return spark_dir / "warehouse" / "intermediate.db" / "int_order_items_deduplicated"
+
+
+def _partitions(spark_dir: Path, table: Path | None = None) -> dict[str, float]:
+    """A table's partitions (fct_order_items' order_date by default): the newest modification
+    time of their files."""
+    folder = table or _fact(spark_dir)
     return {
         p.name: max(f.stat().st_mtime for f in p.iterdir())
-        for p in _fact(spark_dir).iterdir()
-        if p.is_dir() and p.name.startswith("order_date=")
+        for p in folder.iterdir()
+        if p.is_dir() and "=" in p.name
     }
 
 
@@ -182,9 +190,16 @@ def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twi
     assert made.returncode == 0, made.stderr
     (work / "duck").mkdir()
     duck_env = night_env(
-        work / "duck", data, {"ELT_DUCKDB_PATH": str(work / "duck" / "warehouse.duckdb")}
+        work / "duck",
+        data,
+        {
+            "ELT_DUCKDB_PATH": str(work / "duck" / "warehouse.duckdb"),
+            "ELT_DELTA_DIR": str(work / "lake-duck"),
+        },
     )
-    env = night_env(work / "sparkbuild", data, spark_env(work))
+    env = night_env(
+        work / "sparkbuild", data, {**spark_env(work), "ELT_DELTA_DIR": str(work / "lake-spark")}
+    )
     differences, published, nights = [], [], []
     for day in range(2):
         if day:
@@ -202,7 +217,11 @@ def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twi
             )
         )
         if day == 0:
+            # the first night builds everything: its manifest holds every model's compiled SQL
+            # (a scoped night's, only what it built)
+            shutil.copy(work / "sparkbuild" / "target" / "manifest.json", work / "full-build.json")
             before = _partitions(work / "spark")
+            lines_before = _partitions(work / "spark", _lines(work / "spark"))
             first_load = _newest_load(work / "spark")
     rerun = _load("spark", data, env)
     fact = next((work / "sparkbuild" / "target" / "run").rglob("fct_order_items.sql"))
@@ -211,6 +230,11 @@ def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twi
         _trail(spark_table(work / "spark", "publish", "published_daily_totals")),
     )
     metrics = (_metrics("duckdb", duck_env), _metrics("spark", env))
+    published_file = work / "duck" / "published.duckdb"
+    deltas = (
+        compare_delta(published_file, work / "lake-duck" / "analytics"),
+        compare_delta(published_file, work / "lake-spark" / "analytics"),
+    )
     return Twin(
         work,
         data,
@@ -221,10 +245,12 @@ def twin(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> Twi
         before,
         _partitions(work / "spark"),
         _partitions_loaded_after(work / "spark", first_load),
+        (lines_before, _partitions(work / "spark", _lines(work / "spark"))),
         rerun,
         fact.read_text(),
         trails,
         metrics,
+        deltas,
     )
 
 
@@ -239,7 +265,7 @@ def _metrics(target: str, env: dict[str, str]) -> list[str]:
         "revenue,orders",
         "--group-by",
         "metric_time__day",
-        "--order-by",
+        "--order",
         "metric_time__day",
         env=env,
     )
@@ -278,6 +304,15 @@ def test_the_audit_trail_of_published_figures_is_duckdbs(twin: Twin) -> None:
     assert spark == duck
 
 
+def test_delta_tables_of_the_published_marts_from_duckdb_and_spark_equal_them(
+    twin: Twin,
+) -> None:
+    """ELT_DELTA_DIR: each publication also writes the marts as Delta (delta-rs, no JVM); read
+    back with deltalake, the latest Delta version equals the published marts, from DuckDB's
+    version file as from Spark's Parquet files."""
+    assert twin.delta_differences == ({}, {})
+
+
 def test_metrics_on_sparks_published_marts_are_duckdbs(twin: Twin) -> None:
     """MetricFlow has no Spark adapter: on Spark it reads the current version's Parquet files
     through the DuckDB views the publisher keeps; the figures are DuckDB's."""
@@ -300,7 +335,10 @@ def test_column_lineage_reads_sparks_compiled_sql_as_the_hand_written_table(twin
     from elt.lineage.project import load
     from elt.tests.lineage_expected import differences, unresolved_mart_columns
 
-    lineage = load(twin.work / "sparkbuild" / "target")
+    target = twin.work / "full-build"
+    target.mkdir(exist_ok=True)
+    shutil.copy(twin.work / "full-build.json", target / "manifest.json")
+    lineage = load(target)
     assert lineage.dialect == "spark"
     assert differences(lineage) == {}
     assert unresolved_mart_columns(lineage) == []
@@ -314,6 +352,16 @@ def test_the_fact_rewrites_only_the_order_days_new_rows_touch(twin: Twin) -> Non
     assert rewritten == touched_earlier
     assert set(before) - rewritten, "every partition was rewritten: not a partition overwrite"
     assert twin.partitions_with_new_rows - set(before), "no partition for the new order day"
+
+
+def test_the_deduplicated_lines_rewrite_only_the_days_new_lines_fall_in(twin: Twin) -> None:
+    """int_order_items_deduplicated, partitioned by created_date on Spark: the added day's
+    night rewrote the days its lines were created on (late lines included), not the rest."""
+    before, after = twin.lines_partitions
+    assert len(before) >= 10
+    rewritten = {p for p in before if after[p] != before[p]}
+    assert set(before) - rewritten, "every partition was rewritten: not a partition overwrite"
+    assert set(after) - set(before), "no partition for the added day's lines"
 
 
 def test_a_second_load_of_the_same_files_loads_nothing(twin: Twin) -> None:
@@ -389,8 +437,12 @@ def test_the_local_cluster_starts_runs_a_model_and_stops(twin: Twin) -> None:
 
 def test_through_a_thrift_server_the_loader_and_dbt_rebuild_the_same_marts(twin: Twin) -> None:
     """`method: thrift`: the loader's DDL and every model through a Spark Thrift server (which
-    holds the metastore while it runs), rebuilt in full: the marts still equal DuckDB's."""
+    holds the metastore while it runs), rebuilt in full from raw tables compacted first
+    (`elt compact`: one file per raw table): the marts still equal DuckDB's."""
     env = {**twin.env, "ELT_SPARK_THRIFT_PORT": "11000"}
+    compacted = run_elt("compact", "--target", "spark", env=env)
+    assert compacted.returncode == 0, compacted.stdout[-3000:] + compacted.stderr[-3000:]
+    assert "raw.shop__order_items: 11 files -> 1" in compacted.stdout
     started = run_elt("spark-cluster", "thrift-start", env=env)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
@@ -583,7 +635,7 @@ def bare_spark_warehouse(
 def test_a_load_killed_before_its_manifest_file_leaves_nothing_after_the_next_start(
     bare_spark_warehouse,
 ) -> None:
-    from elt.loader.spark_target import file_id
+    from elt.loader.spark_files import file_id
 
     wh = bare_spark_warehouse
     raw = wh.table_dir("raw", "shop__orders")
@@ -604,7 +656,7 @@ def test_a_load_killed_before_its_manifest_file_leaves_nothing_after_the_next_st
 def test_a_reload_replaces_the_files_rows_once_its_manifest_file_is_written(
     bare_spark_warehouse,
 ) -> None:
-    from elt.loader.spark_target import file_id
+    from elt.loader.spark_files import file_id
 
     wh = bare_spark_warehouse
     raw = wh.table_dir("raw", "shop__orders")
@@ -619,6 +671,107 @@ def test_a_reload_replaces_the_files_rows_once_its_manifest_file_is_written(
     entry = wh.manifest()[("raw.shop__orders", "shop/orders/a.csv")]
     assert entry.status == "loaded"
     assert len(list(wh.book_dir(MANIFEST).glob("*.parquet"))) == 1
+
+
+def _raw_part(folder: Path, rel: str, batch: str, night: int) -> None:
+    """A source file's raw part file as the loader writes it: two rows and their metadata."""
+    from elt.loader.spark_files import file_id
+
+    loaded_at = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=night)
+    table = pa.table(
+        {
+            "order_id": [f"{night}-{batch}-1", f"{night}-{batch}-2"],
+            "_batch_id": [batch, batch],
+            "_source_file": [rel, rel],
+            "_row_number": pa.array([1, 2], pa.int64()),
+            "_loaded_at": pa.array([loaded_at, loaded_at], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, folder / f"part-{file_id(rel)}-{batch}.parquet")
+
+
+def _rows(folder: Path) -> list[tuple[object, ...]]:
+    import duckdb
+
+    return (
+        duckdb.connect()
+        .execute(
+            "select _source_file, _batch_id, order_id"
+            f" from read_parquet('{folder}/part-*.parquet') order by all"
+        )
+        .fetchall()
+    )
+
+
+def _night_of_files(wh: SparkWarehouse, raw: Path, night: int, batch: str) -> None:
+    from elt.loader.spark_files import file_id
+
+    rel = f"shop/orders/{night:03d}.csv"
+    _raw_part(raw, rel, batch, night)
+    wh.commit_manifest(file_id(rel), batch, _manifest_row(rel, batch))
+
+
+def test_sixty_nights_of_compaction_keep_a_raw_tables_files_bounded_and_its_rows(
+    bare_spark_warehouse: SparkWarehouse,
+) -> None:
+    """A night's load compacts a raw table once it has N part files (here 4), and the compacted
+    files once there are N: over 60 nights at most 2 x (N - 1) files after a load, not 60;
+    the same rows; a reload of a compacted file's source replaces its rows; a compaction
+    killed before or after its rename leaves every row once."""
+    from elt.loader import spark_files
+
+    wh = bare_spark_warehouse
+    raw = wh.table_dir("raw", "shop__orders")
+    most = 0
+    for night in range(1, 61):
+        _night_of_files(wh, raw, night, f"b{night:03d}")
+        wh.compact({"raw"}, 4)
+        most = max(most, len(spark_files.data_files(raw)))
+    expected = [
+        (f"shop/orders/{n:03d}.csv", f"b{n:03d}", f"{n}-b{n:03d}-{i}")
+        for n in range(1, 61)
+        for i in (1, 2)
+    ]
+    assert _rows(raw) == sorted(expected)
+    assert most == 2 * (4 - 1)  # 3 compacted files and 3 part files, the night before a merge
+    # nights 1-48 merged, 49-52 and 53-56 compacted, 57-60 compacted tonight
+    assert len(spark_files.compacted_files(raw)) == 4 - 1
+    assert len(spark_files.data_files(raw)) == 4 - 1
+    assert wh.compact({"raw"}, 4) == []  # idempotent: nothing to do
+
+    # a reload of a file whose rows were compacted: its new batch replaces them
+    _night_of_files(wh, raw, 3, "b999")
+    reloaded = _rows(raw)
+    assert ("shop/orders/003.csv", "b003", "3-b003-1") not in reloaded
+    assert ("shop/orders/003.csv", "b999", "3-b999-1") in reloaded
+    assert len(reloaded) == 120
+
+    # a compaction killed after writing its file, before the rename: undone
+    before = _rows(raw)
+    parts = [p for p in spark_files.data_files(raw) if not spark_files.COMPACTED.match(p.name)]
+    (raw / ".part-c-0123456789abcdef.parquet.tmp").write_bytes(parts[0].read_bytes())
+    (raw / spark_files.JOURNAL).write_text(
+        json.dumps({"output": "part-c-0123456789abcdef.parquet", "inputs": [p.name for p in parts]})
+    )
+    wh._sweep({"raw"})
+    assert _rows(raw) == before
+    assert not (raw / spark_files.JOURNAL).exists()
+    assert not list(raw.glob(".*.tmp"))
+    # ... killed after the rename, before deleting what it replaced: finished by the next
+    saved = {p.name: p.read_bytes() for p in spark_files.data_files(raw)}
+    assert spark_files.compact(wh.duck, raw, lambda f, b: True, 2) is not None
+    assert _rows(raw) == before
+    [output] = [p.name for p in spark_files.data_files(raw) if p.name not in saved]
+    kept = {n: data for n, data in saved.items() if not (raw / n).exists()}
+    for name, data in kept.items():  # what it replaced, back as if never deleted
+        (raw / name).write_bytes(data)
+    assert len(_rows(raw)) > len(before)  # a reader would see rows twice until the recovery
+    (raw / spark_files.JOURNAL).write_text(json.dumps({"output": output, "inputs": sorted(kept)}))
+    wh._sweep({"raw"})
+    assert _rows(raw) == before
+    assert len(spark_files.data_files(raw)) == 2  # the merged file and the reload's part
 
 
 def test_a_run_is_recorded_once(bare_spark_warehouse: SparkWarehouse) -> None:

@@ -79,6 +79,8 @@ class Engine(abc.ABC):
     # incrementally (elt.scope; measured at scale 1, docs/benchmarks.md: an 88-day catch-up,
     # 49% of raw, cost 0.64 of a rebuild on DuckDB, 1.54 on PostgreSQL)
     rebuild_share: ClassVar[float] = 0.3
+    # why MetricFlow cannot query the build area on this engine (None: it can)
+    no_metrics_on_build: ClassVar[str | None] = None
 
     @abc.abstractmethod
     def loaded(self, table: str) -> bool | None:
@@ -250,6 +252,10 @@ class PostgresEngine(Engine):
 @dataclasses.dataclass(frozen=True)
 class SparkEngine(Engine):
     kind: ClassVar[str] = "spark"
+    no_metrics_on_build: ClassVar[str | None] = (
+        "MetricFlow has no Spark adapter: on Spark `elt metrics` reads the published version "
+        "through DuckDB (without --build); query the build area with `elt spark-sql`"
+    )
 
     def loaded(self, table: str) -> bool | None:
         return None  # dbt-spark says so itself when a source is missing
@@ -271,20 +277,18 @@ class SparkEngine(Engine):
         ]
 
     def unpublished(self, env: Environment) -> str | None:
-        from elt.publish.spark_store import current_version
-        from elt.warehouse.spark_catalog import spark_dir
+        from elt.warehouse.spark_catalog import published_views_path
 
-        if current_version(spark_dir(), env) is not None:
+        if published_views_path(env.prefix).exists():
             return None
         return f"nothing is published on {self.target.describe()} yet: `make publish` first"
 
     def published_login_sees(self, env: Environment) -> tuple[str | None, dict[str, str]]:
         """MetricFlow has no Spark adapter: ``spark_published`` is DuckDB on the views the
         publisher keeps over the current version's Parquet files."""
-        from elt.publish.spark_store import duckdb_views_path
-        from elt.warehouse.spark_catalog import spark_dir
+        from elt.warehouse.spark_catalog import published_views_path
 
-        views = duckdb_views_path(spark_dir(), env)
+        views = published_views_path(env.prefix)
         return PUBLISHED_CATALOG, {SPARK_VIEWS_VARIABLE: str(views)}
 
     @contextmanager

@@ -27,6 +27,13 @@ def spark_dir() -> Path:
     return Path(os.environ.get("ELT_SPARK_DIR", "warehouse/spark")).absolute()
 
 
+def published_views_path(env_prefix: str) -> Path:
+    """The DuckDB file of views over the current published version's Parquet files (the
+    publisher rewrites it at each switch; `elt metrics` and DuckDB readers open it): its
+    presence says something is published."""
+    return spark_dir() / f"{env_prefix}published.duckdb"
+
+
 def raw_root() -> Path:
     """Where the loader writes raw Parquet files: ELT_SPARK_RAW_DIR, else ELT_SPARK_DIR/raw.
 
@@ -34,6 +41,15 @@ def raw_root() -> Path:
     (a shared mount); the default suits a one-machine cluster."""
     explicit = os.environ.get("ELT_SPARK_RAW_DIR")
     return Path(explicit).absolute() if explicit else spark_dir() / "raw"
+
+
+def compact_files() -> int:
+    """A raw table with this many part files is compacted at the end of a load
+    (ELT_SPARK_COMPACT_FILES, 16; 0: only `elt compact` does)."""
+    value = os.environ.get("ELT_SPARK_COMPACT_FILES", "16")
+    if not value.isdigit():
+        raise LoaderError(f"ELT_SPARK_COMPACT_FILES must be a whole number, got {value!r}")
+    return int(value) or 1_000_000_000
 
 
 def use_project_conf() -> None:
