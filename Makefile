@@ -386,7 +386,7 @@ bench-lineage: $(STAMP) ## Benchmark: column lineage of the whole project, and o
 bench-impact: $(STAMP) ## Benchmark: the change-impact report against the slim CI build it follows, at scale 1 (DuckDB)
 	$(BIN)/python -m bench.impact
 
-bench-spark: $(SPARK_STAMP) ## Benchmark: load and full build on Spark (the local cluster) vs DuckDB, at scale 1 and 5 (90 days)
+bench-spark: $(SPARK_STAMP) ## Benchmark: load, full build, publish, compaction and a night on Spark (the local cluster, two workers) vs DuckDB, at scale 1 and 5 (90 days)
 	$(BIN)/python -m bench.spark
 
 ##@ Set-up and cleaning

@@ -65,8 +65,16 @@ MANIFEST_SELECT = (
 )
 
 
+def _utc(value: object) -> object:
+    """A time as the manifest means it: in UTC (a Spark session's timestamps come back naive,
+    in its time zone, which the profile sets to UTC)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def manifest_entries(rows: list[tuple[object, ...]]) -> dict[ManifestKey, ManifestEntry]:
-    entries = [ManifestEntry(*r) for r in rows]  # type: ignore[arg-type]
+    entries = [ManifestEntry(*(_utc(v) for v in r)) for r in rows]  # type: ignore[arg-type]
     return {e.key: e for e in entries}
 
 

@@ -273,3 +273,33 @@ def test_a_build_published_by_hand_marks_the_files_loaded_before_it_started() ->
     assert build_mark(entries, REPO, full, last, now=NOW).all_rows_at == NOW.isoformat(
         timespec="seconds"
     )
+
+
+def test_a_build_published_by_hand_on_spark_reads_the_manifests_times_as_utc() -> None:
+    """Spark returns the manifest's timestamps naive (its session is in UTC): `elt publish`
+    after a `dbt build` on Spark compared them with dbt's aware start and failed."""
+    from elt.loader.warehouse import manifest_entries
+
+    naive = T0.replace(tzinfo=None)
+    rows: list[tuple[object, ...]] = [
+        (
+            "shop/orders/a.csv",
+            "sha",
+            "loaded",
+            1,
+            None,
+            5,
+            naive,
+            "shop.orders",
+            "raw.shop__orders",
+            None,
+            "id",
+            naive,
+        ),
+    ]
+    entries = list(manifest_entries(rows).values())
+    assert entries[0].finished_at == T0
+    started = (T0 + dt.timedelta(minutes=60)).isoformat()
+    results = {"metadata": {"invocation_started_at": started}, "args": {}}
+    built = build_mark(entries, REPO, results, None, now=NOW)
+    assert built.loaded_through == T0.isoformat()
