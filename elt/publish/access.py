@@ -39,4 +39,9 @@ def where_to_read(ctx: Context) -> list[str]:
         f"  Monitoring:  {ctx.report_path} (open it in a browser; make report refreshes it)",
         "  Metrics:     make metrics ARGS='query --metrics revenue,orders --group-by metric_time__month'",
     ]
+    if ctx.lake is not None:
+        lines.append(
+            f"  Delta:       {ctx.lake / env.published_schema}/<mart> (a Delta version per "
+            "publication; _elt_versions.json maps the published versions)"
+        )
     return lines
