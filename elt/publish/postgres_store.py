@@ -15,6 +15,7 @@ analyst needs no right on the version schemas. Rolling back replaces the views o
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import random
 import time
@@ -223,8 +224,11 @@ class PostgresStore:
         return result
 
     def arrow(self, version: Version) -> Iterator[tuple[str, pa.Table]]:
-        """Each mart of a kept version as Arrow, its columns typed from the catalog, its rows
-        fetched in batches."""
+        """Each mart of a kept version as Arrow: PostgreSQL's bulk path out (``copy ... to
+        stdout`` as CSV, in UTC), read by Arrow's CSV reader with the columns typed from the
+        catalog (an unquoted empty field is a null, a quoted one an empty string)."""
+        import pyarrow.csv as pcsv
+
         schema = self._version_schema(version.number)
         with self.conn.cursor() as cur:
             cur.execute(
@@ -240,23 +244,30 @@ class PostgresStore:
                 )
         self.conn.rollback()
         for table, fields in columns.items():
-            arrow_schema = pa.schema(fields)
-            batches = []
-            with self.conn.cursor(name=f"elt_arrow_{version.number}") as cur:
-                cur.itersize = 50_000
-                cur.execute(sql.SQL("select * from {}").format(sql.Identifier(schema, table)))
-                while rows := cur.fetchmany(50_000):
-                    batches.append(
-                        pa.record_batch(
-                            [
-                                pa.array([r[i] for r in rows], f.type)
-                                for i, f in enumerate(arrow_schema)
-                            ],
-                            schema=arrow_schema,
-                        )
-                    )
+            out = io.BytesIO()
+            with self.conn.cursor() as cur:
+                cur.execute("set local timezone = 'UTC'")
+                cur.copy_expert(
+                    sql.SQL("copy (select * from {}) to stdout with (format csv, header)")
+                    .format(sql.Identifier(schema, table))
+                    .as_string(self.conn),
+                    out,
+                )
             self.conn.rollback()
-            yield table, pa.Table.from_batches(batches, arrow_schema)
+            out.seek(0)
+            yield (
+                table,
+                pcsv.read_csv(
+                    out,
+                    convert_options=pcsv.ConvertOptions(
+                        column_types=pa.schema(fields),
+                        strings_can_be_null=True,
+                        quoted_strings_can_be_null=False,
+                        true_values=["t"],
+                        false_values=["f"],
+                    ),
+                ),
+            )
 
     def _copy(self, cur: Any, marts: list[Mart], schema_name: str) -> dict[str, int]:
         """The build's marts into a new schema: structure (keys, checks, indexes) and rows.

@@ -9,6 +9,7 @@ the microsecond, dates ISO; columns by name (Spark puts partition columns last).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -49,12 +50,15 @@ def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str
     return names, len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def compare(
-    duckdb_path: Path, spark_dir: Path, schema: str = "marts", spark_schema: str | None = None
+def _against_duckdb(
+    duckdb_path: Path,
+    schema: str,
+    other: Callable[[duckdb.DuckDBPyConnection, str], str],
+    where: str,
 ) -> dict[str, str]:
-    """{mart: what differs} for the data marts that differ; empty when every one is equal.
-    ``schema`` in the DuckDB file against ``spark_schema`` (the same by default) on Spark: a
-    published version's database against DuckDB's published file, for instance."""
+    """{mart: what differs} for the data marts whose DuckDB rows (``schema`` of the file)
+    differ from ``other(con, mart)``'s, a relation on the same connection; ``where`` names
+    that side in the message."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"attach '{duckdb_path}' as built (read_only)")
@@ -62,16 +66,30 @@ def compare(
     try:
         for mart in DATA_MARTS:
             duck = fingerprint(con, f"built.{schema}.{mart}")
-            spark = fingerprint(con, spark_table(spark_dir, spark_schema or schema, mart))
-            if duck[0] != spark[0]:
-                differences[mart] = f"columns {duck[0]} vs {spark[0]}"
-            elif duck[1:] != spark[1:]:
+            theirs = fingerprint(con, other(con, mart))
+            if duck[0] != theirs[0]:
+                differences[mart] = f"columns {duck[0]} vs {theirs[0]}"
+            elif duck[1:] != theirs[1:]:
                 differences[mart] = (
-                    f"{duck[1]} rows on DuckDB, {spark[1]} on Spark, or their values"
+                    f"{duck[1]} rows on DuckDB, {theirs[1]} {where}, or their values"
                 )
     finally:
         con.close()
     return differences
+
+
+def compare(
+    duckdb_path: Path, spark_dir: Path, schema: str = "marts", spark_schema: str | None = None
+) -> dict[str, str]:
+    """{mart: what differs} for the data marts that differ; empty when every one is equal.
+    ``schema`` in the DuckDB file against ``spark_schema`` (the same by default) on Spark: a
+    published version's database against DuckDB's published file, for instance."""
+    return _against_duckdb(
+        duckdb_path,
+        schema,
+        lambda con, mart: spark_table(spark_dir, spark_schema or schema, mart),
+        "on Spark",
+    )
 
 
 def compare_delta(duckdb_path: Path, lake: Path, schema: str = "analytics") -> dict[str, str]:
@@ -79,17 +97,8 @@ def compare_delta(duckdb_path: Path, lake: Path, schema: str = "analytics") -> d
     each (``lake``: the folder of the published schema's Delta tables), read with deltalake."""
     from deltalake import DeltaTable
 
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"attach '{duckdb_path}' as built (read_only)")
-    differences = {}
-    try:
-        for mart in DATA_MARTS:
-            con.register("delta", DeltaTable(lake / mart).to_pyarrow_table())
-            duck = fingerprint(con, f"built.{schema}.{mart}")
-            lake_side = fingerprint(con, "delta")
-            if duck != lake_side:
-                differences[mart] = f"{duck[:2]} published, {lake_side[:2]} in Delta"
-    finally:
-        con.close()
-    return differences
+    def delta(con: duckdb.DuckDBPyConnection, mart: str) -> str:
+        con.register("delta", DeltaTable(lake / mart).to_pyarrow_table())
+        return "delta"
+
+    return _against_duckdb(duckdb_path, schema, delta, "in Delta")
