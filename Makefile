@@ -108,9 +108,16 @@ run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load build publish docs-generate repo
 	@echo ""
 	@$(ELT) where
 
-test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (unit tests, then the whole pipeline on DuckDB, PostgreSQL and Spark, the docs site in Chromium, observability), then the Airflow DAG tests
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory test-airflow
+# The Airflow tests (their own virtualenv) run beside pytest, their output kept until it ends:
+# their DAG runs wait on many short dbt calls, which leaves the cores room
+test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (unit tests, then the whole pipeline on DuckDB, PostgreSQL and Spark, the docs site in Chromium, observability), the Airflow DAG tests beside it
+	@airflow_log=$$(mktemp); \
+	$(MAKE) --no-print-directory test-airflow >"$$airflow_log" 2>&1 & airflow=$$!; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); tests=$$?; \
+	wait $$airflow; airflow_tests=$$?; \
+	echo ""; echo "make test-airflow (ran beside pytest):"; cat "$$airflow_log"; rm -f "$$airflow_log"; \
+	echo "make test: pytest exit $$tests, Airflow tests exit $$airflow_tests"; \
+	[ $$tests -eq 0 ] && [ $$airflow_tests -eq 0 ]
 
 test-unit: $(STAMP) ## Only the unit tests (elt/tests/unit: no dbt build, no database server), in about a minute
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) elt/tests/unit $(PYTEST_ARGS)

@@ -17,32 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from elt.tests.project_copy import copy_project
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venv*",
-    "target",
-    "logs",
-    "warehouse",
-    "data",
-    "state",
-    "vendor",
-    "artifacts",
-    "dbt_packages",
-    "node_modules",
-    "*.duckdb",
-    "__pycache__",
-    ".pytest_cache",
-    "backups",
-)
 RULE = (
     "            with_product.quantity * with_product.unit_price - with_product.discount_amount\n",
     "            with_product.quantity * with_product.unit_price\n",
@@ -76,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         project = work / "project"
-        shutil.copytree(REPO, project, ignore=IGNORE)
+        copy_project(project)
         env = {
             **os.environ,
             "ELT_DUCKDB_PATH": str(work / "warehouse.duckdb"),

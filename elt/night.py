@@ -16,6 +16,7 @@ from elt.context import Context
 from elt.errors import LoaderError
 from elt.warehouse.engines import engine
 from elt.warehouse.profile import Target
+from elt.warehouse.spark_catalog import release_shared_session
 
 MANIFEST_TABLE = "raw._elt_manifest"  # the loader's manifest (elt/loader/bookkeeping.py)
 
@@ -29,6 +30,7 @@ def run_dbt(ctx: Context, *args: str) -> int:
     """``dbt <args> --target <the context's target>``; dbt's exit code (its output goes straight
     to the terminal)."""
     target = ["--target", ctx.target_name] if ctx.target_name else []
+    release_shared_session()  # dbt's Spark needs the metastore to itself
     return subprocess.run([str(dbt_path()), *args, *target], check=False).returncode
 
 

@@ -156,6 +156,16 @@ def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
     as the night's outcome; a failed build still goes to the publisher, whose audit says why
     (one line per reason). Exit 0 when published or nothing was new.
     """
+    from elt.warehouse.spark_catalog import shared_session
+
+    # on Spark, one session for the steps before dbt's build and one for those after it
+    with shared_session():
+        code = night_steps(ctx, state_dir, lock_timeout)
+    sys.exit(code)
+
+
+def night_steps(ctx: Context, state_dir: Path, lock_timeout: float) -> int:
+    """`elt daily`'s steps; its exit code."""
     from elt.errors import LoaderError
     from elt.publish.status import status
 
@@ -199,7 +209,7 @@ def daily_cmd(ctx: Context, state_dir: Path, lock_timeout: float) -> None:
         line = status(store).line()
     click.echo("")
     click.echo(line)
-    sys.exit(code)
+    return code
 
 
 @main.command("where")

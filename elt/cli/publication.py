@@ -123,9 +123,12 @@ def publish_cmd(ctx: Context, with_scope: bool, **options: Any) -> None:
     file published.duckdb replaced by a rename).
     """
     from elt.scope import SCOPE_FILE, Scope
+    from elt.warehouse.spark_catalog import shared_session
 
     night = Scope.read(ctx.project.dbt_target_dir / SCOPE_FILE) if with_scope else None
-    sys.exit(publish_step(ctx, night=night, **options))
+    with shared_session():  # on Spark: the audit, the copy and the run history share one
+        code = publish_step(ctx, night=night, **options)
+    sys.exit(code)
 
 
 def by_hand_mark(project_dir: Path) -> MarkOfBuild:

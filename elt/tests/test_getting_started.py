@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,8 @@ import pytest
 
 from elt.environment import current
 from elt.tests.conftest import REPO
-from elt.tests.test_slim_ci import COPY_IGNORE, VENV
+from elt.tests.project_copy import copy_project
+from elt.tests.test_slim_ci import VENV
 
 PAGE = REPO / "docs" / "getting-started.md"
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -52,7 +52,7 @@ def test_the_walk_through_has_the_commands_a_newcomer_needs() -> None:
 @pytest.mark.slow
 def test_the_walk_through_runs_as_written_without_user(tmp_path: Path) -> None:
     project = tmp_path / "newcomer"
-    shutil.copytree(REPO, project, ignore=COPY_IGNORE)
+    copy_project(project)
     (project / ".venv").symlink_to(VENV)
     home = tmp_path / "home" / "ana"
     home.mkdir(parents=True)

@@ -9,7 +9,6 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -22,28 +21,12 @@ import pytest
 
 from elt.generator.config import GeneratorConfig
 from elt.generator.run import generate
-from elt.tests.conftest import REPO, pg_settings, run_elt
+from elt.tests.conftest import pg_settings, run_elt
 from elt.tests.loader_helpers import Wh, make_wh
+from elt.tests.project_copy import copy_project
 
 pytestmark = pytest.mark.slow
 VENV = Path(sys.executable).parent.parent
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git",
-    ".venv*",
-    "target",
-    "logs",
-    "warehouse",
-    "data",
-    "state",
-    "backups",
-    "vendor",
-    "artifacts",
-    "dbt_packages",
-    "node_modules",
-    "*.duckdb",
-    "__pycache__",
-    ".pytest_cache",
-)
 
 
 def make(
@@ -122,7 +105,7 @@ class Production:
 
 def published_production(tmp_path: Path, kind: str, database: str | None = None) -> Production:
     project = tmp_path / "project"
-    shutil.copytree(REPO, project, ignore=COPY_IGNORE)
+    copy_project(project)
     warehouse = tmp_path / "warehouse.duckdb"
     env = {
         "ELT_DUCKDB_PATH": str(warehouse),

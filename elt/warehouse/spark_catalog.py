@@ -15,6 +15,7 @@ import importlib.util
 import multiprocessing
 import os
 import threading
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,9 @@ class SessionCatalog(Catalog):
         columns, rows = value
         return columns, rows
 
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
     def close(self) -> None:
         if not self._process.is_alive():
             return
@@ -240,9 +244,86 @@ class ThriftCatalog(Catalog):
         self.con.close()
 
 
+class _Lent(Catalog):
+    """The shared session, lent to one user: its statements go to the session (one at a
+    time), its close leaves the session to the block that owns it."""
+
+    def __init__(self, session: SessionCatalog) -> None:
+        super().__init__()
+        self._session = session
+
+    def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        return self._session.query(statement)
+
+    def close(self) -> None:
+        pass
+
+
+class _Lender:
+    """Holds at most one Spark session and lends it to every catalog opened meanwhile."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: SessionCatalog | None = None
+        self._parameters: dict[str, Any] | None = None
+
+    def lend(self, parameters: dict[str, Any]) -> Catalog:
+        with self._lock:
+            alive = self._session is not None and self._session.alive()
+            if not alive or parameters != self._parameters:
+                self._close()
+                # on the profile's master: the block's later users copy and read data
+                self._session = SessionCatalog(parameters, work=True)
+                self._parameters = parameters
+            assert self._session is not None
+            return _Lent(self._session)
+
+    def release(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.close()
+
+
+_lender: _Lender | None = None
+
+
+@contextlib.contextmanager
+def shared_session() -> Iterator[None]:
+    """Within this block every catalog opened on a session target is one Spark session (on
+    the profile's master), started at the first need and stopped at the block's end or at
+    :func:`release_shared_session`. A night's steps (the load, its scope, the run history,
+    the audit and copy, the page) then start Spark twice, before and after dbt's build,
+    instead of once each. A nested block is the outer one."""
+    global _lender
+    if _lender is not None:
+        yield
+        return
+    _lender = _Lender()
+    try:
+        yield
+    finally:
+        lender, _lender = _lender, None
+        lender.release()
+
+
+def release_shared_session() -> None:
+    """Stop the shared session, if any, so that another JVM may open the metastore (embedded
+    Derby admits one): before dbt's Spark starts. The next catalog starts a new one."""
+    if _lender is not None:
+        _lender.release()
+
+
 def open_catalog(settings: dict[str, Any], work: bool = False) -> Catalog:
     """The target's catalog: its Thrift server, or a Spark session of this process (local,
-    one core; on the profile's master when ``work``)."""
+    one core; on the profile's master when ``work``), or the shared one within
+    :func:`shared_session`."""
     if settings.get("method") == "thrift":
         return ThriftCatalog(settings)
-    return SessionCatalog(dict(settings.get("server_side_parameters") or {}), work)
+    parameters = dict(settings.get("server_side_parameters") or {})
+    if _lender is not None:
+        return _lender.lend(parameters)
+    return SessionCatalog(parameters, work)

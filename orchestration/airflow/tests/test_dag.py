@@ -2,6 +2,8 @@
 `airflow dags test` on a small generated dataset (DuckDB), failing when a dbt test fails.
 
 Runs in .venv-airflow (`make test-airflow`), which holds Airflow 3, Cosmos and the project.
+The DAG works on a copy of the dbt project (``ELT_PROJECT_DIR``): its dbt writes the
+copy's target folder, never the repository's, so these tests can run beside pytest's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 
 from elt.generator.config import MESS_KINDS, GeneratorConfig
 from elt.generator.run import generate
+from elt.tests.project_copy import copy_project
 
 REPO = Path(__file__).resolve().parents[3]
 DAGS = REPO / "orchestration" / "airflow" / "dags"
@@ -47,19 +50,23 @@ def run(
 class Airflow:
     """A throwaway Airflow home (SQLite) pointed at the repository's DAG folder."""
 
-    def __init__(self, home: Path, extra: dict[str, str]) -> None:
+    def __init__(self, home: Path, project: Path, extra: dict[str, str]) -> None:
         self.home = home
+        self.project = project
         self.env = {
             **os.environ,
             **QUIET,
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-            "DBT_PROFILES_DIR": str(REPO),
+            "DBT_PROFILES_DIR": str(project),
+            "ELT_PROJECT_DIR": str(project),
             **extra,
         }
         # as in production (and `make airflow-dags-test`): the manifest in <project>/target
         self.env.pop("DBT_TARGET_PATH", None)
-        parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], self.env)
+        parsed = run(
+            [str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(project)], self.env
+        )
         assert parsed.returncode == 0, parsed.stdout[-3000:]
         migrated = run([str(BIN / "airflow"), "db", "migrate"], self.env)
         assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
@@ -94,10 +101,17 @@ class Airflow:
         return str(state)
 
 
-def load_dag(monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]) -> Any:
-    """Parse the DAG folder as the scheduler would (in this process, with ``extra`` set)."""
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(tmp_path_factory.mktemp("dag") / "project")
+
+
+def load_dag(monkeypatch: pytest.MonkeyPatch, project: Path, extra: dict[str, str]) -> Any:
+    """Parse the DAG folder as the scheduler would (in this process, on ``project``, with
+    ``extra`` set)."""
     from airflow.dag_processing.dagbag import DagBag
 
+    monkeypatch.setenv("ELT_PROJECT_DIR", str(project))
     for key, value in extra.items():
         monkeypatch.setenv(key, value)
     bag = DagBag(dag_folder=str(DAGS))
@@ -106,20 +120,20 @@ def load_dag(monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def manifest() -> dict[str, Any]:
+def manifest(project: Path) -> dict[str, Any]:
     """A fresh manifest where the DAG reads it (<project>/target), as `make airflow-dags-test` makes."""
-    env = {**os.environ, **QUIET, "DBT_PROFILES_DIR": str(REPO)}
+    env = {**os.environ, **QUIET, "DBT_PROFILES_DIR": str(project)}
     env.pop("DBT_TARGET_PATH", None)
-    parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(REPO)], env)
+    parsed = run([str(BIN / "dbt"), "parse", "--quiet", "--project-dir", str(project)], env)
     assert parsed.returncode == 0, parsed.stdout[-3000:]
-    data: dict[str, Any] = json.loads((REPO / "target" / "manifest.json").read_text())
+    data: dict[str, Any] = json.loads((project / "target" / "manifest.json").read_text())
     return data
 
 
 def test_dag_imports_with_the_expected_tasks_and_dependencies(
-    manifest: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    manifest: dict[str, Any], project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dag = load_dag(monkeypatch, {"ELT_TARGET": "duckdb"})
+    dag = load_dag(monkeypatch, project, {"ELT_TARGET": "duckdb"})
     tasks = {t.task_id: t for t in dag.tasks}
     models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     seeds = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
@@ -182,10 +196,12 @@ def test_dag_imports_with_the_expected_tasks_and_dependencies(
 
 
 def test_target_and_elementary_come_from_configuration(
-    manifest: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    manifest: dict[str, Any], project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dag = load_dag(
-        monkeypatch, {"ELT_TARGET": "postgres", "ELT_ELEMENTARY_PACKAGES": str(tmp_path)}
+        monkeypatch,
+        project,
+        {"ELT_TARGET": "postgres", "ELT_ELEMENTARY_PACKAGES": str(tmp_path)},
     )
     tasks = {t.task_id: t for t in dag.tasks}
     assert "postgres" in dag.tags
@@ -199,13 +215,17 @@ def test_target_and_elementary_come_from_configuration(
 
 @pytest.mark.parametrize(("exit_code", "retried"), [(0, None), (1, False), (2, False), (3, True)])
 def test_the_load_is_retried_only_after_a_transient_error(
-    manifest: dict[str, Any], monkeypatch: pytest.MonkeyPatch, exit_code: int, retried: bool | None
+    manifest: dict[str, Any],
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    exit_code: int,
+    retried: bool | None,
 ) -> None:
     """`elt load` exits 3 when the database went away: worth a retry; 1 (bad files) and 2
     (bad settings) would fail the same way again, so the task fails without retrying."""
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    dag = load_dag(monkeypatch, {"ELT_TARGET": "duckdb"})
+    dag = load_dag(monkeypatch, project, {"ELT_TARGET": "duckdb"})
     load = {t.task_id: t for t in dag.tasks}["load"]
     assert load.retries == 2
     load.bash_command = f"echo loading; exit {exit_code}"
@@ -243,7 +263,7 @@ def airflow(tmp_path: Path) -> Any:
             "ELT_DAG_RETRY_DELAY_SECONDS": "1",
             "ELT_REPORT_PATH": str(tmp_path / "report.html"),
         }
-        return Airflow(tmp_path / "airflow", extra), warehouse
+        return Airflow(tmp_path / "airflow", copy_project(tmp_path / "project"), extra), warehouse
 
     return make
 
@@ -286,7 +306,7 @@ def test_the_dag_runs_the_pipeline_end_to_end(airflow: Any) -> None:
                 continue
             assert con.sql(f"select count(*) from marts.{mart}").fetchall()[0][0] > 0, mart
         assert "rpt_rejected_rows" in marts
-    docs = REPO / "target" / "index.html"
+    docs = af.project / "target" / "index.html"
     assert docs.is_file()
     assert docs.stat().st_mtime > started  # the docs task ran
     # every dbt task is in the run history, tagged with the DAG run, and the page was written
