@@ -108,9 +108,9 @@ run: $(STAMP) $(PG_SETUP) $(SPARK_UP) data load build publish docs-generate repo
 	@echo ""
 	@$(ELT) where
 
-# The Airflow tests (their own virtualenv) run beside pytest, their output kept until it ends:
-# their DAG runs wait on many short dbt calls, which leaves the cores room
-test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) $(AIRFLOW_STAMP) ## Every test: lint, types, pytest (unit tests, then the whole pipeline on DuckDB, PostgreSQL and Spark, the docs site in Chromium, observability), the Airflow DAG tests beside it
+# The Airflow tests run beside pytest, their output kept until it ends; their virtualenv
+# (.venv-airflow, `make airflow-venv`) is made or updated there too, not before pytest
+test: $(SPARK_STAMP) lint $(ELT_DBT_BOUNCER) ## Every test: lint, types, pytest (unit tests, then the whole pipeline on DuckDB, PostgreSQL and Spark, the docs site in Chromium, observability), the Airflow DAG tests beside it
 	@airflow_log=$$(mktemp); \
 	$(MAKE) --no-print-directory test-airflow >"$$airflow_log" 2>&1 & airflow=$$!; \
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); tests=$$?; \
