@@ -63,15 +63,16 @@ def environment(target: str, data: Path, work: Path) -> dict[str, str]:
     }
 
 
-def raw_files(work: Path) -> str:
-    """Spark's data files per raw table: min-max over the tables."""
+def spark_files(work: Path) -> str:
+    """Spark's data files per raw table (min-max over the tables) and per bookkeeping table."""
     from elt.loader.spark_files import data_files
 
     base = work / "spark" / "raw" / "raw"
-    counts = [
-        len(data_files(p)) for p in base.iterdir() if p.is_dir() and not p.name.startswith("_")
-    ]
-    return f"{min(counts)}-{max(counts)}" if counts else "-"
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    counts = [len(data_files(p)) for p in folders if not p.name.startswith("_")]
+    raw = f"raw {min(counts)}-{max(counts)}" if counts else "raw -"
+    books = [f"{p.name} {len(data_files(p))}" for p in folders if p.name.startswith("_elt_")]
+    return ", ".join([raw, *books])
 
 
 def first_build(target: str, data: Path, work: Path) -> dict[str, float | str]:
@@ -90,9 +91,9 @@ def first_build(target: str, data: Path, work: Path) -> dict[str, float | str]:
     got["build"] = run([str(BIN / "dbt"), "build", "--project-dir", str(REPO)], env)
     got["publish"] = run([elt, "publish", "--target", target, "--scope"], env)
     if target == "spark":
-        got["files before"] = raw_files(work)
+        got["files before"] = spark_files(work)
         got["compact"] = run([elt, "compact", "--target", target], env)
-        got["files after"] = raw_files(work)
+        got["files after"] = spark_files(work)
     return got
 
 
@@ -154,7 +155,7 @@ def main() -> None:
                     f"{k} {got[k]:7.1f} s" for k in STEPS if isinstance(got.get(k), float)
                 )
                 files = (
-                    f"   raw files per table {got['files before']} -> {got['files after']}"
+                    f"\n    files per table {got['files before']}\n    after `elt compact` {got['files after']}"
                     if "files before" in got
                     else ""
                 )

@@ -451,13 +451,14 @@ def restore_cmd(ctx: Context, folder: Path) -> None:
     type=click.IntRange(min=2),
     default=2,
     show_default=True,
-    help="Compact a raw table that has at least this many part files (a load compacts at "
-    "ELT_SPARK_COMPACT_FILES, 16).",
+    help="Compact a folder (a raw table, the manifest, the quarantine, the run history) that "
+    "has at least this many single files (a load compacts at ELT_SPARK_COMPACT_FILES, 16).",
 )
 @lock_timeout_option("Seconds to wait while a load holds the target.")
 def compact_cmd(ctx: Context, min_files: int, lock_timeout: float) -> None:
-    """Spark: merge each raw table's part files (one per source file) into one, under the
-    loader's lock; idempotent. Prints the files per table before and after."""
+    """Spark: merge the single files of each raw table (one per source file) and of the
+    bookkeeping (one per source file or run) into one, under the loader's lock; idempotent.
+    Prints the files per folder before and after."""
     from elt.loader.run import open_warehouse
     from elt.loader.spark_target import SparkWarehouse
     from elt.warehouse.engines import choose
@@ -478,4 +479,4 @@ def compact_cmd(ctx: Context, min_files: int, lock_timeout: float) -> None:
     for result in done:
         click.echo(f"compact: {result.describe()}")
     if not done:
-        click.echo(f"compact: no raw table has {min_files} part files or more")
+        click.echo(f"compact: no folder has {min_files} single files or more")

@@ -10,9 +10,15 @@ each name carries the file's id (a hash of its path) and the load's batch id:
     <raw root>/<meta schema>/_elt_quarantine/<file id>-<batch>.parquet
     <raw root>/<meta schema>/_elt_manifest/<file id>-<batch>.parquet
 
-A load that dies between these steps leaves files no manifest file vouches for; the next
+A load that dies between these steps leaves files no manifest row vouches for; the next
 load removes them before it starts (``_sweep``), as a rollback would. A reload replaces a
 file's rows by writing the new batch's files and then removing the old batch's.
+
+Once a folder has enough of these single files, the load merges them into a compacted
+file (spark_files): the raw tables, the manifest, the quarantine and the run history alike.
+A file's manifest row is then a row of a compacted file, found by its columns (file_path,
+batch_id) rather than by a name. The newest row of a file is its commit; a reload purges
+the older rows (of the manifest, the raw table and the quarantine) from compacted files.
 
 Spark reads each table's folder as a Parquet table (``create table ... using parquet
 location``); the catalog is rebuilt from the files when it is lost (``prepare``).
@@ -21,11 +27,13 @@ location``); the catalog is rebuilt from the files when it is lost (``prepare``)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +49,8 @@ from elt.loader.bookkeeping import BOOKKEEPING, MANIFEST, QUARANTINE
 from elt.loader.config import SourceTable
 from elt.loader.files import SourceFile
 from elt.loader.parse import lit
+from elt.loader.spark_files import COMPACTED, Layout, file_id, safe_name
 from elt.loader.spark_files import PART_NAME as _NAME
-from elt.loader.spark_files import file_id, safe_name
 from elt.loader.warehouse import (
     MANIFEST_SELECT,
     META_COLUMNS,
@@ -73,6 +81,26 @@ SPARK_TYPES = {
 RAW_META_DDL = (
     "`_batch_id` string, `_source_file` string, `_row_number` bigint, `_loaded_at` timestamp"
 )
+# the bookkeeping's rows name their source file and batch (or their run) thus (spark_files)
+LAYOUTS = {
+    MANIFEST.name: Layout("file_path", "batch_id", ("finished_at", "file_path")),
+    QUARANTINE.name: Layout(
+        "file_path", "batch_id", ("quarantined_at", "file_path", "line_number")
+    ),
+    RUNS.name: Layout("invocation_id", "invocation_id", ("started_at", "invocation_id")),
+    RUN_NODES.name: Layout("invocation_id", "invocation_id", ("invocation_id", "unique_id")),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Committed:
+    """A source file's newest manifest row: its batch, its status, the file that holds it
+    (its own manifest file, or a compacted one) and its place among the rows read."""
+
+    batch: str
+    status: str
+    path: Path
+    index: int
 
 
 def write_arrow(table: pa.Table, final: Path) -> None:
@@ -159,6 +187,12 @@ class SparkWarehouse(Warehouse):
         _configure(self.duck, self.scratch)
         self._catalog: Catalog | None = None
         self._locked = False
+        # the loader's threads commit files concurrently: one rewrite of a folder at a time,
+        # each thread with a DuckDB connection of its own
+        self._folder_locks: dict[Path, threading.Lock] = {}
+        self._folder_locks_guard = threading.Lock()
+        self._thread = threading.local()
+        self._connections: list[duckdb.DuckDBPyConnection] = []
         self._columns: dict[tuple[str, str], list[str] | None] = {}
 
     # -- places ---------------------------------------------------------------------------
@@ -286,26 +320,34 @@ class SparkWarehouse(Warehouse):
             self._sweep(schemas)
         self._recatalog_raw(schemas)
 
-    def _current_manifest_files(self) -> dict[str, tuple[str, Path]]:
-        """file id -> (batch of its newest manifest file, that file); older ones are stale."""
-        newest: dict[str, tuple[dt.datetime, str, Path]] = {}
-        folder = self.book_dir(MANIFEST)
-        files = sorted(folder.glob("*.parquet"))
+    def _manifest_rows(self) -> tuple[pa.Table | None, dict[str, Committed]]:
+        """The manifest folder's rows (with the file holding each), and each source file's
+        newest row: its commit. Older rows of a file are stale (a reload killed before it
+        removed them)."""
+        files = compaction.data_files(self.book_dir(MANIFEST))
         if not files:
-            return {}
-        rows = self.duck.execute(
-            "select filename, finished_at from read_parquet(?, filename = true)",
-            [[str(p) for p in files]],
-        ).fetchall()
-        for name, finished in rows:
+            return None, {}
+        table = self.duck.sql(
+            "select * from read_parquet($files, filename = true, union_by_name = true)",
+            params={"files": [str(p) for p in files]},
+        ).to_arrow_table()
+        assert table is not None  # a select always has a result
+        newest: dict[str, tuple[tuple[Any, ...], Committed]] = {}
+        columns = ("filename", "file_path", "batch_id", "finished_at", "status")
+        for i, (name, rel, batch_id, finished, status) in enumerate(
+            zip(*(table[c].to_pylist() for c in columns), strict=True)
+        ):
             path = Path(name)
-            m = _NAME.match(path.name)
-            if not m:
-                continue
-            fid, batch = m.group(1), m.group(2)
-            if fid not in newest or (finished, batch) > newest[fid][:2]:
-                newest[fid] = (finished, batch, path)
-        return {fid: (batch, path) for fid, (_, batch, path) in newest.items()}
+            fid, batch = file_id(rel), safe_name(batch_id)
+            # on a tie (a rewrite killed before it removed its input), a file's own row
+            rank = (finished, batch, not COMPACTED.match(path.name), path.name)
+            if fid not in newest or rank > newest[fid][0]:
+                newest[fid] = (rank, Committed(batch, status, path, i))
+        return table, {fid: committed for fid, (_, committed) in newest.items()}
+
+    def _current_manifest_files(self) -> dict[str, Committed]:
+        """file id -> its newest manifest row."""
+        return self._manifest_rows()[1]
 
     def raw_schemas(self) -> set[str]:
         """The schemas the loader has written raw tables into."""
@@ -325,18 +367,62 @@ class SparkWarehouse(Warehouse):
         return folders
 
     def compact(self, schemas: set[str], min_files: int) -> list[compaction.Compacted]:
-        """Merge the committed part files of each raw table of ``schemas`` that has at least
-        ``min_files`` of them (spark_compaction); the caller holds the loader's lock."""
-        loaded = self._loaded_batches(self._current_manifest_files())
+        """Merge the committed single files of each raw table of ``schemas``, and of the
+        bookkeeping, where a folder has at least ``min_files`` of them (spark_files); the
+        caller holds the loader's lock."""
+        current = self._current_manifest_files()
+        loaded = self._loaded_batches(current)
+        is_loaded = compaction.named(lambda f, b: loaded.get(f) == b)
+        commits = {c.path for c in current.values()}
+        recorded = self._recorded_runs()
+        folders: list[tuple[Path, Callable[[Path], bool], Layout]] = [
+            (folder, is_loaded, compaction.RAW) for folder in self.raw_folders(schemas)
+        ]
+        folders += [
+            (self.book_dir(MANIFEST), lambda p: p in commits, LAYOUTS[MANIFEST.name]),
+            (self.book_dir(QUARANTINE), is_loaded, LAYOUTS[QUARANTINE.name]),
+            (self.book_dir(RUNS), lambda p: True, LAYOUTS[RUNS.name]),
+            # a run's nodes are committed by its row in RUNS (record_run writes that last)
+            (self.book_dir(RUN_NODES), lambda p: p.stem in recorded, LAYOUTS[RUN_NODES.name]),
+        ]
         done = []
-        for folder in self.raw_folders(schemas):
-            result = compaction.compact(
-                self.duck, folder, lambda f, b: loaded.get(f) == b, min_files
-            )
+        for folder, committed, layout in folders:
+            with self._rewriting(folder):
+                result = compaction.compact(self.duck, folder, committed, min_files, layout)
             if result is not None:
                 done.append(result)
                 self._refresh(folder.parent.name, folder.name)
         return done
+
+    def _rewriting(self, folder: Path) -> threading.Lock:
+        """The lock of one folder's rewrites, for the loader's threads."""
+        with self._folder_locks_guard:
+            return self._folder_locks.setdefault(folder, threading.Lock())
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """This thread's DuckDB connection (the loader's threads commit files concurrently)."""
+        if threading.current_thread() is threading.main_thread():
+            return self.duck
+        con: duckdb.DuckDBPyConnection | None = getattr(self._thread, "duck", None)
+        if con is None:
+            con = duckdb.connect()
+            _configure(con, self.scratch)
+            self._thread.duck = con
+            with self._folder_locks_guard:
+                self._connections.append(con)
+        return con
+
+    def _recorded_runs(self) -> set[str]:
+        """The runs the history holds, as their file names' stems."""
+        folder = self.book_dir(RUNS)
+        names = {p.stem for p in compaction.single_files(folder)}
+        merged = compaction.compacted_files(folder)
+        if merged:
+            rows = self.duck.execute(
+                "select distinct invocation_id from read_parquet(?)", [[str(p) for p in merged]]
+            ).fetchall()
+            names |= {safe_name(str(r[0])) for r in rows}
+        return names
 
     def _refresh(self, schema: str, table: str) -> None:
         """A Spark that listed the table's files before (the Thrift server) lists them again."""
@@ -344,69 +430,68 @@ class SparkWarehouse(Warehouse):
             self.catalog.sql(f"refresh table {bq(schema)}.{bq(table)}")
 
     def _sweep(self, schemas: set[str]) -> None:
-        """Remove what no manifest file vouches for: the leftovers of a load that died (and
+        """Remove what no manifest row vouches for: the leftovers of a load that died (and
         finish or undo a compaction it was in the middle of)."""
-        for folder in self.raw_folders(schemas):
+        books = [self.book_dir(b.name) for b in (MANIFEST, QUARANTINE, RUNS, RUN_NODES)]
+        for folder in [*self.raw_folders(schemas), *books]:
             compaction.recover(folder)
+            for path in folder.glob(".*.tmp"):
+                path.unlink(missing_ok=True)
         current = self._current_manifest_files()
         loaded = self._loaded_batches(current)
-        for path in self.book_dir(MANIFEST).glob("*.parquet"):
+        manifest = self.book_dir(MANIFEST)
+        for path in compaction.single_files(manifest):
             m = _NAME.match(path.name)
-            if m and current.get(m.group(1), (None, path))[1] != path:
+            if m and m.group(1) in current and current[m.group(1)].path != path:
                 path.unlink(missing_ok=True)
-        folders = [self.book_dir(QUARANTINE)]
-        for schema in schemas:
-            base = self.root / schema
-            if base.is_dir():
-                folders += [
-                    p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
-                ]
-        for folder in folders:
-            for path in folder.iterdir():
-                if path.name.endswith(".tmp"):
-                    path.unlink(missing_ok=True)
-                    continue
+        compaction.purge(
+            self.duck,
+            manifest,
+            lambda f, b: f in current and current[f].batch == b,
+            LAYOUTS[MANIFEST.name],
+        )
+        folders = [(self.book_dir(QUARANTINE), LAYOUTS[QUARANTINE.name])]
+        folders += [(folder, compaction.RAW) for folder in self.raw_folders(schemas)]
+        for folder, layout in folders:
+            for path in compaction.single_files(folder):
                 m = _NAME.match(path.name)
                 if m and loaded.get(m.group(1)) != m.group(2):
                     path.unlink(missing_ok=True)
-        for folder in self.raw_folders(schemas):
-            compaction.purge(self.duck, folder, lambda f, b: loaded.get(f) == b)
+            compaction.purge(self.duck, folder, lambda f, b: loaded.get(f) == b, layout)
 
-    def _loaded_batches(self, current: dict[str, tuple[str, Path]]) -> dict[str, str]:
+    @staticmethod
+    def _loaded_batches(current: dict[str, Committed]) -> dict[str, str]:
         """file id -> the batch whose rows are loaded, for files whose manifest row says loaded."""
-        if not current:
-            return {}
-        rows = self.duck.execute(
-            "select filename, status from read_parquet(?, filename = true)",
-            [[str(p) for _, p in current.values()]],
-        ).fetchall()
-        status = {Path(name): s for name, s in rows}
-        return {
-            fid: batch for fid, (batch, path) in current.items() if status.get(path) == "loaded"
-        }
+        return {fid: c.batch for fid, c in current.items() if c.status == "loaded"}
 
     def commit_manifest(self, fid: str, batch: str, row: pa.Table) -> None:
         """The file's manifest row: written last, it commits the file; then the older batch's
-        files of the same source file go."""
+        rows of the same source file go (their files, or their rows in compacted files)."""
         folder = self.book_dir(MANIFEST)
         write_arrow(row, folder / f"{fid}-{batch}.parquet")
         status = row["status"][0].as_py()
         stale = [p for p in folder.glob(f"{fid}-*.parquet") if p.name != f"{fid}-{batch}.parquet"]
         for path in stale:
             path.unlink(missing_ok=True)
-        if status != "loaded":
-            return  # a failed file has no rows; a refused reload never gets here
-        table = row["raw_table"][0].as_py()
-        schema, _, identifier = table.partition(".")
-        for folder_ in (self.table_dir(schema, identifier), self.book_dir(QUARANTINE)):
-            for path in folder_.glob(f"*{fid}-*.parquet"):
-                m = _NAME.match(path.name)
-                if m and m.group(1) == fid and m.group(2) != batch:
-                    path.unlink(missing_ok=True)
-        folder = self.table_dir(schema, identifier)
-        if compaction.compacted_files(folder):  # the rows of its earlier batch, compacted
-            with duckdb.connect() as con:  # the loader's threads commit files concurrently
-                compaction.purge(con, folder, lambda f, b: f != fid or b == batch)
+        purges = [(folder, LAYOUTS[MANIFEST.name], lambda f, b: f != fid)]
+        if status == "loaded":  # a failed file has no rows; a refused reload never gets here
+            table = row["raw_table"][0].as_py()
+            schema, _, identifier = table.partition(".")
+            folders = [
+                (self.table_dir(schema, identifier), compaction.RAW),
+                (self.book_dir(QUARANTINE), LAYOUTS[QUARANTINE.name]),
+            ]
+            for folder_, layout in folders:
+                for path in folder_.glob(f"*{fid}-*.parquet"):
+                    m = _NAME.match(path.name)
+                    if m and m.group(1) == fid and m.group(2) != batch:
+                        path.unlink(missing_ok=True)
+                purges.append((folder_, layout, lambda f, b: f != fid or b == batch))
+        for folder_, layout, keep in purges:
+            if not compaction.compacted_files(folder_):
+                continue
+            with self._rewriting(folder_):
+                compaction.purge(self._connection(), folder_, keep, layout)
 
     def store_hash_key(self, production: bool) -> str:
         folder = self.book_dir(hash_key.TABLE)
@@ -438,37 +523,52 @@ class SparkWarehouse(Warehouse):
     one_table_per_path = True
 
     def manifest(self) -> dict[ManifestKey, ManifestEntry]:
-        current = self._current_manifest_files()
-        if not current:
+        rows, current = self._manifest_rows()
+        if rows is None or not current:
             return {}
-        files = [str(p) for _, p in current.values()]
-        table = "read_parquet(?, union_by_name = true)"
-        have = [
-            d[0] for d in self.duck.execute(f"select * from {table} limit 0", [files]).description
-        ]
+        newest = rows.take(sorted(c.index for c in current.values())).drop_columns(["filename"])
+        table = "current_manifest"
         # columns an older loader did not write yet (file_id, first_loaded_at): null
-        missing = [c for c in MANIFEST.columns if c.name not in have]
+        missing = [c for c in MANIFEST.columns if c.name not in newest.column_names]
         if missing:
             nulls = ", ".join(f"cast(null as {c.kind}) as {c.name}" for c in missing)
             table = f"(select *, {nulls} from {table})"
-        rows = self.duck.execute(MANIFEST_SELECT.format(table=table), [files]).fetchall()
-        return manifest_entries(rows)
+        found = self.duck.from_arrow(newest).query(
+            "current_manifest", MANIFEST_SELECT.format(table=table)
+        )
+        assert found is not None  # a select always has a result
+        return manifest_entries(found.fetchall())
 
     def touch(self, files: list[SourceFile]) -> None:
         current = self._current_manifest_files()
+        merged: dict[Path, dict[str, dt.datetime]] = {}
         for f in files:
             found = current.get(file_id(f.rel))
             if found is None:
                 continue
-            table = pq.read_table(found[1])
+            if COMPACTED.match(found.path.name):
+                merged.setdefault(found.path, {})[f.rel] = f.modified_at
+                continue
+            table = pq.read_table(found.path)
             index = table.schema.get_field_index("file_modified_at")
             column = pa.array([f.modified_at] * table.num_rows, table.schema.field(index).type)
-            write_arrow(table.set_column(index, table.schema.field(index), column), found[1])
+            write_arrow(table.set_column(index, table.schema.field(index), column), found.path)
+        folder = self.book_dir(MANIFEST)
+        for path, times in merged.items():  # rows of compacted files: the file rewritten
+            cases = " ".join(
+                f"when {lit(rel)} then cast({lit(at.isoformat())} as timestamptz)"
+                for rel, at in sorted(times.items())
+            )
+            select = (
+                f"* replace (case file_path {cases} else file_modified_at end as file_modified_at)"
+            )
+            with self._rewriting(folder):
+                compaction.rewrite(self.duck, folder, [path], LAYOUTS[MANIFEST.name], select=select)
 
     def record_run(self, run: pa.Table, nodes: pa.Table) -> bool:
         name = safe_name(str(run["invocation_id"][0].as_py())) + ".parquet"
         final = self.book_dir(RUNS) / name
-        if final.exists():
+        if final.exists() or final.stem in self._recorded_runs():
             return False
         write_arrow(nodes, self.book_dir(RUN_NODES) / name)
         write_arrow(run, final)  # the run's row commits it
@@ -488,5 +588,7 @@ class SparkWarehouse(Warehouse):
 
     def close(self) -> None:
         self.duck.close()
+        for con in self._connections:
+            con.close()
         if self._catalog is not None:
             self._catalog.close()

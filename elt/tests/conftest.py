@@ -204,3 +204,15 @@ def docs_project(tmp_path_factory: pytest.TempPathFactory):
     from elt.tests.docs_artifacts import build_docs_project
 
     return build_docs_project(tmp_path_factory.mktemp("docs"))
+
+
+@pytest.fixture
+def bare_spark_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The Spark loader's files in a temporary folder; its catalog (a JVM) starts on first use."""
+    from elt.loader.spark_target import SparkWarehouse
+
+    monkeypatch.setenv("ELT_SPARK_DIR", str(tmp_path / "spark"))
+    monkeypatch.delenv("ELT_SPARK_RAW_DIR", raising=False)
+    wh = SparkWarehouse({"method": "session"}, "spark", "raw")
+    yield wh
+    wh.close()
