@@ -45,8 +45,9 @@ def raw_root() -> Path:
 
 
 def compact_files() -> int:
-    """A raw table with this many part files is compacted at the end of a load
-    (ELT_SPARK_COMPACT_FILES, 16; 0: only `elt compact` does)."""
+    """A folder with this many single files (a raw table, the manifest, the quarantine, the
+    run history) is compacted at the end of a load (ELT_SPARK_COMPACT_FILES, 16; 0: only
+    `elt compact` does)."""
     value = os.environ.get("ELT_SPARK_COMPACT_FILES", "16")
     if not value.isdigit():
         raise LoaderError(f"ELT_SPARK_COMPACT_FILES must be a whole number, got {value!r}")
