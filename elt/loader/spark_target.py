@@ -432,11 +432,14 @@ class SparkWarehouse(Warehouse):
     def _sweep(self, schemas: set[str]) -> None:
         """Remove what no manifest row vouches for: the leftovers of a load that died (and
         finish or undo a compaction it was in the middle of)."""
-        books = [self.book_dir(b.name) for b in (MANIFEST, QUARANTINE, RUNS, RUN_NODES)]
+        books = [self.book_dir(b.name) for b in (MANIFEST, QUARANTINE)]
         for folder in [*self.raw_folders(schemas), *books]:
             compaction.recover(folder)
             for path in folder.glob(".*.tmp"):
                 path.unlink(missing_ok=True)
+        # a run is recorded without the loader's lock: only its compaction is undone here
+        for book in (RUNS, RUN_NODES):
+            compaction.recover(self.book_dir(book.name))
         current = self._current_manifest_files()
         loaded = self._loaded_batches(current)
         manifest = self.book_dir(MANIFEST)
