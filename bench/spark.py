@@ -65,13 +65,15 @@ def environment(target: str, data: Path, work: Path) -> dict[str, str]:
 
 def spark_files(work: Path) -> str:
     """Spark's data files per raw table (min-max over the tables) and per bookkeeping table."""
-    from elt.loader.spark_files import data_files
+    from elt.loader.spark_files import count_files
 
     base = work / "spark" / "raw" / "raw"
-    folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
-    counts = [len(data_files(p)) for p in folders if not p.name.startswith("_")]
+    files = count_files(
+        sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+    )
+    counts = [n for name, n in files.items() if not name.startswith("raw._")]
     raw = f"raw {min(counts)}-{max(counts)}" if counts else "raw -"
-    books = [f"{p.name} {len(data_files(p))}" for p in folders if p.name.startswith("_elt_")]
+    books = [f"{name} {n}" for name, n in files.items() if name.startswith("raw._elt_")]
     return ", ".join([raw, *books])
 
 
